@@ -24,7 +24,9 @@ def _load(package: str, name: str) -> ModuleType:
     return importlib.import_module(f"{package}.{name}")
 
 
-def build_parser(prog: str, package: str, commands: Sequence[str], description: str) -> argparse.ArgumentParser:
+def build_parser(
+    prog: str, package: str, commands: Sequence[str], description: str
+) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")

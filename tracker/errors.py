@@ -12,7 +12,9 @@ class UserError(Exception):
 class InputFileError(UserError):
     """A file that cannot be read as what it claims to be. Names the file, line and column."""
 
-    def __init__(self, path: object, message: str, line: int | None = None, column: str | None = None) -> None:
+    def __init__(
+        self, path: object, message: str, line: int | None = None, column: str | None = None
+    ) -> None:
         where = str(path)
         if line is not None:
             where += f", line {line}"

@@ -68,6 +68,7 @@ class Flags(IntFlag):
     RESTART = 0x04  # first packet after the sensor (re)started streaming: sequence restarts
 
 
+NO_FLAGS = Flags(0)
 _RESERVED_FLAGS = 0xFF & ~int(Flags.GYRO | Flags.CLIPPED | Flags.RESTART)
 
 
@@ -131,7 +132,7 @@ class Packet:
     gyro_range_dps: float
     accel_counts: npt.NDArray[np.int16]  # (n, 3)
     gyro_counts: npt.NDArray[np.int16] | None  # (n, 3) or None without GYRO flag
-    flags: Flags = Flags(0)
+    flags: Flags = NO_FLAGS
 
     @property
     def n(self) -> int:
@@ -154,7 +155,7 @@ def encode_packet(
     gyro_counts: npt.ArrayLike | None,
     accel_range_g: float = 8.0,
     gyro_range_dps: float = 1000.0,
-    flags: Flags = Flags(0),
+    flags: Flags = NO_FLAGS,
 ) -> bytes:
     """Encode one packet. Counts are int16 arrays of shape (n, 3)."""
     acc = np.asarray(accel_counts, dtype=np.int16).reshape(-1, 3)
@@ -286,7 +287,7 @@ def decode_batch(packets: Sequence[bytes], strict: bool = True) -> PacketBatch:
     for length in np.unique(lengths).tolist():
         per_len[length] = np.flatnonzero(lengths == length)
 
-    raw_by_len: dict[int, npt.NDArray[np.void]] = {}
+    raw_by_len: dict[int, npt.NDArray[np.uint8]] = {}
     for length, idx in per_len.items():
         if length < HEADER_SIZE + CRC_SIZE:
             for i in idx.tolist():
@@ -312,7 +313,9 @@ def decode_batch(packets: Sequence[bytes], strict: bool = True) -> PacketBatch:
         good &= period_col > 0
         crc_col = rows[:, -2].astype(np.int64) | (rows[:, -1].astype(np.int64) << 8)
         crcs = np.fromiter(
-            (binascii.crc_hqx(packets[i][:-CRC_SIZE], 0) for i in idx.tolist()), dtype=np.int64, count=idx.size
+            (binascii.crc_hqx(packets[i][:-CRC_SIZE], 0) for i in idx.tolist()),
+            dtype=np.int64,
+            count=idx.size,
         )
         good &= crcs == crc_col
         for j in np.flatnonzero(~good).tolist():
@@ -349,21 +352,26 @@ def decode_batch(packets: Sequence[bytes], strict: bool = True) -> PacketBatch:
         sel = ok[idx]
         if not sel.any():
             continue
-        idx = idx[sel]
-        rows = rows[sel]
-        # Packets of one length share n and gyro presence unless malformed (already dropped).
-        k = int(n[idx[0]])
-        width = 6 if flags[idx[0]] & Flags.GYRO else 3
-        counts = (
-            np.ascontiguousarray(rows[:, HEADER_SIZE : HEADER_SIZE + k * width * 2])
-            .view("<i2")
-            .reshape(idx.size, k, width)
-        )
-        starts = first[pos[idx]]
-        target = (starts[:, None] + np.arange(k)[None, :]).ravel()
-        accel[target] = (counts[:, :, :3] * a_scale[idx][:, None, None]).reshape(-1, 3)
-        if width == 6 and gyro is not None:
-            gyro[target] = (counts[:, :, 3:] * g_scale[idx][:, None, None]).reshape(-1, 3)
+        idx_all = idx[sel]
+        rows_all = rows[sel]
+        # One length can hold two layouts (2 samples without gyro = 1 sample with): split by layout.
+        has_gyro = (flags[idx_all] & Flags.GYRO) != 0
+        for layout in (has_gyro, ~has_gyro):
+            if not layout.any():
+                continue
+            idx = idx_all[layout]
+            k = int(n[idx[0]])
+            width = 6 if flags[idx[0]] & Flags.GYRO else 3
+            counts = (
+                np.ascontiguousarray(rows_all[layout, HEADER_SIZE : HEADER_SIZE + k * width * 2])
+                .view("<i2")
+                .reshape(idx.size, k, width)
+            )
+            starts = first[pos[idx]]
+            target = (starts[:, None] + np.arange(k)[None, :]).ravel()
+            accel[target] = (counts[:, :, :3] * a_scale[idx][:, None, None]).reshape(-1, 3)
+            if width == 6 and gyro is not None:
+                gyro[target] = (counts[:, :, 3:] * g_scale[idx][:, None, None]).reshape(-1, 3)
     return PacketBatch(
         seq=seq[keep],
         t0_us=t0[keep],
@@ -440,15 +448,16 @@ class StreamDecoder:
         self._last_host_s: float | None = None
         self._period_us = 0
 
-    def feed(self, packets: Sequence[bytes], host_times_s: Sequence[float] | None = None) -> tuple[
-        Samples, list[StreamNotice]
-    ]:
+    def feed(
+        self, packets: Sequence[bytes], host_times_s: Sequence[float] | None = None
+    ) -> tuple[Samples, list[StreamNotice]]:
         """Decode packets in arrival order. Corrupt packets are dropped and reported."""
         if self._last_seq is None and len(packets) > 1:
             # The first packet sets the clock origin; the rest can then take the vectorised path.
             head, head_notices = self.feed(packets[:1], None if host_times_s is None else host_times_s[:1])
             tail, tail_notices = self.feed(packets[1:], None if host_times_s is None else host_times_s[1:])
             return Samples.concat([head, tail]) if len(head) else tail, head_notices + tail_notices
+        # Slow path: scalar bookkeeping per packet (gaps, duplicates, restarts); samples stay vectorised.
         batch = decode_batch(packets, strict=False)
         notices: list[StreamNotice] = [
             StreamNotice("corrupt", self._last_end_s, packets=1, detail=str(e)) for e in batch.errors
@@ -466,7 +475,7 @@ class StreamDecoder:
         if fast is not None and host is not None:
             self._last_host_s = float(host[-1])
         t_first = np.empty(len(batch), np.float64) if fast is None else fast
-        for i in range(0 if fast is None else len(batch), len(batch)):  # cheap scalar bookkeeping per packet; samples stay vectorised
+        for i in range(0 if fast is None else len(batch), len(batch)):
             seq = int(batch.seq[i])
             raw_us = int(batch.t0_us[i])
             period = int(batch.period_us[i])
@@ -482,7 +491,7 @@ class StreamDecoder:
                 offset_s = self._last_end_s
                 if h is not None and self._last_host_s is not None:
                     offset_s = max(self._last_end_s, self._last_end_s + (h - self._last_host_s))
-                self._origin_us = raw_us - int(round(offset_s * 1e6))
+                self._origin_us = raw_us - round(offset_s * 1e6)
                 self._clock_base_us = 0
                 self._last_raw_us = raw_us
                 self.stats.restarts += 1
@@ -504,7 +513,7 @@ class StreamDecoder:
                     missing = step - 1
                     assert self._origin_us is not None
                     t_here = (raw_us + self._clock_base_us - self._origin_us) / 1e6
-                    lost = max(0, int(round((t_here - self._last_end_s) / (period / 1e6))))
+                    lost = max(0, round((t_here - self._last_end_s) / (period / 1e6)))
                     self.stats.lost_packets += missing
                     self.stats.lost_samples += lost
                     notices.append(
@@ -513,7 +522,7 @@ class StreamDecoder:
                             self._last_end_s,
                             packets=missing,
                             samples=lost,
-                            detail=f"seq {(self._last_seq + 1) % SEQ_MODULO}..{(seq - 1) % SEQ_MODULO} missing",
+                            detail=f"seq {(self._last_seq + 1) % SEQ_MODULO}..{(seq - 1) % SEQ_MODULO} lost",
                         )
                     )
             assert self._origin_us is not None
@@ -642,7 +651,8 @@ class SensorConfig:
     def decode(cls, data: bytes) -> SensorConfig:
         if len(data) != cls._STRUCT.size:
             raise ProtocolError(
-                f"configuration is {len(data)} bytes, expected {cls._STRUCT.size}", min(len(data), cls._STRUCT.size)
+                f"configuration is {len(data)} bytes, expected {cls._STRUCT.size}",
+                min(len(data), cls._STRUCT.size),
             )
         version, rate, a, g, spp, streaming, has_gyro = cls._STRUCT.unpack(data)
         if version != FORMAT_VERSION:
@@ -668,7 +678,7 @@ class Packetizer:
         gyro_range_dps: float = 1000.0,
         with_gyro: bool = True,
     ) -> None:
-        self.period_us = int(round(1e6 / rate_hz))
+        self.period_us = round(1e6 / rate_hz)
         self.samples_per_packet = samples_per_packet
         self.accel_range_g = accel_range_g
         self.gyro_range_dps = gyro_range_dps
@@ -681,12 +691,16 @@ class Packetizer:
         self.seq = 0
         self._restart_pending = True
 
-    def encode(self, clock_us: npt.ArrayLike, accel_g: npt.ArrayLike, gyro_dps: npt.ArrayLike | None) -> list[bytes]:
+    def encode(
+        self, clock_us: npt.ArrayLike, accel_g: npt.ArrayLike, gyro_dps: npt.ArrayLike | None
+    ) -> list[bytes]:
         """Encode consecutive samples; ``clock_us`` is the sensor clock of each sample."""
         clock = np.asarray(clock_us, dtype=np.int64)
         acc, acc_clip = quantize(accel_g, self.accel_range_g)
-        gyr, gyr_clip = (None, False) if gyro_dps is None or not self.with_gyro else quantize(
-            gyro_dps, self.gyro_range_dps
+        gyr, gyr_clip = (
+            (None, False)
+            if gyro_dps is None or not self.with_gyro
+            else quantize(gyro_dps, self.gyro_range_dps)
         )
         out: list[bytes] = []
         k = self.samples_per_packet
@@ -703,7 +717,14 @@ class Packetizer:
                 flags |= Flags.CLIPPED
             out.append(
                 encode_packet(
-                    self.seq, int(clock[s]), self.period_us, a, g, self.accel_range_g, self.gyro_range_dps, flags
+                    self.seq,
+                    int(clock[s]),
+                    self.period_us,
+                    a,
+                    g,
+                    self.accel_range_g,
+                    self.gyro_range_dps,
+                    flags,
                 )
             )
             self.seq = (self.seq + 1) % SEQ_MODULO

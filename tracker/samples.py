@@ -96,7 +96,9 @@ class Samples:
         return Samples(
             np.concatenate([b.t_s for b in items]),
             np.concatenate([b.accel_g for b in items]),
-            np.concatenate([b.gyro_dps for b in items if b.gyro_dps is not None]) if items[0].has_gyro else None,
+            np.concatenate([b.gyro_dps for b in items if b.gyro_dps is not None])
+            if items[0].has_gyro
+            else None,
         )
 
     def estimated_rate_hz(self) -> float:
