@@ -343,8 +343,9 @@ def decode_batch(packets: Sequence[bytes], strict: bool = True) -> PacketBatch:
     accel = np.empty((total, 3), np.float64)
     any_gyro = bool(np.any(flags[keep] & Flags.GYRO))
     gyro = np.full((total, 3), np.nan, np.float64) if any_gyro else None
-    a_scale = np.asarray(ACCEL_RANGES_G)[arange] / 32768.0
-    g_scale = np.asarray(GYRO_RANGES_DPS)[grange] / 32768.0
+    # Range codes of rejected packets may be out of bounds; they are never used, so clamp them.
+    a_scale = np.asarray(ACCEL_RANGES_G)[np.minimum(arange, len(ACCEL_RANGES_G) - 1)] / 32768.0
+    g_scale = np.asarray(GYRO_RANGES_DPS)[np.minimum(grange, len(GYRO_RANGES_DPS) - 1)] / 32768.0
     pos = np.full(count, -1, np.int64)
     pos[keep] = np.arange(keep.size)
     for length, rows in raw_by_len.items():
@@ -488,9 +489,11 @@ class StreamDecoder:
             elif restarted:
                 # Sensor rebooted: its clock and sequence start again. Place the new clock where
                 # the host says we are (or right after the last sample when we cannot tell).
+                # A packet leaves the sensor when full, so its arrival marks the end of its samples.
                 offset_s = self._last_end_s
                 if h is not None and self._last_host_s is not None:
-                    offset_s = max(self._last_end_s, self._last_end_s + (h - self._last_host_s))
+                    own_s = int(batch.n[i]) * period / 1e6
+                    offset_s = max(self._last_end_s, self._last_end_s + (h - self._last_host_s) - own_s)
                 self._origin_us = raw_us - round(offset_s * 1e6)
                 self._clock_base_us = 0
                 self._last_raw_us = raw_us

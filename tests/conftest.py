@@ -1,0 +1,18 @@
+"""Shared test fixtures: where the repository and the real recordings are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REAL_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "cmu-thigh"
+
+
+@pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    """The real thigh recordings (../shared/data/cmu-thigh), read in place, never copied."""
+    if not REAL_DATA_DIR.is_dir():
+        pytest.skip(f"real recordings not found at {REAL_DATA_DIR}")
+    return REAL_DATA_DIR
