@@ -1,0 +1,448 @@
+"""Load a session from any supported file, and export one as generic CSV (docs/recording.md).
+
+:func:`load_session` is the one entry point: it detects the format from the file's content (not
+only its name) and returns a :class:`Session` in the project's units (session time from 0 s,
+acceleration in g with gravity, angular rate in deg/s, sensor axes). Formats:
+
+- ``native``: RepTrack's own ``.rtrk`` recording (:mod:`tracker.recording`);
+- ``csv``: the generic CSV of docs/recording.md (``t,ax,ay,az[,gx,gy,gz]``);
+- ``metamotion``: MbientLab MetaMotion / MetaBase exports (separate Accelerometer and Gyroscope
+  files, or their folder);
+- ``phyphox``: phyphox exports (``Raw Data.csv``, or the folder with ``Accelerometer.csv`` and
+  ``Gyroscope.csv``).
+
+Every problem with the input is an :class:`~tracker.errors.InputFileError` naming the file, line
+and column.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tracker.errors import InputFileError
+from tracker.protocol import StreamNotice
+from tracker.recording import RecordingMeta, dumps_json
+from tracker.samples import Samples
+
+STANDARD_GRAVITY_MS2 = 9.80665
+DEG_PER_RAD = 180.0 / math.pi
+ACCEL_UNITS = ("g", "m/s2")
+GYRO_UNITS = ("deg/s", "rad/s")
+FORMATS = ("native", "csv", "metamotion", "phyphox")
+
+CSV_COLUMNS = ("t", "ax", "ay", "az", "gx", "gy", "gz")
+_META_LINE = re.compile(r"^#\s*([A-Za-z_][A-Za-z0-9_.\- ]*?)\s*:\s?(.*?)\s*$")
+
+
+@dataclass
+class Session:
+    """A whole recorded session, in the project's units, ready for the pipeline."""
+
+    source: str  # the path as given
+    meta: RecordingMeta
+    samples: Samples  # session time from 0, sensor axes, g and deg/s
+    notices: list[StreamNotice] = field(default_factory=list)  # gaps, duplicates, restarts, corrupt packets
+    notes: list[dict[str, Any]] = field(default_factory=list)  # recorded notes
+    warnings: list[str] = field(default_factory=list)  # e.g. "truncated after byte 1234: ..."
+
+
+# --- Entry point -------------------------------------------------------------------------------
+
+
+def load_session(
+    path: str | Path,
+    *,
+    accel_unit: str = "g",
+    gyro_unit: str = "deg/s",
+    fmt: str | None = None,
+    check_units: bool = True,
+) -> Session:
+    """Read a recording or export in any supported format (detected from content unless ``fmt``).
+
+    ``accel_unit``/``gyro_unit`` say how a generic CSV stores its values (formats whose columns
+    name their units ignore them). With ``check_units`` a CSV whose accelerometer does not read
+    about 1 g at rest, or whose gyroscope looks like it is in the other unit, is refused with an
+    error that says which option to use.
+    """
+    if accel_unit not in ACCEL_UNITS:
+        raise InputFileError(
+            path, f"unknown accelerometer unit {accel_unit!r}; expected one of {ACCEL_UNITS}"
+        )
+    if gyro_unit not in GYRO_UNITS:
+        raise InputFileError(path, f"unknown gyroscope unit {gyro_unit!r}; expected one of {GYRO_UNITS}")
+    if fmt is not None and fmt not in FORMATS:
+        raise InputFileError(path, f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    p = Path(path)
+    kind = fmt or detect_format(p)
+    if kind in ("native", "metamotion", "phyphox"):
+        raise InputFileError(path, f"reading {kind} files is not supported yet")
+    else:
+        session = load_generic_csv(p, accel_unit=accel_unit, gyro_unit=gyro_unit)
+    session.source = str(path)
+    if check_units:
+        check_sample_units(session.samples, path, accel_unit=accel_unit, gyro_unit=gyro_unit, fmt=kind)
+    return session
+
+
+def detect_format(path: Path) -> str:
+    """Tell the format from the content: native magic, vendor CSV headers, else generic CSV."""
+    from tracker.recording import MAGIC
+
+    if path.is_dir():
+        raise InputFileError(path, "is a folder, expected a file")
+    head = _read_bytes(path, limit=4096)
+    if head[: len(MAGIC)] == MAGIC[: len(head)] and (head or path.suffix.lower() == ".rtrk"):
+        return "native"
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        low = s.lower()
+        if "epoch (ms)" in low and "axis" in low:
+            return "metamotion"
+        if low.lstrip("\"'").startswith("time (s)"):
+            return "phyphox"
+        break
+    return "csv"
+
+
+# --- Reading text files ------------------------------------------------------------------------
+
+
+def _read_bytes(path: Path, limit: int | None = None) -> bytes:
+    try:
+        with path.open("rb") as f:
+            return f.read() if limit is None else f.read(limit)
+    except IsADirectoryError:
+        raise InputFileError(path, "is a folder, expected a file") from None
+    except FileNotFoundError:
+        raise InputFileError(path, "no such file") from None
+    except OSError as exc:
+        raise InputFileError(path, f"cannot read: {exc.strerror or exc}") from None
+
+
+def read_text_lines(path: Path) -> list[str]:
+    """The file's lines (without line ends), decoded as UTF-8 (a byte-order mark is dropped)."""
+    raw = _read_bytes(path)
+    if not raw:
+        raise InputFileError(path, "the file is empty")
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise InputFileError(
+            path, f"not a text file (NUL byte at byte {nul})", line=raw.count(b"\n", 0, nul) + 1
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputFileError(path, f"not UTF-8 text (byte {exc.start})", line=line) from None
+    lines = text.split("\n")
+    return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+
+
+def _parse_float(path: Path, cell: str, line: int, column: str) -> float:
+    try:
+        value = float(cell)
+    except ValueError:
+        shown = cell if len(cell) <= 40 else cell[:37] + "..."
+        raise InputFileError(path, f"expected a number, found {shown!r}", line=line, column=column) from None
+    if not math.isfinite(value):
+        raise InputFileError(
+            path, f"expected a finite number, found {cell.strip()!r}", line=line, column=column
+        )
+    return value
+
+
+def parse_numeric_rows(
+    path: Path,
+    rows: Sequence[tuple[int, list[str]]],
+    names: Sequence[str],
+) -> npt.NDArray[np.float64]:
+    """Convert split rows to an (n, len(names)) float array, naming line and column on errors."""
+    width = len(names)
+    flat: list[str] = []
+    for line_no, cells in rows:
+        if len(cells) != width:
+            if len(cells) < width:
+                raise InputFileError(
+                    path,
+                    f"expected {width} values ({','.join(names)}), found {len(cells)}",
+                    line=line_no,
+                    column=names[len(cells)],
+                )
+            raise InputFileError(
+                path, f"expected {width} values ({','.join(names)}), found {len(cells)}", line=line_no
+            )
+        flat.extend(cells)
+    try:
+        values = np.fromiter(map(float, flat), dtype=np.float64, count=len(flat))
+    except ValueError:
+        values = None
+    if values is not None and bool(np.all(np.isfinite(values))):
+        return values.reshape(len(rows), width)
+    # Slow path, only to name the offending cell.
+    for line_no, cells in rows:
+        for name, cell in zip(names, cells, strict=True):
+            _parse_float(path, cell, line_no, name)
+    raise AssertionError("unreachable: a cell failed to parse but none was found")  # pragma: no cover
+
+
+def check_increasing_time(path: Path, t: npt.NDArray[np.float64], lines: Sequence[int], column: str) -> None:
+    if t.size < 2:
+        return
+    bad = np.flatnonzero(np.diff(t) <= 0)
+    if bad.size:
+        i = int(bad[0]) + 1
+        raise InputFileError(
+            path,
+            f"time {t[i]!r} is not after the previous row's {t[i - 1]!r} (line {lines[i - 1]}); "
+            "time must increase from row to row",
+            line=lines[i],
+            column=column,
+        )
+
+
+# --- Generic CSV -------------------------------------------------------------------------------
+
+
+def load_generic_csv(path: Path, *, accel_unit: str = "g", gyro_unit: str = "deg/s") -> Session:
+    """The project's generic CSV: ``# key: value`` comments, header ``t,ax,ay,az[,gx,gy,gz]``."""
+    lines = read_text_lines(path)
+    meta_items: dict[str, Any] = {}
+    notes: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    header: list[str] | None = None
+    header_line = 0
+    rows: list[tuple[int, list[str]]] = []
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            m = _META_LINE.match(stripped)
+            if m:
+                key, value = m.group(1).strip(), m.group(2)
+                if key == "note":
+                    try:
+                        import json
+
+                        note = json.loads(value)
+                    except ValueError:
+                        note = None
+                    if isinstance(note, dict):
+                        notes.append(note)
+                    else:
+                        warnings.append(f"line {number}: note is not a JSON object; ignored")
+                else:
+                    meta_items[key] = value
+            continue
+        if header is None:
+            header = [c.strip().strip("\"'").strip().lower() for c in stripped.split(",")]
+            header_line = number
+            continue
+        rows.append((number, stripped.split(",")))
+    if header is None:
+        raise InputFileError(path, "no header line; expected 't,ax,ay,az' or 't,ax,ay,az,gx,gy,gz'")
+    columns = _generic_columns(path, header, header_line, warnings)
+    if not rows:
+        raise InputFileError(path, "no data rows after the header", line=header_line)
+    values = parse_numeric_rows(path, rows, header)
+    t = values[:, columns["t"]]
+    check_increasing_time(path, t, [n for n, _ in rows], header[columns["t"]])
+    accel = values[:, [columns["ax"], columns["ay"], columns["az"]]]
+    gyro = values[:, [columns["gx"], columns["gy"], columns["gz"]]] if "gx" in columns else None
+    if accel_unit == "m/s2":
+        accel = accel / STANDARD_GRAVITY_MS2
+    if gyro is not None and gyro_unit == "rad/s":
+        gyro = gyro * DEG_PER_RAD
+    meta, problems = RecordingMeta.from_dict(meta_items)
+    warnings.extend(problems)
+    if t[0] != 0.0:
+        meta.extra.setdefault("time_offset_s", repr(float(t[0])))
+    samples = Samples.from_arrays(t - t[0], accel, gyro)
+    if not meta.rate_hz:
+        meta.rate_hz = round(samples.estimated_rate_hz(), 3)
+    return Session(str(path), meta, samples, [], notes, warnings)
+
+
+def _generic_columns(path: Path, header: list[str], line: int, warnings: list[str]) -> dict[str, int]:
+    expected = "header must be t,ax,ay,az or t,ax,ay,az,gx,gy,gz"
+    if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
+        raise InputFileError(path, f"columns must be separated by commas; {expected}", line=line)
+    columns: dict[str, int] = {}
+    for i, name in enumerate(header):
+        if name in columns:
+            raise InputFileError(path, f"column {name!r} appears twice", line=line, column=name)
+        columns[name] = i
+    for name in ("t", "ax", "ay", "az"):
+        if name not in columns:
+            raise InputFileError(path, f"missing column {name!r}; {expected}", line=line, column=name)
+    gyro = [g for g in ("gx", "gy", "gz") if g in columns]
+    if gyro and len(gyro) != 3:
+        missing = next(g for g in ("gx", "gy", "gz") if g not in columns)
+        raise InputFileError(
+            path,
+            f"missing column {missing!r}: gyro columns come as gx,gy,gz or not at all",
+            line=line,
+            column=missing,
+        )
+    unknown = [c for c in header if c not in CSV_COLUMNS]
+    if unknown:
+        warnings.append(f"line {line}: ignored unknown columns {', '.join(map(repr, unknown))}")
+    return columns
+
+
+# --- Export ------------------------------------------------------------------------------------
+
+
+def _meta_text(value: Any) -> str:
+    text = value if isinstance(value, str) else dumps_json(value)
+    return text.replace("\r", " ").replace("\n", " ")
+
+
+def export_csv(session: Session, path: str | Path) -> None:
+    """Write the generic CSV: metadata and notes as ``# key: value`` lines, then the samples.
+
+    Floats are written in Python's shortest round-trip form, so reading the file back gives
+    exactly the same samples.
+    """
+    p = Path(path)
+    out: list[str] = ["# RepTrack generic CSV: t in s, accel in g (with gravity), gyro in deg/s, sensor axes"]
+    meta = session.meta.to_dict()
+    extra = meta.pop("extra") or {}
+    for key, value in meta.items():
+        if value is None:
+            continue
+        out.append(f"# {key}: {_meta_text(repr(value) if isinstance(value, float) else value)}")
+    for key, value in extra.items():
+        if key in meta or key == "note" or not _META_LINE.match(f"# {key}: x"):
+            continue
+        out.append(f"# {key}: {_meta_text(value)}")
+    for note in session.notes:
+        out.append(f"# note: {dumps_json(note)}")
+    s = session.samples
+    if s.gyro_dps is not None:
+        out.append(",".join(CSV_COLUMNS))
+        table = np.column_stack([s.t_s, s.accel_g, s.gyro_dps])
+    else:
+        out.append(",".join(CSV_COLUMNS[:4]))
+        table = np.column_stack([s.t_s, s.accel_g])
+    body = "\n".join(",".join(map(repr, row)) for row in table.tolist())
+    text = "\n".join(out) + "\n" + body + ("\n" if body else "")
+    try:
+        p.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputFileError(p, f"cannot write: {exc.strerror or exc}") from None
+
+
+# --- Unit checks -------------------------------------------------------------------------------
+
+
+def rest_accel_magnitude(samples: Samples) -> float | None:
+    """Median |a| over the stillest half-second windows; None when the data are too short."""
+    n = len(samples)
+    rate = samples.estimated_rate_hz()
+    w = max(5, round(0.5 * rate)) if rate > 0 else 5
+    if n < w:
+        return None
+    k = n // w
+    acc = samples.accel_g[: k * w].reshape(k, w, 3)
+    mag = np.linalg.norm(acc, axis=2)
+    mean_mag = mag.mean(axis=1)
+    spread = acc.std(axis=1).max(axis=1)
+    scale = float(np.median(mean_mag))
+    if not math.isfinite(scale) or scale <= 0:
+        return 0.0
+    still = spread <= 0.05 * np.maximum(mean_mag, 1e-12)
+    if not still.any():
+        still = spread <= np.quantile(spread, 0.25)
+    return float(np.median(mean_mag[still]))
+
+
+def gyro_to_tilt_ratio(samples: Samples) -> tuple[float, int] | None:
+    """How fast the accelerometer says the sensor tilts, over what the gyroscope says it turns.
+
+    Measured over 0.1 s steps while the accelerometer reads near 1 g (little linear acceleration)
+    and tilts faster than 30 deg/s. A gyroscope can never turn slower than the tilt it causes, so
+    a median ratio far above 1 means the gyro values are too small (rad/s read as deg/s). Returns
+    (median ratio, number of steps used), or None when there is too little motion to tell.
+    """
+    if samples.gyro_dps is None or len(samples) < 20:
+        return None
+    rate = samples.estimated_rate_hz()
+    if rate <= 0:
+        return None
+    m = max(1, round(0.1 * rate))
+    kernel = np.ones(m) / m
+    acc = np.column_stack([np.convolve(samples.accel_g[:, i], kernel, mode="valid") for i in range(3)])
+    gyr_mag = np.convolve(np.linalg.norm(samples.gyro_dps, axis=1), kernel, mode="valid")
+    t = np.convolve(samples.t_s, kernel, mode="valid")
+    if acc.shape[0] <= m:
+        return None
+    norm = np.linalg.norm(acc, axis=1)
+    ok = norm > 1e-9
+    u = acc / np.where(ok, norm, 1.0)[:, None]
+    a, b = u[:-m], u[m:]
+    dt = t[m:] - t[:-m]
+    cos = np.clip(np.einsum("ij,ij->i", a, b), -1.0, 1.0)
+    tilt_dps = np.degrees(np.arccos(cos)) / np.where(dt > 0, dt, np.inf)
+    turn_dps = gyr_mag[m // 2 : m // 2 + tilt_dps.shape[0]]
+    near_1g = (np.abs(norm[:-m] - 1.0) < 0.25) & (np.abs(norm[m:] - 1.0) < 0.25) & ok[:-m] & ok[m:]
+    use = near_1g & (tilt_dps > 30.0) & (dt < 3.0 * m / rate)
+    count = int(use.sum())
+    if count < 10:
+        return None
+    ratio = tilt_dps[use] / np.maximum(turn_dps[use], 1e-9)
+    return float(np.median(ratio)), count
+
+
+def check_sample_units(
+    samples: Samples, path: str | Path, *, accel_unit: str = "g", gyro_unit: str = "deg/s", fmt: str = "csv"
+) -> None:
+    """Refuse data whose magnitudes say the units are not what the reader assumed."""
+    rest = rest_accel_magnitude(samples)
+    option = fmt == "csv"
+    if rest is not None and not 0.5 <= rest <= 2.0:
+        shown = f"{rest:.3g} g"
+        if 6.0 <= rest <= 14.0:
+            hint = " It looks like m/s^2" + (": use --accel-unit m/s2." if option else ".")
+        elif 0.06 <= rest <= 0.14 and accel_unit == "m/s2":
+            hint = " It looks like g: use --accel-unit g."
+        elif rest < 0.3:
+            hint = " It looks like gravity was removed (linear acceleration); RepTrack needs acceleration with gravity."
+        else:
+            hint = ""
+        raise InputFileError(
+            path, f"the accelerometer reads {shown} at rest (read as {accel_unit}), expected about 1 g.{hint}"
+        )
+    if rest is None or not 0.5 <= rest <= 2.0:
+        return
+    measured = gyro_to_tilt_ratio(samples)
+    if measured is None:
+        return
+    ratio, _ = measured
+    assert samples.gyro_dps is not None
+    gyro_p99 = float(np.quantile(np.linalg.norm(samples.gyro_dps, axis=1), 0.99))
+    if ratio > 15.0 and gyro_p99 > 0.2:
+        hint = " Use --gyro-unit rad/s." if option and gyro_unit == "deg/s" else ""
+        raise InputFileError(
+            path,
+            f"the gyroscope turns about {ratio:.0f} times slower than the accelerometer tilts "
+            f"(read as {gyro_unit}); it looks like rad/s.{hint}",
+        )
+    if ratio < 0.1 or gyro_p99 > 5000.0:
+        hint = " Use --gyro-unit deg/s." if option and gyro_unit == "rad/s" else ""
+        raise InputFileError(
+            path,
+            f"the gyroscope turns about {1 / ratio:.0f} times faster than the accelerometer tilts "
+            f"(read as {gyro_unit}); it looks like deg/s read as rad/s.{hint}",
+        )
