@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from tracker.errors import InputFileError
 from tracker.protocol import StreamNotice
-from tracker.recording import RecordingMeta, dumps_json
+from tracker.recording import MAGIC, RecordingMeta, dumps_json, read_recording
 from tracker.samples import Samples
 
 STANDARD_GRAVITY_MS2 = 9.80665
@@ -82,7 +82,11 @@ def load_session(
         raise InputFileError(path, f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     p = Path(path)
     kind = fmt or detect_format(p)
-    if kind in ("native", "metamotion", "phyphox"):
+    if kind == "native":
+        session = read_recording(p)
+        session.source = str(path)
+        return session
+    if kind in ("metamotion", "phyphox"):
         raise InputFileError(path, f"reading {kind} files is not supported yet")
     else:
         session = load_generic_csv(p, accel_unit=accel_unit, gyro_unit=gyro_unit)
@@ -94,8 +98,6 @@ def load_session(
 
 def detect_format(path: Path) -> str:
     """Tell the format from the content: native magic, vendor CSV headers, else generic CSV."""
-    from tracker.recording import MAGIC
-
     if path.is_dir():
         raise InputFileError(path, "is a folder, expected a file")
     head = _read_bytes(path, limit=4096)
