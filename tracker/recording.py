@@ -162,7 +162,14 @@ REC_HEADER = 0x01
 REC_PACKETS = 0x02
 REC_SAMPLES = 0x03
 REC_NOTE = 0x04
-RECORD_NAMES = {REC_HEADER: "header", REC_PACKETS: "packets", REC_SAMPLES: "samples", REC_NOTE: "note"}
+REC_END = 0x05
+RECORD_NAMES = {
+    REC_HEADER: "header",
+    REC_PACKETS: "packets",
+    REC_SAMPLES: "samples",
+    REC_NOTE: "note",
+    REC_END: "end",
+}
 
 SAMPLES_PER_RECORD = 1000  # imported data is split so a cut file still reads most of it
 PACKETS_PER_RECORD = 4096
@@ -317,9 +324,11 @@ class RecordingWriter:
             os.fsync(self._file.fileno())
 
     def close(self) -> None:
+        """Mark the recording as cleanly ended (an end record), flush, fsync and close."""
         if self._file.closed:
             return
         try:
+            self._file.write(_frame(REC_END, b""))
             self._file.flush()
             os.fsync(self._file.fileno())
         finally:
@@ -374,6 +383,7 @@ class RecordingReader:
         self.warnings: list[str] = []
         self.end_offset = 0  # just after the last complete record (where an append continues)
         self.complete_records = 0
+        self.closed_cleanly = False  # the last record is an end record
         self._parse()
 
     @classmethod
@@ -432,6 +442,7 @@ class RecordingReader:
             if not isinstance(parsed, _Damage):
                 rec_type, start, end = parsed
                 self._accept(rec_type, view[start:end], pos)
+                self.closed_cleanly = rec_type == REC_END
                 pos = end + RECORD_CRC_SIZE
                 self.end_offset = pos
                 self.complete_records += 1
@@ -454,11 +465,16 @@ class RecordingReader:
                 f"corrupt record at byte {pos} ({reason}); skipped {nxt - pos} bytes to the next record at byte {nxt}"
             )
             pos = nxt
-        if (
-            self.meta is None
-            and size >= FILE_HEADER_SIZE
-            and not any("header record" in w for w in self.warnings)
-        ):
+        if pos >= size and not self.closed_cleanly and self.meta is not None:
+            self.warnings.append(
+                f"truncated after byte {self.end_offset}: no end record (the writer crashed or is still "
+                f"recording); read {self.complete_records} complete records"
+            )
+        if self.meta is None and size == FILE_HEADER_SIZE:
+            self.warnings.append(
+                f"truncated after byte {size}: the file ends before its header record; read 0 complete records"
+            )
+        elif self.meta is None and size > FILE_HEADER_SIZE:
             self.warnings.append("no header record: the recording's metadata is unknown")
 
     def _accept(self, rec_type: int, payload: memoryview, offset: int) -> None:
@@ -503,6 +519,8 @@ class RecordingReader:
                 self.records.append(NoteRecord(offset, note))
             else:
                 self.warnings.append(f"byte {offset}: note record is not a JSON object; skipped")
+        elif rec_type == REC_END:
+            pass
         else:
             self.warnings.append(f"byte {offset}: unknown record type {rec_type} (newer RepTrack?); skipped")
 
