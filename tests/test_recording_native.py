@@ -16,6 +16,7 @@ from tracker.protocol import Packetizer, StreamDecoder
 from tracker.recording import (
     FILE_HEADER_SIZE,
     MAGIC,
+    PacketsRecord,
     RecordingMeta,
     RecordingReader,
     RecordingWriter,
@@ -96,8 +97,9 @@ def test_packets_are_kept_byte_for_byte(tmp_path: Path) -> None:
     path = tmp_path / "s.rtrk"
     _write(path, packets, host, per_call=7)
     reader = RecordingReader.open(path)
-    stored = [p for r in reader.records if hasattr(r, "packets") for p in r.packets]  # type: ignore[union-attr]
-    times = [h for r in reader.records if hasattr(r, "packets") for h in r.host_times_s]  # type: ignore[union-attr]
+    records = [r for r in reader.records if isinstance(r, PacketsRecord)]
+    stored = [p for r in records for p in r.packets]
+    times = [h for r in records for h in r.host_times_s]
     assert stored == packets
     assert times == host
 
