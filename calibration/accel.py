@@ -1,0 +1,149 @@
+"""Accelerometer bias, scale and misalignment from static poses (an ellipsoid fit).
+
+At rest an ideal accelerometer reads 1 g, whatever its orientation, so the readings of a sensor held
+still in many orientations lie on a sphere. Bias moves the sphere's centre; scale and misalignment
+stretch and shear it into an ellipsoid. Fitting ``|T (m - b)| = 1`` to the pose means recovers
+``b`` and ``T`` (docs/calibration.md has the details):
+
+- at least 6 poses covering both directions of every axis: bias and scale (6 unknowns);
+- at least 9 poses, some of them tilted between the axes: bias, scale and misalignment (9).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from calibration.imu import AccelCalibration, AccelQuality, Verdict, symmetric_correction
+from tracker.samples import FloatArray
+
+MIN_POSES = 6
+MIN_POSES_MISALIGNMENT = 9
+GOOD_RMS_G = 0.01
+GOOD_MAX_G = 0.02
+# Below this the misalignment terms are not pinned down by the poses (all near the axes).
+MIN_RELATIVE_SINGULAR_VALUE = 0.05
+_AXES = "xyz"
+
+
+def _unpack(theta: FloatArray, full: bool) -> tuple[FloatArray, FloatArray]:
+    b = theta[:3]
+    t = np.zeros((3, 3))
+    if full:
+        t[np.triu_indices(3)] = theta[3:9]
+    else:
+        t[np.diag_indices(3)] = theta[3:6]
+    return b, t
+
+
+def _residuals(theta: FloatArray, m: FloatArray, full: bool) -> FloatArray:
+    b, t = _unpack(theta, full)
+    return np.asarray(np.linalg.norm((m - b) @ t.T, axis=1) - 1.0)
+
+
+def _fit(m: FloatArray, full: bool) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Returns bias, T, residuals and the singular values of the scaled Jacobian."""
+    theta0 = np.concatenate([np.zeros(3), np.eye(3)[np.triu_indices(3)] if full else np.ones(3)])
+    res = least_squares(_residuals, theta0, args=(m, full), method="lm", xtol=1e-12, ftol=1e-12)
+    b, t = _unpack(res.x, full)
+    sv = np.linalg.svd(res.jac, compute_uv=False)
+    return b, t, res.fun, sv
+
+
+def _coverage_gaps(m: FloatArray) -> list[str]:
+    """Axis directions that no pose pointed up (within 45 deg); each must be seen for the scale."""
+    u = m / np.linalg.norm(m, axis=1, keepdims=True)
+    gaps = []
+    for i, name in enumerate(_AXES):
+        for sign, word in ((1, "up"), (-1, "down")):
+            if not np.any(sign * u[:, i] > np.cos(np.radians(45))):
+                gaps.append(f"no pose had the {name} axis pointing {word}")
+    return gaps
+
+
+def fit_accelerometer(
+    pose_means_g: Sequence[FloatArray] | FloatArray,
+    pose_times_s: Sequence[float] | None = None,
+) -> AccelCalibration:
+    """Fit bias, scale and (with enough varied poses) misalignment to the mean readings of static poses.
+
+    Always returns a calibration; its ``quality.verdict`` says whether to keep it ("good") or to
+    redo the poses ("redo"), and ``quality.reasons`` says why.
+    """
+    m_all = np.asarray(pose_means_g, dtype=np.float64).reshape(-1, 3)
+    times = list(pose_times_s) if pose_times_s is not None else [float("nan")] * m_all.shape[0]
+    k = m_all.shape[0]
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    reasons: list[str] = []
+    raw_rms = float(np.sqrt(np.mean((np.linalg.norm(m_all, axis=1) - 1.0) ** 2))) if k else float("nan")
+    if k < MIN_POSES:
+        reasons.append(f"only {k} distinct pose(s) found, at least {MIN_POSES} are needed")
+        quality = AccelQuality(float("nan"), float("nan"), raw_rms, k, False, "redo", tuple(reasons))
+        return AccelCalibration(np.zeros(3), np.eye(3), quality, now)
+
+    keep = np.ones(k, dtype=bool)
+    full = k >= MIN_POSES_MISALIGNMENT
+    while True:
+        m = m_all[keep]
+        full = full and m.shape[0] >= MIN_POSES_MISALIGNMENT
+        b, t, r, sv = _fit(m, full)
+        if full and sv[-1] / sv[0] < MIN_RELATIVE_SINGULAR_VALUE:
+            full = False
+            continue
+        # One pose far off while the others agree: the sensor moved during it. Drop it (twice at most).
+        worst = int(np.argmax(np.abs(r)))
+        others = np.delete(r, worst)
+        others_rms = float(np.sqrt(np.mean(others**2))) if others.size else 0.0
+        n_dropped = int(k - keep.sum())
+        if (
+            abs(r[worst]) > GOOD_MAX_G
+            and abs(r[worst]) > 4 * max(others_rms, 0.002)
+            and n_dropped < 2
+            and m.shape[0] - 1 >= MIN_POSES
+        ):
+            idx = int(np.flatnonzero(keep)[worst])
+            keep[idx] = False
+            when = f" (at {times[idx]:.1f} s)" if np.isfinite(times[idx]) else ""
+            reasons.append(f"pose {idx + 1}{when} ignored: off by {abs(r[worst]):.3f} g, it probably moved")
+            full = k >= MIN_POSES_MISALIGNMENT
+            continue
+        break
+
+    # C = (T^T T)^(1/2): T and C differ only by a rotation (see calibration.imu).
+    correction = symmetric_correction(np.asarray(np.linalg.inv(t.T @ t), dtype=np.float64))
+    rms = float(np.sqrt(np.mean(r**2)))
+    worst_abs = float(np.max(np.abs(r)))
+    verdict: Verdict = "good"
+    gaps = _coverage_gaps(m)
+    if gaps:
+        verdict = "redo"
+        reasons.extend(gaps)
+    if rms > GOOD_RMS_G or worst_abs > GOOD_MAX_G:
+        verdict = "redo"
+        reasons.append(
+            f"poses disagree with 1 g by {rms:.3f} g rms ({worst_abs:.3f} g worst): "
+            "hold each pose still against a firm surface"
+        )
+    bias_norm = float(np.linalg.norm(b))
+    scale = np.linalg.svd(np.linalg.inv(correction), compute_uv=False)
+    if bias_norm > 0.5 or np.any(np.abs(scale - 1.0) > 0.25):
+        verdict = "redo"
+        reasons.append(f"implausible result (bias {bias_norm:.2f} g): is the sensor reporting in g?")
+    if not full:
+        note = (
+            f"misalignment not estimated: it needs {MIN_POSES_MISALIGNMENT}+ poses, some tilted between axes"
+        )
+        reasons.append(note)
+    quality = AccelQuality(
+        residual_rms_g=rms,
+        residual_max_g=worst_abs,
+        raw_residual_rms_g=raw_rms,
+        poses_used=int(m.shape[0]),
+        misalignment_estimated=full,
+        verdict=verdict,
+        reasons=tuple(reasons),
+    )
+    return AccelCalibration(b, correction, quality, now)
