@@ -39,7 +39,7 @@ GYRO_UNITS = ("deg/s", "rad/s")
 FORMATS = ("native", "csv", "metamotion", "phyphox")
 
 CSV_COLUMNS = ("t", "ax", "ay", "az", "gx", "gy", "gz")
-_META_LINE = re.compile(r"^#\s*([A-Za-z_][A-Za-z0-9_.\- ]*?)\s*:\s?(.*?)\s*$")
+_META_LINE = re.compile(r"^#\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*:\s?(.*?)\s*$")
 
 
 @dataclass
