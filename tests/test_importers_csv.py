@@ -211,7 +211,7 @@ def test_csv_to_native_to_csv_is_identical(
         np.testing.assert_array_equal(s.accel_g, original.samples.accel_g)
         assert (s.gyro_dps is None) == (not with_gyro)
         if with_gyro:
-            np.testing.assert_array_equal(s.gyro_dps, original.samples.gyro_dps)  # type: ignore[arg-type]
+            np.testing.assert_array_equal(s.gyro_dps, original.samples.gyro_dps)
     assert (d / "a.csv").read_text() == (d / "c.csv").read_text()
     assert again.notes == original.notes
     assert again.meta.device_id == "dev" and again.meta.extra["coach"] == "Ana"
