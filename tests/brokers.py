@@ -1,0 +1,154 @@
+"""A real MQTT broker for tests, on a free port: Mosquitto when installed, amqtt otherwise.
+
+``RealBroker`` runs the broker as a child process so a test can kill it (SIGKILL) and start it
+again on the same port. Mosquitto persists sessions (saved on every change) so a subscriber's
+persistent session survives the restart; amqtt keeps nothing, which is the harder case for the
+publisher's outage buffer. Run as a script, it serves amqtt: ``python tests/brokers.py PORT [PWFILE]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MOSQUITTO = shutil.which("mosquitto") or (
+    "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+)
+
+
+def free_port() -> int:
+    from tracker.mqtt.broker import free_port as _free
+
+    return _free()
+
+
+def wait_for_broker(port: int, up: bool = True, timeout_s: float = 10.0) -> None:
+    from tracker.mqtt.broker import broker_answers
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if broker_answers("127.0.0.1", port, timeout_s=0.5) == up:
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"broker on port {port} did not {'start' if up else 'stop'} within {timeout_s} s")
+
+
+class RealBroker:
+    """A broker process on 127.0.0.1:<free port>; ``kind`` is "mosquitto" or "amqtt"."""
+
+    def __init__(self, kind: str | None = None, users: dict[str, str] | None = None) -> None:
+        self.kind = kind or os.environ.get("REPTRACK_TEST_BROKER") or ("mosquitto" if MOSQUITTO else "amqtt")
+        if self.kind == "mosquitto" and not MOSQUITTO:
+            raise RuntimeError("mosquitto is not installed")
+        self.port = free_port()
+        self.users = users
+        self.dir = Path(tempfile.mkdtemp(prefix="reptrack-broker-"))
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._prepare()
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def _prepare(self) -> None:
+        pwfile = self.dir / "passwd"
+        if self.kind == "mosquitto":
+            lines = [
+                f"listener {self.port} 127.0.0.1",
+                f"allow_anonymous {'false' if self.users else 'true'}",
+                "persistence true",
+                f"persistence_location {self.dir}/",
+                "autosave_interval 1",
+                "autosave_on_changes true",
+                "max_queued_messages 100000",
+                f"user {getpass.getuser()}",
+            ]
+            if self.users:
+                pwfile.write_text("")
+                for user, pw in self.users.items():
+                    subprocess.run(["mosquitto_passwd", "-b", str(pwfile), user, pw], check=True)
+                lines.append(f"password_file {pwfile}")
+            (self.dir / "mosquitto.conf").write_text("\n".join(lines) + "\n")
+        elif self.users:
+            from pwdlib import PasswordHash
+            from pwdlib.hashers.argon2 import Argon2Hasher
+
+            hasher = PasswordHash((Argon2Hasher(),))
+            pwfile.write_text("".join(f"{u}:{hasher.hash(p)}\n" for u, p in self.users.items()))
+
+    def start(self) -> RealBroker:
+        if self.kind == "mosquitto":
+            assert MOSQUITTO is not None
+            cmd = [MOSQUITTO, "-c", str(self.dir / "mosquitto.conf")]
+        else:
+            cmd = [sys.executable, __file__, str(self.port)]
+            if self.users:
+                cmd.append(str(self.dir / "passwd"))
+        log = open(self.dir / "broker.log", "ab")  # noqa: SIM115 (lives as long as the process)
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        wait_for_broker(self.port, True)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: the broker gets no chance to say goodbye (a crash or a power cut)."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+            self.proc = None
+        wait_for_broker(self.port, False)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+            self.proc = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> RealBroker:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _serve_amqtt(port: int, password_file: str | None) -> None:
+    import asyncio
+
+    from amqtt.broker import Broker
+
+    plugins: dict[str, dict[str, object]] = {
+        "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": password_file is None},
+    }
+    if password_file:
+        plugins["amqtt.plugins.authentication.FileAuthPlugin"] = {"password_file": password_file}
+    config = {"listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}}, "plugins": plugins}
+
+    async def main() -> None:
+        broker = Broker(config)
+        await broker.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        with contextlib.suppress(Exception):
+            await broker.shutdown()
+
+    asyncio.run(main())
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    _serve_amqtt(int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else None)

@@ -1,0 +1,431 @@
+"""Publishing one sensor's live facts to an MQTT broker with paho-mqtt (docs/mqtt.md).
+
+One :class:`SensorPublisher` is one MQTT connection: its last will is that sensor's ``offline``
+status, so every sensor gets its own connection. Events go out at QoS 1. While the broker is away
+they wait in paho's queue, bounded by ``max_buffered_events`` (oldest first, resent in order when
+the broker is back); beyond the bound new events are dropped and counted in telemetry. The
+retained ``state`` keeps only its latest value and is re-sent on every reconnect.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from tracker.events import Event, PhaseEvent, RepEvent, SetEvent, WobbleEvent
+from tracker.mqtt import payloads
+from tracker.mqtt.broker import BrokerError, BrokerURL, Security
+from tracker.mqtt.topics import DEFAULT_PREFIX, Topics, sensor_topic_id
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BUFFERED_EVENTS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class MqttSettings:
+    """How to reach the broker and where to publish."""
+
+    broker: BrokerURL
+    security: Security = field(default_factory=Security)
+    prefix: str = DEFAULT_PREFIX
+    protocol: str = "auto"  # "5", "3.1.1" or "auto" (MQTT 5, falling back to 3.1.1)
+    keepalive_s: int = 10
+    max_buffered_events: int = DEFAULT_MAX_BUFFERED_EVENTS
+    homeassistant_prefix: str | None = None  # e.g. "homeassistant" to publish discovery configs
+    reconnect_min_s: int = 1
+    reconnect_max_s: int = 4
+
+
+def make_client(
+    settings: MqttSettings,
+    client_id: str,
+    protocol: int,
+    *,
+    clean_start: bool = True,
+) -> mqtt.Client:
+    """A paho client with credentials and TLS from ``settings`` (also used by the dashboard)."""
+    kwargs: dict[str, Any] = {"client_id": client_id, "protocol": protocol}
+    if protocol != mqtt.MQTTv5:
+        kwargs["clean_session"] = clean_start
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, **kwargs)
+    sec = settings.security
+    if sec.username:
+        client.username_pw_set(sec.username, sec.password)
+    if settings.broker.tls:
+        try:
+            client.tls_set(
+                ca_certs=str(sec.ca_file) if sec.ca_file else None,
+                certfile=str(sec.cert_file) if sec.cert_file else None,
+                keyfile=str(sec.key_file) if sec.key_file else None,
+            )
+        except (ssl.SSLError, OSError) as exc:
+            raise BrokerError(f"cannot load the TLS files for {settings.broker}: {exc}") from None
+        if sec.insecure:
+            client.tls_insecure_set(True)
+    client.reconnect_delay_set(settings.reconnect_min_s, settings.reconnect_max_s)
+    return client
+
+
+def describe_refusal(broker: BrokerURL, security: Security, reason: object) -> str:
+    text = str(reason)
+    if "password" in text.lower() or "authori" in text.lower():
+        who = f"user {security.username!r}" if security.username else "anonymous clients"
+        return (
+            f"the MQTT broker {broker} refused the login of {who}: {text}. Check the user in the URL or "
+            "REPTRACK_MQTT_USERNAME, and REPTRACK_MQTT_PASSWORD or the config file (docs/mqtt.md)"
+        )
+    return f"the MQTT broker {broker} refused the connection: {text}"
+
+
+def connect_error(broker: BrokerURL, exc: BaseException) -> BrokerError:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return BrokerError(f"TLS handshake with {broker} failed: {exc.verify_message or exc.reason}")
+    if isinstance(exc, ssl.SSLError):
+        return BrokerError(f"TLS handshake with {broker} failed: {exc.reason or exc}")
+    if isinstance(exc, ConnectionRefusedError):
+        return BrokerError(
+            f"cannot reach the MQTT broker {broker}: connection refused (is a broker running?)"
+        )
+    if isinstance(exc, TimeoutError):
+        return BrokerError(f"cannot reach the MQTT broker {broker}: timed out")
+    if isinstance(exc, OSError):
+        return BrokerError(f"cannot reach the MQTT broker {broker}: {exc.strerror or exc}")
+    return BrokerError(f"cannot connect to the MQTT broker {broker}: {exc}")
+
+
+def connect_client(
+    settings: MqttSettings,
+    client_id: str,
+    *,
+    clean_start: bool = True,
+    session_expiry_s: int = 0,
+    prepare: Callable[[mqtt.Client], None] | None = None,
+    timeout_s: float = 10.0,
+) -> mqtt.Client:
+    """Connect and start paho's network thread; return once the broker accepted the login.
+
+    Raises :class:`BrokerError` with a clear message on refused logins, failed TLS handshakes and
+    unreachable brokers. ``prepare`` sets callbacks and the will before connecting. With protocol
+    "auto", a broker that refuses MQTT 5 is tried again with 3.1.1.
+    """
+    versions = {"5": [mqtt.MQTTv5], "3.1.1": [mqtt.MQTTv311], "auto": [mqtt.MQTTv5, mqtt.MQTTv311]}
+    try:
+        candidates = versions[settings.protocol]
+    except KeyError:
+        raise BrokerError(f"MQTT protocol {settings.protocol!r}, expected 5, 3.1.1 or auto") from None
+    if len(candidates) > 1:
+        # Probe with a bare MQTT 5 CONNECT first: some 3.1.1 brokers (amqtt) choke on an MQTT 5
+        # CONNECT that carries a will and never answer, instead of refusing the version.
+        # The probe carries no login either (amqtt also chokes on that); a broker that refuses the
+        # anonymous probe for any reason but the protocol version speaks MQTT 5.
+        anonymous = replace(settings, security=replace(settings.security, username=None, password=None))
+        probe, rc, _ = _attempt(anonymous, client_id + "-probe", mqtt.MQTTv5, True, 0, None, timeout_s)
+        if probe is not None:
+            _stop(probe)
+        if probe is not None or (rc is not None and "protocol version" not in str(rc).lower()):
+            candidates = candidates[:1]
+        else:
+            candidates = candidates[1:]
+    last: BrokerError | None = None
+    for protocol in candidates:
+        client, rc, closed = _attempt(
+            settings, client_id, protocol, clean_start, session_expiry_s, prepare, timeout_s
+        )
+        if client is not None:
+            return client
+        if rc is not None and "protocol version" not in str(rc).lower():
+            raise BrokerError(describe_refusal(settings.broker, settings.security, rc))
+        last = BrokerError(
+            f"the MQTT broker {settings.broker} closed the connection during login "
+            f"({rc if rc is not None else closed})"
+        )
+        log.info("broker %s refused MQTT %s; trying the next protocol version", settings.broker, protocol)
+    assert last is not None
+    raise last
+
+
+def _attempt(
+    settings: MqttSettings,
+    client_id: str,
+    protocol: int,
+    clean_start: bool,
+    session_expiry_s: int,
+    prepare: Callable[[mqtt.Client], None] | None,
+    timeout_s: float,
+) -> tuple[mqtt.Client | None, Any, Any]:
+    """One login with one protocol version: (client, None, None) on success, else (None, rc, closed)."""
+    client = make_client(settings, client_id, protocol, clean_start=clean_start)
+    if prepare is not None:
+        prepare(client)
+    done = threading.Event()
+    outcome: dict[str, Any] = {}
+    user_on_connect: Any = client.on_connect
+    user_on_disconnect: Any = client.on_disconnect
+
+    def on_connect(c: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
+        if not done.is_set():
+            outcome["rc"] = rc
+            done.set()
+        if user_on_connect is not None and not rc.is_failure:
+            user_on_connect(c, userdata, flags, rc, props)
+
+    def on_disconnect(c: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
+        if not done.is_set():
+            outcome["closed"] = rc
+            done.set()
+        if user_on_disconnect is not None:
+            user_on_disconnect(c, userdata, flags, rc, props)
+
+    client.on_connect = on_connect
+    client.on_disconnect = on_disconnect
+    props = None
+    if protocol == mqtt.MQTTv5 and session_expiry_s:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = session_expiry_s
+    try:
+        client.connect(
+            settings.broker.host,
+            settings.broker.port,
+            keepalive=settings.keepalive_s,
+            clean_start=clean_start if protocol == mqtt.MQTTv5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+            properties=props,
+        )
+    except (OSError, ssl.SSLError) as exc:
+        raise connect_error(settings.broker, exc) from None
+    client.loop_start()
+    if not done.wait(timeout_s):
+        _stop(client)
+        raise BrokerError(f"the MQTT broker {settings.broker} did not answer within {timeout_s:.0f} s")
+    rc = outcome.get("rc")
+    if rc is not None and not rc.is_failure:
+        return client, None, None
+    _stop(client)
+    return None, rc, outcome.get("closed")
+
+
+def _stop(client: mqtt.Client) -> None:
+    client.disconnect()
+    client.loop_stop()
+
+
+class SensorPublisher:
+    """The live facts of one sensor, published under ``<prefix>/<sensor_id>/``.
+
+    Thread-safe: call it from the service's asyncio thread while paho's network thread runs.
+    """
+
+    def __init__(
+        self, settings: MqttSettings, sensor_id: str, session_id: str, *, name: str | None = None
+    ) -> None:
+        self.settings = settings
+        self.sensor_id = sensor_topic_id(sensor_id)
+        self.name = name or sensor_id
+        self.session_id = session_id
+        self.topics = Topics(settings.prefix, self.sensor_id)
+        self.state = payloads.StateTracker()
+        self.dropped_events = 0
+        self.published_events = 0
+        self._client: mqtt.Client | None = None
+        self._lock = threading.Lock()
+        self._pending: set[int] = set()
+        self._acked_early: set[int] = set()
+        self._wobbles = 0
+        self._connected = threading.Event()
+        self._closing = False
+        self._last_state: bytes | None = None
+
+    # --- connection ------------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    @property
+    def buffered_events(self) -> int:
+        """Events handed to paho that the broker has not acknowledged yet."""
+        with self._lock:
+            return len(self._pending)
+
+    def connect(self, timeout_s: float = 10.0) -> None:
+        client_id = f"reptrack-{self.sensor_id}-{uuid.uuid4().hex[:6]}"
+
+        def prepare(c: mqtt.Client) -> None:
+            will = payloads.encode(
+                payloads.status_payload(self.sensor_id, self.session_id, False, "connection lost")
+            )
+            c.will_set(self.topics.status, will, qos=1, retain=True)
+            c.max_queued_messages_set(self.settings.max_buffered_events)
+            c.max_inflight_messages_set(100)
+            c.on_connect = self._on_connect
+            c.on_disconnect = self._on_disconnect
+            c.on_publish = self._on_publish
+
+        self._client = connect_client(self.settings, client_id, prepare=prepare, timeout_s=timeout_s)
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
+        if rc.is_failure:
+            log.error("%s", describe_refusal(self.settings.broker, self.settings.security, rc))
+            return
+        log.info("connected to %s as %s", self.settings.broker, self.sensor_id)
+        self._connected.set()
+        status = payloads.encode(payloads.status_payload(self.sensor_id, self.session_id, not self._closing))
+        client.publish(self.topics.status, status, qos=1, retain=True)
+        if self.settings.homeassistant_prefix:
+            from tracker.mqtt.homeassistant import discovery_messages
+
+            for topic, payload in discovery_messages(
+                self.settings.homeassistant_prefix, self.topics, self.name
+            ):
+                client.publish(topic, payloads.encode(payload), qos=1, retain=True)
+        if self._last_state is not None:
+            client.publish(self.topics.state, self._last_state, qos=1, retain=True)
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
+        if self._connected.is_set() and not self._closing:
+            log.warning(
+                "lost the MQTT broker %s (%s); buffering events (%d waiting, at most %d)",
+                self.settings.broker,
+                rc,
+                self.buffered_events,
+                self.settings.max_buffered_events,
+            )
+        self._connected.clear()
+
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, rc: Any, props: Any) -> None:
+        with self._lock:
+            if mid in self._pending:
+                self._pending.discard(mid)
+            else:
+                self._acked_early.add(mid)
+
+    # --- publishing ------------------------------------------------------------------------------
+
+    def _publish_event(self, topic: str, body: Mapping[str, Any]) -> None:
+        client = self._require_client()
+        info = client.publish(topic, payloads.encode(body), qos=1, retain=False)
+        if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
+            self.dropped_events += 1
+            if self.dropped_events == 1 or self.dropped_events % 1000 == 0:
+                log.error(
+                    "MQTT buffer full (%d events waiting for the broker): %d event(s) dropped",
+                    self.settings.max_buffered_events,
+                    self.dropped_events,
+                )
+            return
+        self.published_events += 1
+        with self._lock:
+            if info.mid in self._acked_early:
+                self._acked_early.discard(info.mid)
+            else:
+                self._pending.add(info.mid)
+
+    def publish(self, event: Event) -> None:
+        """Publish one pipeline event (rep, set, wobble at QoS 1; a phase change updates ``state``)."""
+        self.state.apply(event)
+        if isinstance(event, RepEvent):
+            self._publish_event(
+                self.topics.event("rep"), payloads.rep_payload(self.sensor_id, self.session_id, event)
+            )
+        elif isinstance(event, SetEvent):
+            self._publish_event(
+                self.topics.event("set"), payloads.set_payload(self.sensor_id, self.session_id, event)
+            )
+        elif isinstance(event, WobbleEvent):
+            self._wobbles += 1
+            body = payloads.wobble_payload(self.sensor_id, self.session_id, event, self._wobbles)
+            self._publish_event(self.topics.event("wobble"), body)
+        elif not isinstance(event, PhaseEvent):
+            raise TypeError(f"cannot publish {type(event).__name__}")
+
+    def publish_state(self, pipeline_state: Mapping[str, Any] | None = None) -> None:
+        """Publish the retained ``state`` if it changed (only the latest is kept while offline)."""
+        if pipeline_state:
+            self.state.update(pipeline_state)
+        body = self.state.payload(self.sensor_id, self.session_id)
+        key = {k: v for k, v in body.items() if k not in ("sent_at", "t_s")}
+        encoded = payloads.encode(key)
+        if encoded == getattr(self, "_last_state_key", None):
+            return
+        self._last_state_key = encoded
+        self._last_state = payloads.encode(body)
+        if self.connected:
+            self._require_client().publish(self.topics.state, self._last_state, qos=1, retain=True)
+
+    def publish_telemetry(
+        self,
+        *,
+        t_s: float,
+        battery_pct: float | None = None,
+        packet_loss: float = 0.0,
+        lost_packets: int = 0,
+        packets: int = 0,
+        rate_hz: float = 0.0,
+        link: str = "streaming",
+    ) -> None:
+        """Telemetry at QoS 0: skipped while the broker is away (only the current value matters)."""
+        if battery_pct is not None:
+            self.state.battery_pct = battery_pct
+        if not self.connected:
+            return
+        body = payloads.telemetry_payload(
+            self.sensor_id,
+            self.session_id,
+            t_s=t_s,
+            battery_pct=battery_pct,
+            packet_loss=packet_loss,
+            lost_packets=lost_packets,
+            packets=packets,
+            rate_hz=rate_hz,
+            buffered_events=self.buffered_events,
+            dropped_events=self.dropped_events,
+            link=link,
+        )
+        self._require_client().publish(self.topics.telemetry, payloads.encode(body), qos=0, retain=False)
+
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Wait until the broker acknowledged every event; False if some are still waiting."""
+        deadline = time.monotonic() + timeout_s
+        while self.buffered_events and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.buffered_events == 0
+
+    def close(self, timeout_s: float = 5.0) -> int:
+        """Deliver what is queued, publish ``offline`` and disconnect. Returns undelivered events."""
+        if self._client is None:
+            return 0
+        client = self._client
+        self.flush(timeout_s)
+        self._closing = True
+        left = self.buffered_events
+        if left:
+            log.error(
+                "%d event(s) of %s could not be delivered to %s", left, self.sensor_id, self.settings.broker
+            )
+        if self.connected:
+            body = payloads.status_payload(self.sensor_id, self.session_id, False, "shutdown")
+            info = client.publish(self.topics.status, payloads.encode(body), qos=1, retain=True)
+            deadline = time.monotonic() + min(timeout_s, 2.0)
+            while not info.is_published() and self.connected and time.monotonic() < deadline:
+                time.sleep(0.01)
+        client.disconnect()
+        client.loop_stop()
+        self._client = None
+        self._connected.clear()
+        return left
+
+    def _require_client(self) -> mqtt.Client:
+        if self._client is None:
+            raise RuntimeError("SensorPublisher.connect() was not called (or close() was)")
+        return self._client
