@@ -86,8 +86,10 @@ def load_session(
         session = read_recording(p)
         session.source = str(path)
         return session
-    if kind in ("metamotion", "phyphox"):
-        raise InputFileError(path, f"reading {kind} files is not supported yet")
+    if kind == "metamotion":
+        session = load_metamotion(p)
+    elif kind == "phyphox":
+        session = load_phyphox(p)
     else:
         session = load_generic_csv(p, accel_unit=accel_unit, gyro_unit=gyro_unit)
     session.source = str(path)
@@ -99,7 +101,7 @@ def load_session(
 def detect_format(path: Path) -> str:
     """Tell the format from the content: native magic, vendor CSV headers, else generic CSV."""
     if path.is_dir():
-        raise InputFileError(path, "is a folder, expected a file")
+        return detect_folder(path)
     head = _read_bytes(path, limit=4096)
     if head[: len(MAGIC)] == MAGIC[: len(head)] and (head or path.suffix.lower() == ".rtrk"):
         return "native"
@@ -303,6 +305,414 @@ def _generic_columns(path: Path, header: list[str], line: int, warnings: list[st
     return columns
 
 
+# --- Vendor exports: shared table reading ------------------------------------------------------
+
+
+@dataclass
+class _Table:
+    """A delimited text table: header names and the data rows with their line numbers."""
+
+    path: Path
+    names: list[str]
+    header_line: int
+    rows: list[tuple[int, list[str]]]
+
+    def find(self, *needles: str) -> int | None:
+        """Index of the first column whose name contains all the (lower-case) needles."""
+        for i, name in enumerate(self.names):
+            low = name.lower()
+            if all(n in low for n in needles):
+                return i
+        return None
+
+    def values(self, indices: Sequence[int]) -> npt.NDArray[np.float64]:
+        """The chosen columns as floats, naming line and column of a bad cell."""
+        names = [self.names[i] for i in indices]
+        picked: list[tuple[int, list[str]]] = []
+        width = len(self.names)
+        for line_no, cells in self.rows:
+            if len(cells) < width:
+                raise InputFileError(
+                    self.path,
+                    f"expected {width} values, found {len(cells)}",
+                    line=line_no,
+                    column=self.names[len(cells)],
+                )
+            picked.append((line_no, [cells[i] for i in indices]))
+        return parse_numeric_rows(self.path, picked, names)
+
+    @property
+    def lines(self) -> list[int]:
+        return [n for n, _ in self.rows]
+
+
+def read_table(path: Path) -> _Table:
+    """Read a vendor CSV: comma, semicolon or tab separated, quoted names, optional decimal comma."""
+    import csv
+
+    lines = read_text_lines(path)
+    header_idx = next(
+        (i for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")), None
+    )
+    if header_idx is None:
+        raise InputFileError(path, "no header line")
+    header_text = lines[header_idx]
+    delimiter = max((",", ";", "\t"), key=lambda d: len(next(csv.reader([header_text], delimiter=d))))
+    names = [c.strip() for c in next(csv.reader([header_text], delimiter=delimiter))]
+    decimal_comma = delimiter != ","
+    rows: list[tuple[int, list[str]]] = []
+    for i in range(header_idx + 1, len(lines)):
+        text = lines[i]
+        if not text.strip():
+            continue
+        cells = text.split(delimiter) if '"' not in text else next(csv.reader([text], delimiter=delimiter))
+        cells = [c.strip().strip('"') for c in cells]
+        if decimal_comma:
+            cells = [c.replace(",", ".") for c in cells]
+        rows.append((i + 1, cells))
+    if not rows:
+        raise InputFileError(path, "no data rows after the header", line=header_idx + 1)
+    return _Table(path, names, header_idx + 1, rows)
+
+
+def _axis_columns(table: _Table, label: str) -> tuple[list[int], str] | None:
+    """Columns for x, y, z whose names start with ``label`` (e.g. "x-axis", "acceleration x").
+
+    Returns the indices and the unit text found in parentheses (lower case), or None.
+    """
+    found: list[int] = []
+    units: set[str] = set()
+    for axis in "xyz":
+        want = label.replace("{a}", axis)
+        idx = next((i for i, n in enumerate(table.names) if n.lower().startswith(want)), None)
+        if idx is None:
+            return None
+        found.append(idx)
+        m = re.search(r"\(([^)]*)\)", table.names[idx])
+        units.add(m.group(1).strip().lower() if m else "")
+    return found, units.pop() if len(units) == 1 else ""
+
+
+def _accel_scale(path: Path, unit: str, column: str) -> float:
+    u = unit.replace(" ", "").replace("²", "^2")
+    if u == "g":
+        return 1.0
+    if u in ("m/s^2", "m/s2", "ms^-2", "m/s/s"):
+        return 1.0 / STANDARD_GRAVITY_MS2
+    raise InputFileError(path, f"unknown acceleration unit {unit!r}; expected g or m/s^2", column=column)
+
+
+def _gyro_scale(path: Path, unit: str, column: str) -> float:
+    u = unit.replace(" ", "").replace("°", "deg")
+    if u in ("deg/s", "dps", "degs^-1"):
+        return 1.0
+    if u in ("rad/s", "rads^-1"):
+        return DEG_PER_RAD
+    raise InputFileError(path, f"unknown angular rate unit {unit!r}; expected deg/s or rad/s", column=column)
+
+
+def merge_accel_gyro(
+    path: Path,
+    t_acc: npt.NDArray[np.float64],
+    accel: npt.NDArray[np.float64],
+    t_gyr: npt.NDArray[np.float64] | None,
+    gyro: npt.NDArray[np.float64] | None,
+    warnings: list[str],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64] | None]:
+    """Put the gyroscope on the accelerometer's times (linear interpolation) when clocks differ.
+
+    Accelerometer samples outside the gyroscope's time span are dropped (with a warning), so every
+    sample has both.
+    """
+    if t_gyr is None or gyro is None:
+        return t_acc, accel, None
+    if t_gyr.shape == t_acc.shape and np.allclose(t_gyr, t_acc, rtol=0.0, atol=5e-4):
+        return t_acc, accel, gyro
+    inside = (t_acc >= t_gyr[0]) & (t_acc <= t_gyr[-1])
+    if not inside.any():
+        raise InputFileError(
+            path,
+            f"the gyroscope's time span {t_gyr[0]:.3f}..{t_gyr[-1]:.3f} s does not overlap the "
+            f"accelerometer's {t_acc[0]:.3f}..{t_acc[-1]:.3f} s",
+        )
+    dropped = int((~inside).sum())
+    if dropped:
+        warnings.append(f"dropped {dropped} accelerometer samples outside the gyroscope's time span")
+    t = t_acc[inside]
+    resampled = np.column_stack([np.interp(t, t_gyr, gyro[:, i]) for i in range(3)])
+    rate_a = 1.0 / float(np.median(np.diff(t_acc))) if t_acc.size > 1 else 0.0
+    rate_g = 1.0 / float(np.median(np.diff(t_gyr))) if t_gyr.size > 1 else 0.0
+    warnings.append(
+        f"gyroscope ({rate_g:.4g} Hz) resampled onto the accelerometer's times ({rate_a:.4g} Hz) by linear interpolation"
+    )
+    return t, accel[inside], resampled
+
+
+def _csv_files(folder: Path) -> list[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
+    except OSError as exc:
+        raise InputFileError(folder, f"cannot list the folder: {exc.strerror or exc}") from None
+
+
+def _first_header(path: Path) -> str:
+    try:
+        text = _read_bytes(path, limit=4096).decode("utf-8", errors="replace").lstrip("\ufeff")
+    except InputFileError:
+        return ""
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            return line.lower()
+    return ""
+
+
+def detect_folder(path: Path) -> str:
+    """A folder is a MetaMotion export (``..._Accelerometer_...csv``) or a phyphox export."""
+    headers = {p: _first_header(p) for p in _csv_files(path)}
+    if any("epoch (ms)" in h for h in headers.values()):
+        return "metamotion"
+    if any(h.lstrip("\"'").startswith("time (s)") for h in headers.values()):
+        return "phyphox"
+    raise InputFileError(
+        path,
+        "no supported export in this folder: expected MetaMotion/MetaBase CSV files "
+        "(..._Accelerometer_...csv) or a phyphox export (Accelerometer.csv, Gyroscope.csv or Raw Data.csv)",
+    )
+
+
+# --- MetaMotion / MetaBase ---------------------------------------------------------------------
+
+_METAWEAR_NAME = re.compile(
+    r"(?P<prefix>.*?)_(?P<kind>Accelerometer|Gyroscope)(?:_(?P<rate>[\d.]+)Hz)?(?:_(?P<fw>[\d.]+))?$",
+    re.IGNORECASE,
+)
+_METAWEAR_MAC = re.compile(r"_([0-9A-Fa-f]{12})(?:_|$)")
+
+
+def _metamotion_kind(path: Path) -> str:
+    header = _first_header(path)
+    if "epoch (ms)" not in header:
+        return ""
+    if re.search(r"x-axis \((g|m/s\^?2)\)", header):
+        return "accel"
+    if re.search(r"x-axis \((deg/s|°/s|dps|rad/s)\)", header):
+        return "gyro"
+    return "other"
+
+
+def _metamotion_prefix(path: Path) -> str:
+    m = _METAWEAR_NAME.match(path.stem)
+    return m.group("prefix") if m else path.stem
+
+
+def _metamotion_pair(path: Path) -> tuple[Path, Path | None, list[str]]:
+    notes: list[str] = []
+    if path.is_dir():
+        files = {p: _metamotion_kind(p) for p in _csv_files(path)}
+        accels = [p for p, k in files.items() if k == "accel"]
+        if not accels:
+            raise InputFileError(path, "no MetaMotion accelerometer CSV (x-axis (g) columns) in this folder")
+        if len(accels) > 1:
+            names = ", ".join(p.name for p in accels)
+            raise InputFileError(
+                path, f"{len(accels)} accelerometer recordings in this folder ({names}); pass one file"
+            )
+        accel_path = accels[0]
+        gyros = [p for p, k in files.items() if k == "gyro"]
+    else:
+        kind = _metamotion_kind(path)
+        folder = path.parent
+        others = {p: _metamotion_kind(p) for p in _csv_files(folder) if p != path}
+        if kind == "gyro":
+            prefix = _metamotion_prefix(path)
+            partners = [p for p, k in others.items() if k == "accel" and _metamotion_prefix(p) == prefix]
+            if len(partners) != 1:
+                raise InputFileError(
+                    path,
+                    "this is a MetaMotion gyroscope file; RepTrack needs the accelerometer: pass the matching "
+                    "..._Accelerometer_...csv (or the folder)",
+                )
+            accel_path = partners[0]
+            return accel_path, path, notes
+        if kind != "accel":
+            raise InputFileError(
+                path,
+                "not a MetaMotion accelerometer or gyroscope export (expected x-axis (g) or x-axis (deg/s))",
+            )
+        accel_path = path
+        gyros = [p for p, k in others.items() if k == "gyro"]
+    prefix = _metamotion_prefix(accel_path)
+    same = [g for g in gyros if _metamotion_prefix(g) == prefix]
+    gyro_path = same[0] if len(same) == 1 else (gyros[0] if len(gyros) == 1 and path.is_dir() else None)
+    if gyro_path is None:
+        notes.append("no matching MetaMotion gyroscope file found: accelerometer only")
+    return accel_path, gyro_path, notes
+
+
+def _metamotion_table(
+    path: Path, kind: str
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], float]:
+    table = read_table(path)
+    epoch = table.find("epoch")
+    if epoch is None:
+        raise InputFileError(path, "missing column 'epoch (ms)'", line=table.header_line, column="epoch (ms)")
+    cols = _axis_columns(table, "{a}-axis")
+    if cols is None:
+        missing = next(f"{a}-axis" for a in "xyz" if table.find(f"{a}-axis") is None)
+        raise InputFileError(path, f"missing column {missing!r}", line=table.header_line, column=missing)
+    indices, unit = cols
+    scale = (_accel_scale if kind == "accel" else _gyro_scale)(path, unit, table.names[indices[0]])
+    values = table.values([epoch, *indices])
+    t_ms = values[:, 0]
+    check_increasing_time(path, t_ms, table.lines, table.names[epoch])
+    return t_ms, values[:, 1:] * scale, float(t_ms[0])
+
+
+def load_metamotion(path: Path) -> Session:
+    """MbientLab MetaMotion/MetaBase export: an accelerometer file, its gyroscope file, or their folder."""
+    from datetime import UTC, datetime
+
+    accel_path, gyro_path, warnings = _metamotion_pair(path)
+    t_acc_ms, accel, epoch0 = _metamotion_table(accel_path, "accel")
+    t_gyr_ms = gyro = None
+    if gyro_path is not None:
+        t_gyr_ms, gyro, _ = _metamotion_table(gyro_path, "gyro")
+    t, accel, gyro = merge_accel_gyro(
+        path,
+        (t_acc_ms - epoch0) / 1000.0,
+        accel,
+        None if t_gyr_ms is None else (t_gyr_ms - epoch0) / 1000.0,
+        gyro,
+        warnings,
+    )
+    meta = RecordingMeta(device_name="MetaMotion", source=f"MetaMotion export {accel_path.name}")
+    m = _METAWEAR_NAME.match(accel_path.stem)
+    if m and m.group("rate"):
+        meta.rate_hz = float(m.group("rate"))
+    if m and m.group("fw"):
+        meta.firmware = m.group("fw")
+    mac = _METAWEAR_MAC.search(accel_path.stem)
+    if mac:
+        meta.device_id = ":".join(mac.group(1).upper()[i : i + 2] for i in range(0, 12, 2))
+    try:  # the time of the first sample kept (the accelerometer may start before the gyroscope)
+        first_ms = epoch0 + round(float(t[0]) * 1000.0, 3)
+        meta.start_time = datetime.fromtimestamp(first_ms / 1000.0, UTC).isoformat(timespec="milliseconds")
+    except (OverflowError, OSError, ValueError):
+        warnings.append(f"epoch {epoch0!r} ms is not a valid date; start time unknown")
+    meta.extra["accelerometer_file"] = accel_path.name
+    if gyro_path is not None:
+        meta.extra["gyroscope_file"] = gyro_path.name
+    samples = Samples.from_arrays(t - t[0], accel, gyro)
+    if not meta.rate_hz:
+        meta.rate_hz = round(samples.estimated_rate_hz(), 3)
+    return Session(str(path), meta, samples, [], [], warnings)
+
+
+# --- phyphox -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _PhyphoxPart:
+    path: Path
+    t: npt.NDArray[np.float64]
+    accel: npt.NDArray[np.float64] | None
+    gyro: npt.NDArray[np.float64] | None
+
+
+def _phyphox_part(path: Path) -> _PhyphoxPart:
+    table = read_table(path)
+    time_col = table.find("time (s)")
+    if time_col is None:
+        raise InputFileError(path, "missing column 'Time (s)'", line=table.header_line, column="Time (s)")
+    if table.find("linear acceleration") is not None:
+        raise InputFileError(
+            path,
+            "phyphox 'Linear Acceleration' has gravity removed; RepTrack needs acceleration with gravity: "
+            "record with the 'Acceleration (with g)' experiment (Accelerometer.csv)",
+            line=table.header_line,
+            column=table.names[table.find("linear acceleration") or 0],
+        )
+    acc = _axis_columns(table, "acceleration {a}")
+    gyr = _axis_columns(table, "gyroscope {a}")
+    if acc is None and gyr is None:
+        raise InputFileError(
+            path,
+            "no 'Acceleration x (m/s^2)' or 'Gyroscope x (rad/s)' columns (is this a phyphox accelerometer "
+            "or gyroscope export?)",
+            line=table.header_line,
+        )
+    indices = [time_col]
+    if acc is not None:
+        indices += acc[0]
+    if gyr is not None:
+        indices += gyr[0]
+    values = table.values(indices)
+    t = values[:, 0]
+    check_increasing_time(path, t, table.lines, table.names[time_col])
+    col = 1
+    accel = gyro = None
+    if acc is not None:
+        accel = values[:, col : col + 3] * _accel_scale(path, acc[1], table.names[acc[0][0]])
+        col += 3
+    if gyr is not None:
+        gyro = values[:, col : col + 3] * _gyro_scale(path, gyr[1], table.names[gyr[0][0]])
+    return _PhyphoxPart(path, t, accel, gyro)
+
+
+def load_phyphox(path: Path) -> Session:
+    """phyphox export: ``Raw Data.csv``, ``Accelerometer.csv`` (+ ``Gyroscope.csv``), or the folder."""
+    warnings: list[str] = []
+    if path.is_dir():
+        folder = path
+        names = {p.name.lower(): p for p in _csv_files(folder)}
+        candidates = [names[n] for n in ("accelerometer.csv", "raw data.csv") if n in names]
+        if not candidates:
+            if "linear accelerometer.csv" in names:
+                _phyphox_part(names["linear accelerometer.csv"])  # raises the gravity error
+            raise InputFileError(
+                folder,
+                "no phyphox Accelerometer.csv or Raw Data.csv in this folder (export 'Acceleration (with g)')",
+            )
+        first = _phyphox_part(candidates[0])
+    else:
+        folder = path.parent
+        names = {p.name.lower(): p for p in _csv_files(folder)}
+        first = _phyphox_part(path)
+    parts = [first]
+    if first.accel is None or first.gyro is None:
+        wanted = "gyroscope.csv" if first.accel is not None else "accelerometer.csv"
+        partner = names.get(wanted)
+        if partner is not None and partner != first.path:
+            parts.append(_phyphox_part(partner))
+    accel_part = next((p for p in parts if p.accel is not None), None)
+    gyro_part = next((p for p in parts if p.gyro is not None), None)
+    if accel_part is None or accel_part.accel is None:
+        raise InputFileError(
+            first.path,
+            "has only gyroscope data; RepTrack needs the accelerometer: export 'Acceleration (with g)' "
+            "(Accelerometer.csv) too",
+        )
+    if gyro_part is None:
+        warnings.append("no phyphox gyroscope data found: accelerometer only")
+    t, accel, gyro = merge_accel_gyro(
+        path,
+        accel_part.t,
+        accel_part.accel,
+        None if gyro_part is None else gyro_part.t,
+        None if gyro_part is None else gyro_part.gyro,
+        warnings,
+    )
+    meta = RecordingMeta(device_name="phyphox", source=f"phyphox export {accel_part.path.name}")
+    meta.extra["accelerometer_file"] = accel_part.path.name
+    if gyro_part is not None:
+        meta.extra["gyroscope_file"] = gyro_part.path.name
+    if t[0] != 0.0:
+        meta.extra["time_offset_s"] = repr(float(t[0]))
+    samples = Samples.from_arrays(t - t[0], accel, gyro)
+    meta.rate_hz = round(samples.estimated_rate_hz(), 3)
+    return Session(str(path), meta, samples, [], [], warnings)
+
+
 # --- Export ------------------------------------------------------------------------------------
 
 
@@ -413,6 +823,8 @@ def check_sample_units(
     """Refuse data whose magnitudes say the units are not what the reader assumed."""
     rest = rest_accel_magnitude(samples)
     option = fmt == "csv"
+    accel_as = f"as {accel_unit}" if option else "in the unit its header names"
+    gyro_as = f"as {gyro_unit}" if option else "in the unit its header names"
     if rest is not None and not 0.5 <= rest <= 2.0:
         shown = f"{rest:.3g} g"
         if 6.0 <= rest <= 14.0:
@@ -424,7 +836,7 @@ def check_sample_units(
         else:
             hint = ""
         raise InputFileError(
-            path, f"the accelerometer reads {shown} at rest (read as {accel_unit}), expected about 1 g.{hint}"
+            path, f"the accelerometer reads {shown} at rest (read {accel_as}), expected about 1 g.{hint}"
         )
     if rest is None or not 0.5 <= rest <= 2.0:
         return
@@ -439,12 +851,12 @@ def check_sample_units(
         raise InputFileError(
             path,
             f"the gyroscope turns about {ratio:.0f} times slower than the accelerometer tilts "
-            f"(read as {gyro_unit}); it looks like rad/s.{hint}",
+            f"(read {gyro_as}); it looks like rad/s.{hint}",
         )
     if ratio < 0.1 or gyro_p99 > 5000.0:
         hint = " Use --gyro-unit deg/s." if option and gyro_unit == "rad/s" else ""
         raise InputFileError(
             path,
             f"the gyroscope turns about {1 / ratio:.0f} times faster than the accelerometer tilts "
-            f"(read as {gyro_unit}); it looks like deg/s read as rad/s.{hint}",
+            f"(read {gyro_as}); it looks like deg/s read as rad/s.{hint}",
         )
