@@ -282,6 +282,12 @@ def _generic_columns(path: Path, header: list[str], line: int, warnings: list[st
     expected = "header must be t,ax,ay,az or t,ax,ay,az,gx,gy,gz"
     if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
         raise InputFileError(path, f"columns must be separated by commas; {expected}", line=line)
+    if not {"t", "ax", "ay", "az"} & set(header):
+        shown = ",".join(header)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise InputFileError(
+            path, f"expected the header line 't,ax,ay,az[,gx,gy,gz]', found {shown!r}", line=line
+        )
     columns: dict[str, int] = {}
     for i, name in enumerate(header):
         if name in columns:
