@@ -17,7 +17,13 @@ from datetime import UTC, datetime
 import numpy as np
 from scipy.optimize import least_squares
 
-from calibration.imu import AccelCalibration, AccelQuality, Verdict, symmetric_correction
+from calibration.imu import (
+    AccelCalibration,
+    AccelQuality,
+    Verdict,
+    scale_and_axis_angles,
+    symmetric_correction,
+)
 from tracker.samples import FloatArray
 
 MIN_POSES = 6
@@ -26,6 +32,7 @@ GOOD_RMS_G = 0.01
 GOOD_MAX_G = 0.02
 # Below this the misalignment terms are not pinned down by the poses (all near the axes).
 MIN_RELATIVE_SINGULAR_VALUE = 0.05
+MAX_PLAUSIBLE_SKEW_DEG = 10.0  # two axes tilted 3 deg each are 6 deg off square; much more is a bad fit
 _AXES = "xyz"
 
 
@@ -93,23 +100,29 @@ def fit_accelerometer(
         if full and sv[-1] / sv[0] < MIN_RELATIVE_SINGULAR_VALUE:
             full = False
             continue
-        # One pose far off while the others agree: the sensor moved during it. Drop it (twice at most).
-        worst = int(np.argmax(np.abs(r)))
-        others = np.delete(r, worst)
-        others_rms = float(np.sqrt(np.mean(others**2))) if others.size else 0.0
+        # One pose far off while the others agree: the sensor moved during it. With few poses the fit
+        # bends towards it, so judge each pose by a fit made without it. Drop two at most.
         n_dropped = int(k - keep.sum())
-        if (
-            abs(r[worst]) > GOOD_MAX_G
-            and abs(r[worst]) > 4 * max(others_rms, 0.002)
-            and n_dropped < 2
-            and m.shape[0] - 1 >= MIN_POSES
-        ):
-            idx = int(np.flatnonzero(keep)[worst])
-            keep[idx] = False
-            when = f" (at {times[idx]:.1f} s)" if np.isfinite(times[idx]) else ""
-            reasons.append(f"pose {idx + 1}{when} ignored: off by {abs(r[worst]):.3f} g, it probably moved")
-            full = k >= MIN_POSES_MISALIGNMENT
-            continue
+        n_min = MIN_POSES_MISALIGNMENT if full else MIN_POSES
+        worst_abs = float(np.max(np.abs(r)))
+        if worst_abs > GOOD_MAX_G / 2 and n_dropped < 2 and m.shape[0] - 1 >= n_min + 1:
+            best: tuple[float, int, float] | None = None
+            for i in range(m.shape[0]):
+                rest = np.delete(m, i, axis=0)
+                bi, ti, ri, _ = _fit(rest, full)
+                rms_rest = float(np.sqrt(np.mean(ri**2)))
+                off = abs(float(np.linalg.norm(ti @ (m[i] - bi))) - 1.0)
+                if best is None or rms_rest < best[0]:
+                    best = (rms_rest, i, off)
+            assert best is not None
+            rms_rest, i, off = best
+            if off > GOOD_MAX_G and off > 5 * max(rms_rest, 0.001):
+                idx = int(np.flatnonzero(keep)[i])
+                keep[idx] = False
+                when = f" (at {times[idx]:.1f} s)" if np.isfinite(times[idx]) else ""
+                reasons.append(f"pose {idx + 1}{when} ignored: off by {off:.3f} g, it probably moved")
+                full = k >= MIN_POSES_MISALIGNMENT
+                continue
         break
 
     # C = (T^T T)^(1/2): T and C differ only by a rotation (see calibration.imu).
@@ -132,6 +145,19 @@ def fit_accelerometer(
     if bias_norm > 0.5 or np.any(np.abs(scale - 1.0) > 0.25):
         verdict = "redo"
         reasons.append(f"implausible result (bias {bias_norm:.2f} g): is the sensor reporting in g?")
+    else:
+        skew = float(
+            np.max(
+                np.abs(
+                    scale_and_axis_angles(np.asarray(np.linalg.inv(correction), dtype=np.float64))[1] - 90.0
+                )
+            )
+        )
+        if skew > MAX_PLAUSIBLE_SKEW_DEG:
+            verdict = "redo"
+            reasons.append(
+                f"implausible result (axes {skew:.1f} deg from square): the poses were probably not still"
+            )
     if not full:
         note = (
             f"misalignment not estimated: it needs {MIN_POSES_MISALIGNMENT}+ poses, some tilted between axes"

@@ -7,6 +7,7 @@ saw into a calibration with a verdict. The CLI (``reptrack calibrate``) only mov
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,18 +26,29 @@ from calibration.stillness import (
 )
 from tracker.samples import Samples
 
+
+@dataclass
+class Stream:
+    """A sensor's stream for a flow: whose it is, the chunks, and (simulator only) the truth."""
+
+    device_id: str
+    chunks: Iterator[Samples]
+    rate_hz: float | None
+    truth: dict[str, str] | None = None
+
+
 POSE_HINTS: tuple[str, ...] = (
-    "flat on the table, label up",
-    "flat on the table, label down",
-    "standing on its long edge",
-    "standing on the opposite long edge",
-    "standing on its short edge",
-    "standing on the opposite short edge",
-    "tilted about 45 deg, leaning on a book, label up",
-    "tilted about 45 deg the other way, label up",
-    "tilted about 45 deg on its long edge, label down",
-    "on a corner (three faces tilted), label up",
-    "on the opposite corner, label down",
+    "x axis pointing up (the axes printed on the sensor)",
+    "x axis pointing down",
+    "y axis pointing up",
+    "y axis pointing down",
+    "z axis pointing up (usually: flat, label up)",
+    "z axis pointing down (flat, label down)",
+    "tilted about 45 deg between x up and z up (lean it on a book)",
+    "tilted about 45 deg between x down and z up",
+    "tilted about 45 deg between y up and z down",
+    "on a corner: x, y and z all tilted upwards",
+    "on the opposite corner: x, y and z all tilted downwards",
     "any other tilted orientation you have not used",
 )
 POSE_HOLD_S = 2.0  # how long each pose must be held

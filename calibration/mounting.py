@@ -144,7 +144,8 @@ def estimate_mounting(
     stand = stands[0]
     z = _unit(stand.accel_mean_g)
 
-    after = samples.t_s >= stand.start_s
+    # Movement before or after the standing both count: only the standing direction is special.
+    after = np.ones(len(samples), dtype=bool)
     acc = _smooth(samples.accel_g[after], max(1, round(SMOOTH_S * rate)))
     gdir = acc / np.maximum(np.linalg.norm(acc, axis=1, keepdims=True), 1e-9)
     tilt = np.degrees(np.arccos(np.clip(gdir @ z, -1.0, 1.0)))

@@ -126,7 +126,8 @@ class StillDetector:
         elif self._has_gyro != samples.has_gyro:
             raise ValueError("all chunks must agree on whether they carry gyroscope data")
         if self._w == 0:
-            rate = samples.estimated_rate_hz()
+            seen = np.concatenate([self._tail_t, samples.t_s])
+            rate = Samples(seen, np.zeros((seen.size, 3))).estimated_rate_hz() if seen.size >= 10 else 0.0
             if rate <= 0:
                 # Not enough to tell the rate yet: keep the samples for the next chunk.
                 self._tail_t = np.concatenate([self._tail_t, samples.t_s])

@@ -32,6 +32,7 @@ from calibration.imu import (
     GyroCalibration,
     GyroQuality,
     ImuCalibration,
+    Verdict,
 )
 from calibration.mounting import LEGS, Mounting, MountingQuality
 from tracker.errors import InputFileError, UserError
@@ -197,9 +198,43 @@ class _Reader:
         return q
 
 
-def _f(q: dict[str, Any], key: str) -> float:
-    v = q.get(key)
-    return float("nan") if v is None else float(v)
+class _Quality:
+    """Reads a ``quality`` object; the figures are informative, but a wrong type is still named."""
+
+    def __init__(self, rd: _Reader, q: dict[str, Any], where: str) -> None:
+        self.rd, self.q, self.where = rd, q, where
+
+    def num(self, key: str) -> float:
+        v = self.q.get(key)
+        if v is None:
+            return float("nan")
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise self.rd.fail(f"{self.where}.quality.{key}", f"expected a number, got {v!r}")
+        return float(v)
+
+    def integer(self, key: str) -> int:
+        v = self.q.get(key, 0)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise self.rd.fail(f"{self.where}.quality.{key}", f"expected an integer, got {v!r}")
+        return v
+
+    def flag(self, key: str) -> bool:
+        v = self.q.get(key, False)
+        if not isinstance(v, bool):
+            raise self.rd.fail(f"{self.where}.quality.{key}", f"expected true or false, got {v!r}")
+        return v
+
+    def verdict(self) -> Verdict:
+        v = self.q.get("verdict")
+        if v not in ("good", "redo"):
+            raise self.rd.fail(f"{self.where}.quality.verdict", f"expected 'good' or 'redo', got {v!r}")
+        return "good" if v == "good" else "redo"
+
+    def reasons(self) -> tuple[str, ...]:
+        v = self.q.get("reasons", [])
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise self.rd.fail(f"{self.where}.quality.reasons", "expected a list of strings")
+        return tuple(v)
 
 
 def parse_calibration(doc: Any, path: Path, device_id: str | None = None) -> DeviceCalibration:
@@ -235,13 +270,13 @@ def parse_calibration(doc: Any, path: Path, device_id: str | None = None) -> Dev
         aq = None
         if (q := rd.quality(sec, "accel")) is not None:
             aq = AccelQuality(
-                _f(q, "residual_rms_g"),
-                _f(q, "residual_max_g"),
-                _f(q, "raw_residual_rms_g"),
-                int(q.get("poses_used", 0)),
-                bool(q.get("misalignment_estimated", False)),
-                "good" if q.get("verdict") == "good" else "redo",
-                tuple(str(s) for s in q.get("reasons", [])),
+                (qr := _Quality(rd, q, "accel")).num("residual_rms_g"),
+                qr.num("residual_max_g"),
+                qr.num("raw_residual_rms_g"),
+                qr.integer("poses_used"),
+                qr.flag("misalignment_estimated"),
+                qr.verdict(),
+                qr.reasons(),
             )
         accel = AccelCalibration(bias, corr, aq, str(sec.get("created_utc", "")))
     if (sec := rd.section(doc, "gyro")) is not None:
@@ -249,12 +284,12 @@ def parse_calibration(doc: Any, path: Path, device_id: str | None = None) -> Dev
         gq = None
         if (q := rd.quality(sec, "gyro")) is not None:
             gq = GyroQuality(
-                _f(q, "still_s"),
-                int(q.get("periods_used", 0)),
-                _f(q, "gyro_noise_dps"),
-                _f(q, "accel_drift_deg"),
-                "good" if q.get("verdict") == "good" else "redo",
-                tuple(str(s) for s in q.get("reasons", [])),
+                (qr := _Quality(rd, q, "gyro")).num("still_s"),
+                qr.integer("periods_used"),
+                qr.num("gyro_noise_dps"),
+                qr.num("accel_drift_deg"),
+                qr.verdict(),
+                qr.reasons(),
             )
         gyro = GyroCalibration(bias, gq, str(sec.get("created_utc", "")))
     if (sec := rd.section(doc, "mounting")) is not None:
@@ -273,12 +308,12 @@ def parse_calibration(doc: Any, path: Path, device_id: str | None = None) -> Dev
         mq = None
         if (q := rd.quality(sec, "mounting")) is not None:
             mq = MountingQuality(
-                _f(q, "standing_s"),
-                int(q.get("reps_seen", 0)),
-                _f(q, "max_flexion_deg"),
-                _f(q, "planarity"),
-                "good" if q.get("verdict") == "good" else "redo",
-                tuple(str(s) for s in q.get("reasons", [])),
+                (qr := _Quality(rd, q, "mounting")).num("standing_s"),
+                qr.integer("reps_seen"),
+                qr.num("max_flexion_deg"),
+                qr.num("planarity"),
+                qr.verdict(),
+                qr.reasons(),
             )
         mounting = Mounting(r, leg, str(sec.get("source", "file")), mq, str(sec.get("created_utc", "")))
     return DeviceCalibration(dev, ImuCalibration(accel, gyro), mounting)
@@ -334,6 +369,15 @@ def find_calibration_by_id(cal_id: str) -> DeviceCalibration | None:
 # --- saving -----------------------------------------------------------------------------------
 
 
+def dumps_calibration(doc: dict[str, Any]) -> str:
+    """Indented JSON with each vector and matrix row on one line, for people who open the file."""
+
+    def one_line(m: re.Match[str]) -> str:
+        return "[" + ", ".join(x.rstrip(",") for x in m.group(1).split()) + "]"
+
+    return re.sub(r"\[\s*([-0-9.e+,\s]+?)\s*\]", one_line, json.dumps(doc, indent=2)) + "\n"
+
+
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -376,10 +420,10 @@ def save_calibration(cal: DeviceCalibration, path: str | os.PathLike[str] | None
         try:
             old = load_calibration(target)
             if old.id != cal.id:
-                _atomic_write(history_dir() / f"{old.id}.json", json.dumps(old.to_json(), indent=2) + "\n")
+                _atomic_write(history_dir() / f"{old.id}.json", dumps_calibration(old.to_json()))
         except InputFileError:
             # Unreadable: keep it aside anyway, the user may want to look at it.
             history_dir().mkdir(parents=True, exist_ok=True)
             os.replace(target, history_dir() / f"{target.stem}.unreadable.json")
-    _atomic_write(target, json.dumps(cal.to_json(), indent=2) + "\n")
+    _atomic_write(target, dumps_calibration(cal.to_json()))
     return target

@@ -1,0 +1,112 @@
+"""Accelerometer calibration: estimates against known errors, and the verdict's reasons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from calibration.accel import fit_accelerometer
+from calibration.flows import AccelFlow
+from calibration.imu import scale_and_axis_angles
+from calibration.synthetic import apply_errors, default_pose_directions, pose_session
+from tracker.samples import Samples
+
+
+def random_sensitivity(rng: np.random.Generator, scale_max: float = 0.05, mis_deg: float = 3.0) -> np.ndarray:
+    """Scale error per axis and a small random tilt of each axis (off-diagonal terms)."""
+    mis = np.eye(3)
+    off = ~np.eye(3, dtype=bool)
+    mis[off] = np.radians(rng.uniform(-mis_deg, mis_deg, 6))
+    return np.diag(1 + rng.uniform(-scale_max, scale_max, 3)) @ mis
+
+
+def run_flow(samples: Samples, target: int = 12) -> AccelFlow:
+    flow = AccelFlow(target_poses=target)
+    for chunk in samples.chunks(25):
+        flow.feed(chunk)
+        if flow.done:
+            break
+    return flow
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_flow_recovers_known_errors_within_tolerance(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    a_true = random_sensitivity(rng)
+    bias = rng.uniform(-0.1, 0.1, 3)
+    measured = apply_errors(pose_session(), a_true, bias, rng.uniform(-5, 5, 3), rng)
+    cal = run_flow(measured).finish()
+
+    assert cal.quality is not None and cal.quality.verdict == "good", cal.quality
+    assert cal.quality.misalignment_estimated
+    scale_true, angles_true = scale_and_axis_angles(a_true)
+    assert np.max(np.abs(cal.bias_g - bias)) < 0.01
+    assert np.max(np.abs(cal.scale / scale_true - 1)) < 0.005
+    assert np.max(np.abs(cal.axis_angles_deg - angles_true)) < 0.5
+    # Corrected readings of every pose are 1 g, and the correction leaves only a rotation.
+    q = cal.correction @ a_true
+    assert np.allclose(q @ q.T, np.eye(3), atol=2e-3)
+    assert cal.quality.residual_rms_g < 0.002 < cal.quality.raw_residual_rms_g
+
+
+def test_too_few_poses_is_redo_and_says_so() -> None:
+    cal = fit_accelerometer(default_pose_directions()[:4])
+    assert cal.quality is not None and cal.quality.verdict == "redo"
+    assert "at least 6" in cal.quality.reasons[0]
+
+
+def test_missing_direction_is_named() -> None:
+    dirs = np.array([d for d in default_pose_directions() if d[2] > -0.5])  # never z down
+    cal = fit_accelerometer(dirs * 1.01 + 0.02)
+    assert cal.quality is not None and cal.quality.verdict == "redo"
+    assert any("z axis pointing down" in r for r in cal.quality.reasons)
+
+
+def test_six_axis_poses_give_bias_and_scale_but_not_misalignment() -> None:
+    rng = np.random.default_rng(5)
+    a_true = np.diag([1.03, 0.98, 1.01])
+    bias = np.array([0.05, -0.02, 0.08])
+    dirs = default_pose_directions()[:6]
+    cal = fit_accelerometer(dirs @ a_true.T + bias + rng.normal(0, 1e-4, (6, 3)))
+    assert cal.quality is not None and cal.quality.verdict == "good"
+    assert not cal.quality.misalignment_estimated
+    assert any("misalignment not estimated" in r for r in cal.quality.reasons)
+    assert np.allclose(cal.bias_g, bias, atol=1e-3)
+    assert np.allclose(cal.scale, [1.03, 0.98, 1.01], atol=1e-3)
+
+
+def test_a_pose_that_moved_is_dropped_and_named() -> None:
+    rng = np.random.default_rng(2)
+    a_true = random_sensitivity(rng)
+    bias = rng.uniform(-0.1, 0.1, 3)
+    dirs = default_pose_directions()
+    m = dirs @ a_true.T + bias + rng.normal(0, 2e-4, dirs.shape)
+    m[7] *= 1.08  # someone pressed on the sensor during pose 8
+    cal = fit_accelerometer(m, pose_times_s=[3.0 * i for i in range(len(m))])
+    assert cal.quality is not None and cal.quality.verdict == "good"
+    assert any(r.startswith("pose 8 (at 21.0 s) ignored") for r in cal.quality.reasons)
+    assert np.max(np.abs(cal.bias_g - bias)) < 0.01
+
+
+def test_unsteady_poses_are_redo() -> None:
+    rng = np.random.default_rng(4)
+    dirs = rng.normal(size=(20, 3))
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    cal = fit_accelerometer(np.vstack([default_pose_directions(), dirs]) * (1 + rng.normal(0, 0.03, (32, 1))))
+    assert cal.quality is not None and cal.quality.verdict == "redo"
+    assert any("disagree with 1 g" in r for r in cal.quality.reasons)
+
+
+def test_hand_held_sensor_gives_no_poses() -> None:
+    rng = np.random.default_rng(6)
+    ideal = pose_session()
+    shaky = Samples(ideal.t_s, ideal.accel_g + rng.normal(0, 0.03, ideal.accel_g.shape), ideal.gyro_dps)
+    cal = run_flow(shaky).finish()
+    assert cal.quality is not None and cal.quality.verdict == "redo"
+    assert cal.quality.reasons[0].startswith("only 0 distinct pose(s) found")
+
+
+def test_readings_in_the_wrong_unit_are_refused() -> None:
+    cal = fit_accelerometer(default_pose_directions() * 9.81)
+    assert cal.quality is not None and cal.quality.verdict == "redo"
+    assert any("reporting in g" in r for r in cal.quality.reasons)
