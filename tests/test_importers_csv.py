@@ -239,6 +239,6 @@ def test_garbage_csv_only_raises_input_file_error(
         session = load_session(path)
     except InputFileError as exc:
         assert str(exc).startswith(str(path))
-    else:
-        assert len(session.samples) >= 1
+    else:  # a CSV with data, or (bytes that start with the native magic) a damaged recording
+        assert len(session.samples) >= 1 or session.warnings
         assert np.all(np.diff(session.samples.t_s) > 0)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracker.errors import InputFileError
 from tracker.importers import STANDARD_GRAVITY_MS2, load_session
@@ -200,3 +202,35 @@ def test_phyphox_in_wrong_units_is_caught(tmp_path: Path) -> None:
     path.write_text(text)
     with pytest.raises(InputFileError, match=r"reads 9\.8\d g at rest"):
         load_session(path)
+
+
+vendor_tokens = st.sampled_from(
+    [*'0123456789.,;-+eE"\t axyzgn\n', "(g)", "(deg/s)", "(rad/s)", "nan", "1e400"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    header=st.sampled_from(
+        [
+            "epoch (ms),time (01:00),elapsed (s),x-axis (g),y-axis (g),z-axis (g)\n",
+            "epoch (ms),time (01:00),elapsed (s),x-axis (deg/s),y-axis (deg/s),z-axis (deg/s)\n",
+            "epoch (ms),x-axis (furlong),y-axis (furlong),z-axis (furlong)\n",
+            '"Time (s)","Acceleration x (m/s^2)","Acceleration y (m/s^2)","Acceleration z (m/s^2)"\n',
+            '"Time (s)";"Gyroscope x (rad/s)";"Gyroscope y (rad/s)";"Gyroscope z (rad/s)"\n',
+            '"Time (s)","Acceleration x (m/s^2)"\n',
+        ]
+    ),
+    body=st.lists(vendor_tokens, max_size=150).map("".join),
+)
+def test_garbage_vendor_files_only_raise_input_file_error(
+    tmp_path_factory: pytest.TempPathFactory, header: str, body: str
+) -> None:
+    path = tmp_path_factory.mktemp("v") / "Raw Data.csv"
+    path.write_text(header + body)
+    try:
+        session = load_session(path)
+    except InputFileError as exc:
+        assert str(exc).startswith(str(path))
+    else:
+        assert len(session.samples) >= 1

@@ -17,6 +17,7 @@ and column.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Sequence
@@ -103,7 +104,9 @@ def detect_format(path: Path) -> str:
     if path.is_dir():
         return detect_folder(path)
     head = _read_bytes(path, limit=4096)
-    if head[: len(MAGIC)] == MAGIC[: len(head)] and (head or path.suffix.lower() == ".rtrk"):
+    if head.startswith(MAGIC):
+        return "native"
+    if MAGIC.startswith(head) and path.suffix.lower() == ".rtrk":  # cut inside the magic, or empty
         return "native"
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     for line in text.splitlines():
@@ -227,41 +230,39 @@ def load_generic_csv(path: Path, *, accel_unit: str = "g", gyro_unit: str = "deg
     header: list[str] | None = None
     header_line = 0
     rows: list[tuple[int, list[str]]] = []
+    body_start = len(lines)
     for number, line in enumerate(lines, start=1):
         stripped = line.strip()
         if not stripped:
             continue
         if stripped.startswith("#"):
-            m = _META_LINE.match(stripped)
-            if m:
-                key, value = m.group(1).strip(), m.group(2)
-                if key == "note":
-                    try:
-                        import json
-
-                        note = json.loads(value)
-                    except ValueError:
-                        note = None
-                    if isinstance(note, dict):
-                        notes.append(note)
-                    else:
-                        warnings.append(f"line {number}: note is not a JSON object; ignored")
-                else:
-                    meta_items[key] = value
+            _comment(stripped, number, meta_items, notes, warnings)
             continue
-        if header is None:
-            header = [c.strip().strip("\"'").strip().lower() for c in stripped.split(",")]
-            header_line = number
-            continue
-        rows.append((number, stripped.split(",")))
+        header = [c.strip().strip("\"'").strip().lower() for c in stripped.split(",")]
+        header_line = number
+        body_start = number
+        break
     if header is None:
         raise InputFileError(path, "no header line; expected 't,ax,ay,az' or 't,ax,ay,az,gx,gy,gz'")
     columns = _generic_columns(path, header, header_line, warnings)
-    if not rows:
-        raise InputFileError(path, "no data rows after the header", line=header_line)
-    values = parse_numeric_rows(path, rows, header)
+    values = _fast_rows(lines, body_start, len(header))
+    if values is None:  # comments, blank lines or ragged rows in the body: go line by line
+        for number in range(body_start + 1, len(lines) + 1):
+            stripped = lines[number - 1].strip()
+            if not stripped:
+                continue
+            if stripped.startswith("#"):
+                _comment(stripped, number, meta_items, notes, warnings)
+                continue
+            rows.append((number, stripped.split(",")))
+        if not rows:
+            raise InputFileError(path, "no data rows after the header", line=header_line)
+        values = parse_numeric_rows(path, rows, header)
+        row_lines = [n for n, _ in rows]
+    else:
+        row_lines = list(range(body_start + 1, body_start + 1 + values.shape[0]))
     t = values[:, columns["t"]]
-    check_increasing_time(path, t, [n for n, _ in rows], header[columns["t"]])
+    check_increasing_time(path, t, row_lines, header[columns["t"]])
     accel = values[:, [columns["ax"], columns["ay"], columns["az"]]]
     gyro = values[:, [columns["gx"], columns["gy"], columns["gz"]]] if "gx" in columns else None
     if accel_unit == "m/s2":
@@ -276,6 +277,51 @@ def load_generic_csv(path: Path, *, accel_unit: str = "g", gyro_unit: str = "deg
     if not meta.rate_hz:
         meta.rate_hz = round(samples.estimated_rate_hz(), 3)
     return Session(str(path), meta, samples, [], notes, warnings)
+
+
+def _comment(
+    text: str, number: int, meta: dict[str, Any], notes: list[dict[str, Any]], warnings: list[str]
+) -> None:
+    """A ``#`` line: ``# key: value`` metadata, ``# note: {json}``, or free text."""
+    m = _META_LINE.match(text)
+    if not m:
+        return
+    key, value = m.group(1).strip(), m.group(2)
+    if key != "note":
+        meta[key] = value
+        return
+    try:
+        note = json.loads(value)
+    except ValueError:
+        note = None
+    if isinstance(note, dict):
+        notes.append(note)
+    else:
+        warnings.append(f"line {number}: note is not a JSON object; ignored")
+
+
+def _fast_rows(lines: list[str], body_start: int, width: int) -> npt.NDArray[np.float64] | None:
+    """All rows after the header at once, when the body is plain rows of ``width`` numbers.
+
+    Returns None (the caller then goes line by line and names any bad cell) for anything else.
+    """
+    body = lines[body_start:]
+    while body and not body[-1].strip():
+        body.pop()
+    if not body:
+        return None
+    if any(ln.count(",") != width - 1 for ln in body):
+        return None
+    joined = ",".join(body)
+    if "#" in joined:
+        return None
+    try:
+        values = np.fromiter(map(float, joined.split(",")), dtype=np.float64, count=len(body) * width)
+    except ValueError:
+        return None
+    if not np.all(np.isfinite(values)):
+        return None
+    return values.reshape(len(body), width)
 
 
 def _generic_columns(path: Path, header: list[str], line: int, warnings: list[str]) -> dict[str, int]:
@@ -363,15 +409,22 @@ def read_table(path: Path) -> _Table:
     if header_idx is None:
         raise InputFileError(path, "no header line")
     header_text = lines[header_idx]
-    delimiter = max((",", ";", "\t"), key=lambda d: len(next(csv.reader([header_text], delimiter=d))))
-    names = [c.strip() for c in next(csv.reader([header_text], delimiter=delimiter))]
+
+    def split(text: str, delimiter: str, line: int) -> list[str]:
+        try:
+            return next(csv.reader([text], delimiter=delimiter), [])
+        except csv.Error as exc:
+            raise InputFileError(path, f"cannot split the line into columns: {exc}", line=line) from None
+
+    delimiter = max((",", ";", "\t"), key=lambda d: len(split(header_text, d, header_idx + 1)))
+    names = [c.strip() for c in split(header_text, delimiter, header_idx + 1)]
     decimal_comma = delimiter != ","
     rows: list[tuple[int, list[str]]] = []
     for i in range(header_idx + 1, len(lines)):
         text = lines[i]
         if not text.strip():
             continue
-        cells = text.split(delimiter) if '"' not in text else next(csv.reader([text], delimiter=delimiter))
+        cells = text.split(delimiter) if '"' not in text else split(text, delimiter, i + 1)
         cells = [c.strip().strip('"') for c in cells]
         if decimal_comma:
             cells = [c.replace(",", ".") for c in cells]
@@ -564,7 +617,10 @@ def _metamotion_table(
         raise InputFileError(path, "missing column 'epoch (ms)'", line=table.header_line, column="epoch (ms)")
     cols = _axis_columns(table, "{a}-axis")
     if cols is None:
-        missing = next(f"{a}-axis" for a in "xyz" if table.find(f"{a}-axis") is None)
+        missing = next(
+            (f"{a}-axis" for a in "xyz" if not any(n.lower().startswith(f"{a}-axis") for n in table.names)),
+            "x-axis",
+        )
         raise InputFileError(path, f"missing column {missing!r}", line=table.header_line, column=missing)
     indices, unit = cols
     scale = (_accel_scale if kind == "accel" else _gyro_scale)(path, unit, table.names[indices[0]])
