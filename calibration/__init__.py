@@ -24,6 +24,7 @@ from calibration.store import (
     config_dir,
     find_calibration_by_id,
     load_calibration,
+    resolve_calibration,
     save_calibration,
 )
 
@@ -47,5 +48,6 @@ __all__ = [
     "fit_gyro_bias",
     "group_poses",
     "load_calibration",
+    "resolve_calibration",
     "save_calibration",
 ]

@@ -351,6 +351,21 @@ def calibration_for_device(device_id: str) -> DeviceCalibration | None:
     return load_calibration(path, device_id)
 
 
+def resolve_calibration(
+    device_id: str | None, override: str | os.PathLike[str] | None = None
+) -> DeviceCalibration | None:
+    """What ``reptrack run`` and ``replay`` apply: ``--calibration FILE`` if given, else the device's.
+
+    ``override`` is checked against ``device_id`` when the device is known (a file made for another
+    sensor is an error naming ``device_id``). ``None`` when the device was never calibrated or is
+    unknown.
+    """
+    known = device_id if device_id and device_id != "unknown" else None
+    if override is not None:
+        return load_calibration(override, known)
+    return None if known is None else calibration_for_device(known)
+
+
 def find_calibration_by_id(cal_id: str) -> DeviceCalibration | None:
     """A calibration by its id, current or replaced (to replay a recording with what it used)."""
     base = config_dir() / "calibration"

@@ -199,3 +199,18 @@ def test_any_corruption_is_an_input_file_error_or_loads(
         assert str(exc).startswith(f"{path}: field '")  # names the file and the field
     else:
         assert isinstance(cal, DeviceCalibration)
+
+
+def test_resolve_prefers_the_override_and_checks_its_device(tmp_path: Path) -> None:
+    from calibration import resolve_calibration
+
+    stored = full_calibration(1)
+    save_calibration(stored)
+    other = save_calibration(full_calibration(2), tmp_path / "other.json")
+    assert resolve_calibration(DEVICE).id == stored.id  # type: ignore[union-attr]
+    assert resolve_calibration(DEVICE, other).id == full_calibration(2).id  # type: ignore[union-attr]
+    assert resolve_calibration("unknown", other) is not None  # imported file: no device to check
+    assert resolve_calibration("unknown") is None
+    assert resolve_calibration("AA:AA:AA:AA:AA:AA") is None
+    with pytest.raises(InputFileError, match="field 'device_id'"):
+        resolve_calibration("AA:AA:AA:AA:AA:AA", other)
