@@ -190,6 +190,16 @@ def test_append_continues_after_a_crash(tmp_path: Path) -> None:
     assert [n["kind"] for n in session.notes] == ["reconnect"]  # the note written at i == 30 never happened
 
 
+def test_append_with_meta_creates_a_missing_recording(tmp_path: Path) -> None:
+    path = tmp_path / "new.rtrk"
+    for round_ in range(2):  # a recorder that restarts calls append every time
+        with RecordingWriter.append(path, RecordingMeta(device_id="r"), fsync=True) as w:
+            w.write_note("start", round=round_)
+    session = load_session(path)
+    assert [n["round"] for n in session.notes] == [0, 1]
+    assert session.meta.device_id == "r" and session.warnings == []
+
+
 def test_writer_refuses_to_lose_or_mix_data(tmp_path: Path) -> None:
     path = tmp_path / "s.rtrk"
     _small_recording(path)

@@ -229,11 +229,14 @@ class RecordingWriter:
         self._content = content  # "packets" | "samples" | None (not decided yet)
 
     @classmethod
-    def create(cls, path: str | Path, meta: RecordingMeta, *, overwrite: bool = False) -> RecordingWriter:
+    def create(
+        cls, path: str | Path, meta: RecordingMeta, *, overwrite: bool = False, fsync: bool = False
+    ) -> RecordingWriter:
         """Start a new recording with ``meta`` as its header (``start_time`` defaults to now).
 
         Refuses to replace an existing non-empty file unless ``overwrite``: a recording is data
-        that cannot be made again.
+        that cannot be made again. With ``fsync`` every write call also syncs to disk (power loss),
+        not only to the operating system (process crash).
         """
         p = Path(path)
         if not overwrite and p.exists() and p.stat().st_size > 0:
@@ -246,7 +249,7 @@ class RecordingWriter:
             f = p.open("wb")
         except OSError as exc:
             raise InputFileError(p, f"cannot create: {exc.strerror or exc}") from None
-        writer = cls(f, p)
+        writer = cls(f, p, fsync=fsync)
         writer._write(
             FILE_HEADER.pack(MAGIC, FORMAT_VERSION, 0)
             + _frame(REC_HEADER, dumps_json(meta.to_dict()).encode())
@@ -254,9 +257,17 @@ class RecordingWriter:
         return writer
 
     @classmethod
-    def append(cls, path: str | Path) -> RecordingWriter:
-        """Continue an existing recording. An incomplete record at its end (a crash) is cut off."""
+    def append(
+        cls, path: str | Path, meta: RecordingMeta | None = None, *, fsync: bool = False
+    ) -> RecordingWriter:
+        """Continue an existing recording. An incomplete record at its end (a crash) is cut off.
+
+        With ``meta``, a file that does not exist yet (or is empty) is created instead, so a
+        recorder that restarts can always call ``append``.
+        """
         p = Path(path)
+        if meta is not None and (not p.exists() or p.stat().st_size == 0):
+            return cls.create(p, meta, overwrite=True, fsync=fsync)
         try:
             f = p.open("r+b")
         except FileNotFoundError:
@@ -274,7 +285,7 @@ class RecordingWriter:
         except BaseException:
             f.close()
             raise
-        return cls(f, p, content=content)
+        return cls(f, p, fsync=fsync, content=content)
 
     def _write(self, data: bytes) -> None:
         self._file.write(data)
@@ -288,6 +299,8 @@ class RecordingWriter:
 
     def write_packets(self, packets: Sequence[bytes], host_times_s: Sequence[float] | None = None) -> None:
         """Record raw sensor packets byte for byte, with the host clock (s) when each arrived."""
+        if host_times_s is not None and len(host_times_s) != len(packets):
+            raise ValueError(f"{len(packets)} packets but {len(host_times_s)} host times")
         if not len(packets):
             return
         self._claim("packets")
@@ -295,8 +308,6 @@ class RecordingWriter:
         for i in range(0, len(packets), PACKETS_PER_RECORD):
             chunk = packets[i : i + PACKETS_PER_RECORD]
             times = None if host_times_s is None else host_times_s[i : i + PACKETS_PER_RECORD]
-            if host_times_s is not None and len(host_times_s) != len(packets):
-                raise ValueError(f"{len(packets)} packets but {len(host_times_s)} host times")
             out.append(_frame(REC_PACKETS, encode_packets_payload([bytes(p) for p in chunk], times)))
         self._write(b"".join(out))
 
