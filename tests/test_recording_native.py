@@ -248,3 +248,18 @@ def test_random_bytes_only_ever_raise_input_file_error(
         assert str(path) in str(exc)
     else:
         assert isinstance(session.samples, Samples)
+
+
+def test_notes_between_sample_records_get_their_session_time(tmp_path: Path) -> None:
+    t = np.arange(500) / 50.0
+    samples = Samples.from_arrays(t, np.tile([0.0, 0.0, 1.0], (500, 1)))
+    path = tmp_path / "s.rtrk"
+    with RecordingWriter.create(path, RecordingMeta()) as w:
+        w.write_samples(samples.slice(0, 200))
+        w.write_note("calibration")
+        w.write_samples(samples.slice(200, 500))
+        w.write_note("end-of-set", t_s=1.5)
+    session = load_session(path)
+    assert session.notes == [{"kind": "calibration", "t_s": t[199]}, {"kind": "end-of-set", "t_s": 1.5}]
+    assert session.samples.gyro_dps is None
+    np.testing.assert_array_equal(session.samples.t_s, t)

@@ -625,10 +625,11 @@ def _decode_samples(payload: memoryview) -> Samples | None:
 
 def iter_packet_runs(
     records: Sequence[Record],
-) -> Iterator[tuple[list[bytes], npt.NDArray[np.float64] | None] | NoteRecord]:
-    """Packets in large batches for :meth:`StreamDecoder.feed`, with notes where they were written.
+) -> Iterator[tuple[list[bytes], npt.NDArray[np.float64] | None] | NoteRecord | SamplesRecord]:
+    """Packets in large batches for :meth:`StreamDecoder.feed`, in file order with the other records.
 
-    A batch has host times for all its packets or for none (NaN means unknown).
+    A batch has host times for all its packets or for none (NaN means unknown). Notes and sample
+    records come where they were written, between batches.
     """
     packets: list[bytes] = []
     host: list[float] = []
@@ -654,7 +655,7 @@ def iter_packet_runs(
         if isinstance(rec, PacketsRecord):
             packets.extend(rec.packets)
             host.extend(rec.host_times_s)
-        elif isinstance(rec, NoteRecord):
+        else:
             yield from flush()
             yield rec
     yield from flush()
@@ -686,19 +687,17 @@ def read_recording(path: str | Path) -> Session:
                 note["t_s"] = last_t
             notes.append(note)
             continue
-        packets, host = item
-        samples, found = decoder.feed(packets, cast("Sequence[float] | None", host))
-        notices.extend(found)
+        if isinstance(item, SamplesRecord):
+            samples = item.samples
+        else:
+            packets, host = item
+            samples, found = decoder.feed(packets, cast("Sequence[float] | None", host))
+            notices.extend(found)
         if len(samples):
             blocks.append(samples)
             last_t = float(samples.t_s[-1])
-    float_blocks = [r.samples for r in reader.records if isinstance(r, SamplesRecord)]
-    blocks.extend(float_blocks)
-    with_gyro = {b.has_gyro for b in blocks if len(b)}
-    if len(with_gyro) > 1:
+    if len({b.has_gyro for b in blocks}) > 1:
         warnings.append("some records carry gyroscope data and some do not; gyroscope dropped")
         blocks = [Samples(b.t_s, b.accel_g, None) for b in blocks]
-    samples = Samples.concat(blocks) if blocks else Samples.empty()
-    if not len(samples) and not with_gyro:
-        samples = Samples.empty(with_gyro=True)
+    samples = Samples.concat(blocks)
     return Session(str(path), meta, samples, notices, notes, warnings)
