@@ -263,3 +263,26 @@ def test_notes_between_sample_records_get_their_session_time(tmp_path: Path) -> 
     assert session.notes == [{"kind": "calibration", "t_s": t[199]}, {"kind": "end-of-set", "t_s": 1.5}]
     assert session.samples.gyro_dps is None
     np.testing.assert_array_equal(session.samples.t_s, t)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_damaged_byte_is_reported_and_the_rest_still_reads(tmp_path: Path, data: st.DataObject) -> None:
+    full_path = tmp_path / "full.rtrk"
+    if not full_path.exists():
+        _small_recording(full_path)
+    full = load_session(full_path).samples
+    raw = bytearray(full_path.read_bytes())
+    at = data.draw(st.integers(min_value=FILE_HEADER_SIZE, max_value=len(raw) - 1), label="at")
+    raw[at] ^= data.draw(st.integers(min_value=1, max_value=255), label="xor")
+    path = tmp_path / "bad.rtrk"
+    path.write_bytes(bytes(raw))
+    session = load_session(path)
+    intact = RecordingReader.open(full_path)
+    starts = [FILE_HEADER_SIZE, *(r.offset for r in intact.records), intact.end_offset - 12]  # header .. end
+    damaged = max(o for o in starts if o <= at)
+    assert session.warnings, "damage must never go unnoticed"
+    assert f"byte {damaged}" in " | ".join(session.warnings), (at, damaged, session.warnings)
+    # whatever survived is the original data: each sample read is one of the recording's samples
+    assert np.isin(session.samples.t_s, full.t_s).all()
+    assert len(session.samples) >= len(full) - 2 * 8  # at most one 2-packet record (or a header) lost
