@@ -794,7 +794,7 @@ def export_csv(session: Session, path: str | Path) -> None:
     meta = session.meta.to_dict()
     extra = meta.pop("extra") or {}
     for key, value in meta.items():
-        if value is None:
+        if value is None or value == "":
             continue
         out.append(f"# {key}: {_meta_text(repr(value) if isinstance(value, float) else value)}")
     for key, value in extra.items():
