@@ -73,6 +73,13 @@ def test_metadata_lines_fill_the_meta(tmp_path: Path) -> None:
     assert session.samples.gyro_dps is None
 
 
+def test_unknown_columns_are_ignored_with_a_warning(tmp_path: Path) -> None:
+    path = _write_csv(tmp_path / "u.csv", "t,label,ax,ay,az\n0,stand,0,0,1\n0.01,squat,0.1,0,1\n")
+    session = load_session(path)
+    np.testing.assert_array_equal(session.samples.accel_g, [[0, 0, 1], [0.1, 0, 1]])
+    assert session.warnings == ["line 1: ignored unknown columns 'label'"]
+
+
 def test_time_is_shifted_to_start_at_zero(tmp_path: Path) -> None:
     path = _write_csv(tmp_path / "t.csv", "t,ax,ay,az\n100.5,0,0,1\n100.51,0,0,1\n")
     session = load_session(path)

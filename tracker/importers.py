@@ -257,6 +257,11 @@ def load_generic_csv(path: Path, *, accel_unit: str = "g", gyro_unit: str = "deg
             rows.append((number, stripped.split(",")))
         if not rows:
             raise InputFileError(path, "no data rows after the header", line=header_line)
+        ignored = [i for i, name in enumerate(header) if name not in CSV_COLUMNS]
+        for _, cells in rows:  # ignored columns may hold anything (labels, ...)
+            if len(cells) == len(header):
+                for i in ignored:
+                    cells[i] = "0"
         values = parse_numeric_rows(path, rows, header)
         row_lines = [n for n, _ in rows]
     else:
