@@ -11,11 +11,14 @@ stretch and shear it into an ellipsoid. Fitting ``|T (m - b)| = 1`` to the pose 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
 from scipy.optimize import least_squares
+from scipy.spatial.transform import Rotation
 
 from calibration.imu import (
     AccelCalibration,
@@ -24,7 +27,8 @@ from calibration.imu import (
     scale_and_axis_angles,
     symmetric_correction,
 )
-from tracker.samples import FloatArray
+from calibration.stillness import StillPeriod
+from tracker.samples import FloatArray, Samples
 
 MIN_POSES = 6
 MIN_POSES_MISALIGNMENT = 9
@@ -173,3 +177,88 @@ def fit_accelerometer(
         reasons=tuple(reasons),
     )
     return AccelCalibration(b, correction, quality, now)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The sensor turned between two still periods: raw accel means before and after, and the
+    rotation the gyroscope measured over the turn (``u_after = rotation.T @ u_before``)."""
+
+    accel_before_g: FloatArray
+    accel_after_g: FloatArray
+    rotation: FloatArray
+
+
+def turns_between(samples: Samples, periods: Sequence[StillPeriod], gyro_bias_dps: FloatArray) -> list[Turn]:
+    """Integrate the (bias-corrected) gyroscope from the end of each still period to the start of the next."""
+    if samples.gyro_dps is None:
+        return []
+    turns = []
+    for before, after in itertools.pairwise(periods):
+        i0 = int(np.searchsorted(samples.t_s, before.end_s))
+        i1 = int(np.searchsorted(samples.t_s, after.start_s, side="right"))
+        if i1 - i0 < 2:
+            continue
+        w = np.radians(samples.gyro_dps[i0 : i1 - 1] - gyro_bias_dps)
+        dt = np.diff(samples.t_s[i0:i1])
+        rot = Rotation.identity()
+        for step in Rotation.from_rotvec(w * dt[:, None]):
+            rot = rot * step  # body-frame increments compose on the right
+        turns.append(Turn(before.accel_mean_g, after.accel_mean_g, rot.as_matrix()))
+    return turns
+
+
+def align_to_gyro(cal: AccelCalibration, turns: Sequence[Turn]) -> AccelCalibration:
+    """Turn the accelerometer's corrected axes onto the gyroscope's, using the turns between poses.
+
+    Static poses leave the corrected axes free to within a rotation ``Q`` (a few degrees, the
+    rotating part of the misalignment). Between poses the gyroscope measures how the sensor turned,
+    and the gravity directions before and after must agree with it: ``Q^T u_after =
+    R^T Q^T u_before``. Solving for ``Q`` and correcting with ``Q^T C`` gives readings in the
+    gyroscope's (the sensor's) axes, which the mounting then rotates into the thigh frame. Left as
+    is, with a note, when the turns do not pin ``Q`` down or disagree.
+    """
+    q0 = cal.quality
+    if q0 is None or q0.verdict != "good":
+        return cal
+    if len(turns) < MIN_TURNS:
+        return _with_note(
+            cal, "accelerometer axes not aligned with the gyroscope: no gyro data between poses"
+        )
+    ub = np.array([_unit(cal.correct(t.accel_before_g)) for t in turns])
+    ua = np.array([_unit(cal.correct(t.accel_after_g)) for t in turns])
+    rots = np.array([t.rotation for t in turns])
+
+    def residuals(phi: FloatArray) -> FloatArray:
+        qt = Rotation.from_rotvec(phi).as_matrix().T
+        pred = np.einsum("kji,kj->ki", rots, ub @ qt.T)  # R^T (Q^T u_before)
+        return np.asarray((ua @ qt.T - pred).ravel())
+
+    res = least_squares(residuals, np.zeros(3), method="lm")
+    sv = np.linalg.svd(res.jac, compute_uv=False)
+    per_turn_deg = np.degrees(np.linalg.norm(res.fun.reshape(-1, 3), axis=1))
+    rms_deg = float(np.sqrt(np.mean(per_turn_deg**2)))
+    angle_deg = float(np.degrees(np.linalg.norm(res.x)))
+    if sv[-1] < 0.3 * sv[0] or rms_deg > MAX_TURN_RESIDUAL_DEG or angle_deg > MAX_ALIGNMENT_DEG:
+        return _with_note(
+            cal,
+            f"accelerometer axes not aligned with the gyroscope (turns disagree by {rms_deg:.1f} deg, "
+            f"rotation {angle_deg:.1f} deg)",
+        )
+    qt = Rotation.from_rotvec(res.x).as_matrix().T
+    quality = replace(q0, aligned_to_gyro=True, turn_residual_deg=rms_deg)
+    return replace(cal, correction=qt @ cal.correction, quality=quality)
+
+
+MIN_TURNS = 4
+MAX_TURN_RESIDUAL_DEG = 2.0
+MAX_ALIGNMENT_DEG = 10.0
+
+
+def _unit(v: FloatArray) -> FloatArray:
+    return np.asarray(v / np.linalg.norm(v))
+
+
+def _with_note(cal: AccelCalibration, note: str) -> AccelCalibration:
+    assert cal.quality is not None
+    return replace(cal, quality=replace(cal.quality, reasons=(*cal.quality.reasons, note)))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from calibration.accel import fit_accelerometer
+from calibration.accel import align_to_gyro, fit_accelerometer, turns_between
 from calibration.gyro import MIN_STILL_S, fit_gyro_bias
 from calibration.imu import AccelCalibration, GyroCalibration, ImuCalibration
 from calibration.mounting import REP_BACK_DEG, REP_TOP_DEG, Leg, MountingEstimate, estimate_mounting
@@ -78,6 +78,7 @@ class AccelFlow:
     def __post_init__(self) -> None:
         self._det = StillDetector(self.thresholds, self.rate_hz)
         self._announced_hold = False
+        self._blocks: list[Samples] = []  # a few minutes at most: kept to integrate the turns
 
     def intro(self) -> list[str]:
         return [
@@ -96,6 +97,7 @@ class AccelFlow:
 
     def feed(self, samples: Samples) -> list[str]:
         lines: list[str] = []
+        self._blocks.append(samples)
         for p in self._det.update(samples):
             lines.extend(self._add(p))
         cur = self._det.current()
@@ -125,7 +127,12 @@ class AccelFlow:
         for p in self._det.finish():
             self._add(p)
         poses = self.poses
-        return fit_accelerometer([p.accel_mean_g for p in poses], [p.start_s for p in poses])
+        cal = fit_accelerometer([p.accel_mean_g for p in poses], [p.start_s for p in poses])
+        samples = Samples.concat(self._blocks)
+        if samples.gyro_dps is None or not self.periods:
+            return align_to_gyro(cal, [])
+        gyro_bias = fit_gyro_bias(self.periods).bias_dps
+        return align_to_gyro(cal, turns_between(samples, self.periods, gyro_bias))
 
 
 @dataclass

@@ -42,9 +42,13 @@ class AccelQuality:
     misalignment_estimated: bool
     verdict: Verdict
     reasons: tuple[str, ...] = ()  # why "redo", or notes on a good fit
+    aligned_to_gyro: bool = False  # corrected axes turned onto the gyroscope's (calibration.accel)
+    turn_residual_deg: float = float("nan")  # how well the gyro's turns between poses agreed
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "aligned_to_gyro": self.aligned_to_gyro,
+            "turn_residual_deg": self.turn_residual_deg,
             "residual_rms_g": self.residual_rms_g,
             "residual_max_g": self.residual_max_g,
             "raw_residual_rms_g": self.raw_residual_rms_g,

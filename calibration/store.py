@@ -277,6 +277,8 @@ def parse_calibration(doc: Any, path: Path, device_id: str | None = None) -> Dev
                 qr.flag("misalignment_estimated"),
                 qr.verdict(),
                 qr.reasons(),
+                qr.flag("aligned_to_gyro"),
+                qr.num("turn_residual_deg"),
             )
         accel = AccelCalibration(bias, corr, aq, str(sec.get("created_utc", "")))
     if (sec := rd.section(doc, "gyro")) is not None:
@@ -390,7 +392,18 @@ def dumps_calibration(doc: dict[str, Any]) -> str:
     def one_line(m: re.Match[str]) -> str:
         return "[" + ", ".join(x.rstrip(",") for x in m.group(1).split()) + "]"
 
-    return re.sub(r"\[\s*([-0-9.e+,\s]+?)\s*\]", one_line, json.dumps(doc, indent=2)) + "\n"
+    return re.sub(r"\[\s*([-0-9.e+,\s]+?)\s*\]", one_line, json.dumps(_finite(doc), indent=2)) + "\n"
+
+
+def _finite(value: Any) -> Any:
+    """NaN is not JSON: figures that could not be measured are written as null."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _atomic_write(path: Path, text: str) -> None:
