@@ -77,7 +77,7 @@ class AccelFlow:
 
     def __post_init__(self) -> None:
         self._det = StillDetector(self.thresholds, self.rate_hz)
-        self._announced_hold = False
+        self._announced: float | None = None  # start of the still period last announced
         self._blocks: list[Samples] = []  # a few minutes at most: kept to integrate the turns
 
     def intro(self) -> list[str]:
@@ -87,46 +87,51 @@ class AccelFlow:
             f"Pose 1: {POSE_HINTS[0]}.",
         ]
 
+    def _held(self) -> StillPeriod | None:
+        """The still period in progress once it has been held long enough to count as a pose."""
+        cur = self._det.current()
+        return cur if cur is not None and cur.duration_s >= self.thresholds.min_duration_s else None
+
     @property
     def poses(self) -> list[StaticPose]:
-        return group_poses(self.periods, POSE_SEPARATION_DEG)
+        held = self._held()
+        return group_poses([*self.periods, *([held] if held is not None else [])], POSE_SEPARATION_DEG)
 
     @property
     def done(self) -> bool:
         return len(self.poses) >= self.target_poses
 
     def feed(self, samples: Samples) -> list[str]:
-        lines: list[str] = []
+        # A pose is announced as soon as it has been held long enough (live, the sensor may stay in
+        # the last pose for ever); one that started and ended within this chunk, when it ends.
         self._blocks.append(samples)
+        lines: list[str] = []
         for p in self._det.update(samples):
-            lines.extend(self._add(p))
-        cur = self._det.current()
-        if cur is not None and cur.duration_s > 0.5 and not self._announced_hold:
-            lines.append("  holding still...")
-            self._announced_hold = True
-        if cur is None:
-            self._announced_hold = False
+            before = len(group_poses(self.periods, POSE_SEPARATION_DEG))
+            self.periods.append(p)
+            if p.start_s != self._announced:
+                lines.extend(self._announce(p, before, len(group_poses(self.periods, POSE_SEPARATION_DEG))))
+            self._announced = None
+        held = self._held()
+        if held is not None and held.start_s != self._announced:
+            self._announced = held.start_s
+            before = len(group_poses(self.periods, POSE_SEPARATION_DEG))
+            lines.extend(self._announce(held, before, len(self.poses)))
         return lines
 
-    def _add(self, p: StillPeriod) -> list[str]:
-        before = len(self.poses)
-        self.periods.append(p)
-        after = len(self.poses)
+    def _announce(self, p: StillPeriod, before: int, after: int) -> list[str]:
         if after == before:
             return [
                 f"  that orientation ({_axis_name(p.accel_mean_g)}) was already captured: turn the sensor"
             ]
-        lines = [
-            f"  pose {after}/{self.target_poses} captured ({_axis_name(p.accel_mean_g)}, {p.duration_s:.1f} s)"
-        ]
+        lines = [f"  pose {after}/{self.target_poses} captured ({_axis_name(p.accel_mean_g)})"]
         if after < self.target_poses:
             lines.append(f"Pose {after + 1}: {POSE_HINTS[min(after, len(POSE_HINTS) - 1)]}.")
         return lines
 
     def finish(self) -> AccelCalibration:
-        for p in self._det.finish():
-            self._add(p)
-        poses = self.poses
+        self.periods.extend(self._det.finish())
+        poses = group_poses(self.periods, POSE_SEPARATION_DEG)
         cal = fit_accelerometer([p.accel_mean_g for p in poses], [p.start_s for p in poses])
         samples = Samples.concat(self._blocks)
         if samples.gyro_dps is None or not self.periods:
@@ -171,7 +176,7 @@ class GyroFlow:
         total = self._still_total()
         if int(total) // 2 > self._last_report:
             self._last_report = int(total) // 2
-            lines.append(f"  still for {total:.0f}/{self.still_s:.0f} s")
+            lines.append(f"  still for {min(total, self.still_s):.0f}/{self.still_s:.0f} s")
         return lines
 
     def finish(self) -> GyroCalibration:
