@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import itertools
 import logging
+import math
 import random
 import struct
 import time
@@ -404,7 +405,8 @@ class SimulatedSensor:
             with_gyro=self.data.gyro_dps is not None,
         )
         step = self.native_rate_hz // self.rate_hz
-        first = int(np.searchsorted(self._t_s, self.workout_time_s - 1e-9))
+        # The first START is workout time 0; a later one picks up where the athlete is now.
+        first = 0 if self._epoch < 0 else int(np.searchsorted(self._t_s, self.workout_time_s))
         self._view = np.arange(first, len(self.data), step, dtype=np.int64)
         self._view_pos = 0
         self._epoch += 1
@@ -582,7 +584,7 @@ class SimulatedSensor:
             await self._reboot()
 
     def _update_battery(self, now_s: float) -> None:
-        level = max(0, int(self.battery_start_pct - self.battery_drain_pct_per_h * now_s / 3600.0))
+        level = max(0, math.ceil(self.battery_start_pct - self.battery_drain_pct_per_h * now_s / 3600.0))
         if level != self._battery_level:
             self._battery_level = level
             if self._device is not None and self._battery is not None and self._connection is not None:
@@ -654,3 +656,25 @@ async def simulated_sensor(
         await sensor.stop()
         if own_radio:
             radio.close()
+
+
+def load_sensor_data(spec: str, seed: int = 0) -> SensorData:
+    """``synthetic:SECONDS``, or a workout (``builtin:NAME`` or a TOML path) run by the simulator."""
+    from tracker.errors import UserError
+
+    if spec.startswith("synthetic:"):
+        try:
+            seconds = float(spec.partition(":")[2])
+        except ValueError:
+            raise UserError(f"workout {spec!r}: expected synthetic:SECONDS") from None
+        if seconds <= 0:
+            raise UserError(f"workout {spec!r}: the duration must be positive")
+        return SensorData.synthetic(seconds, seed=seed)
+    try:
+        from firmware_sim.session import simulate  # type: ignore[import-not-found,unused-ignore]
+        from firmware_sim.workout import load_workout  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as exc:
+        raise UserError(
+            f"the workout simulator is not available ({exc}); use --workout synthetic:SECONDS"
+        ) from None
+    return SensorData.from_session(simulate(load_workout(spec), seed=seed))

@@ -36,8 +36,9 @@ import itertools
 import logging
 import math
 import sys
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bumble import hci, ll
@@ -63,6 +64,8 @@ class _LinkTiming:
     interval_s: float
     last_event: int = -1
     sent_in_event: int = 0
+    queue: deque[tuple[float, bytes]] = field(default_factory=deque)
+    handle: asyncio.TimerHandle | None = None
 
 
 class RadioController(Controller):
@@ -297,8 +300,10 @@ class RadioLink(LocalLink):
         interval_s = min(max(interval_s, 7.5e-3), 4.0)
         now = asyncio.get_running_loop().time()
         old = self._timing.get((id(controller), id(connection)))
-        anchor = old.anchor if old is not None else now
-        self._timing[(id(controller), id(connection))] = _LinkTiming(anchor, interval_s)
+        if old is not None:  # a parameter update keeps the anchor and what is in flight
+            old.interval_s = interval_s
+        else:
+            self._timing[(id(controller), id(connection))] = _LinkTiming(now, interval_s)
         self._supervision_s[id(connection)] = timeout_s if timeout_s > 0 else DEFAULT_SUPERVISION_TIMEOUT_S
 
     def forget_connection(self, controller: Controller, connection: Connection) -> None:
@@ -370,13 +375,29 @@ class RadioLink(LocalLink):
         timing.last_event = event
         timing.sent_in_event += 1
         when = timing.anchor + event * timing.interval_s
+        # One queue per direction keeps PDUs in order (asyncio does not order timers due at
+        # the same instant).
+        timing.queue.append((when, data))
+        if timing.handle is None:
+            timing.handle = loop.call_at(
+                when, self._deliver, timing, sender_controller, connection, destination
+            )
 
-        def deliver() -> None:
+    def _deliver(
+        self, timing: _LinkTiming, sender: Controller, connection: Connection, destination: Controller
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        timing.handle = None
+        now = loop.time()
+        while timing.queue and timing.queue[0][0] <= now + 1e-6:
+            _, data = timing.queue.popleft()
             # A PDU in flight is lost with its link.
-            if sender_controller.le_connections.get(destination_address) is connection:
-                destination.on_link_acl_data(source_address, transport, data)
-
-        loop.call_at(when, deliver)
+            if sender.le_connections.get(connection.peer_address) is connection:
+                destination.on_link_acl_data(connection.self_address, PhysicalTransport.LE, data)
+        if timing.queue:
+            timing.handle = loop.call_at(
+                timing.queue[0][0], self._deliver, timing, sender, connection, destination
+            )
 
 
 class _ControllerTransport(Transport):

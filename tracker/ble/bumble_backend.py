@@ -41,7 +41,7 @@ from tracker.ble.transports import default_transport, open_hci_transport
 logger = logging.getLogger(__name__)
 
 PREFERRED_MTU = 247  # fits a 10-sample packet with gyro (136 bytes) with room to spare
-DEFAULT_CONNECTION_INTERVAL_MS = (7.5, 30.0)
+DEFAULT_CONNECTION_INTERVAL_MS = (15.0, 30.0)  # a controller takes the minimum; phones often 15-30
 DEFAULT_SUPERVISION_TIMEOUT_MS = 720
 
 

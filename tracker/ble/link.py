@@ -88,6 +88,7 @@ class LinkConfig:
     accel_range_g: float | None = None
     gyro_range_dps: float | None = None
     chunk_s: float = 0.1  # stream() yields at most this long after a packet arrives
+    connection_interval_ms: tuple[float, float] | None = None  # Bumble backend: (min, max), 7.5..4000
 
     def resolved_backend(self) -> str:
         name = self.backend or os.environ.get(BACKEND_ENV) or ("bumble" if self.transport else "bleak")
@@ -105,6 +106,8 @@ def bleak_options(config: LinkConfig) -> dict[str, Any]:
     bumble: dict[str, Any] = {}
     if config.transport:
         bumble["transport"] = config.transport
+    if config.connection_interval_ms is not None:
+        bumble["connection_interval_ms"] = config.connection_interval_ms
     return {"bumble": bumble, "_client": BumbleBleakClient, "_scanner": BumbleBleakScanner}
 
 
@@ -288,14 +291,14 @@ class SensorLink:
         )
         await _step("subscribing to IMU data", client.start_notify(IMU_DATA_UUID, self._on_packet), t)
         if cfg.rate_hz is not None:
-            await self._command(Opcode.SET_RATE, cfg.rate_hz)
+            await self.command(Opcode.SET_RATE, cfg.rate_hz)
         if cfg.accel_range_g is not None or cfg.gyro_range_dps is not None:
-            await self._command(
+            await self.command(
                 Opcode.SET_RANGES,
                 accel_range_code(cfg.accel_range_g or 8.0),
                 gyro_range_code(cfg.gyro_range_dps or 1000.0),
             )
-        await self._command(Opcode.START)
+        await self.command(Opcode.START)
         raw = await _step("reading the configuration", client.read_gatt_char(CONFIGURATION_UUID), t)
         try:
             config = SensorConfig.decode(bytes(raw))
@@ -315,7 +318,8 @@ class SensorLink:
         )
         self._connected_since = time.time()
 
-    async def _command(self, opcode: Opcode, *params: int) -> None:
+    async def command(self, opcode: Opcode, *params: int) -> None:
+        """Write a control point command and wait for its answer; LinkError if refused."""
         assert self._client is not None
         t = self.config.step_timeout_s
         await _step(
@@ -408,6 +412,9 @@ class SensorLink:
                 if not self.config.reconnect:
                     raise LinkError(f"lost the link to {self.config.device!r}")
                 await self._reconnect()
+        chunk = self._take()  # what arrived while closing
+        if chunk is not None:
+            yield chunk
 
     def _take(self) -> StreamChunk | None:
         if not self._incoming and not self._events:

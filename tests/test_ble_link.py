@@ -1,0 +1,248 @@
+"""End to end over the virtual radio: simulated sensor -> Bumble -> bleak -> SensorLink -> recording.
+
+The sensor streams faster than real time (``speed``) so each test stays within a few seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from firmware_sim.peripheral import Faults, SensorData, SimulatedSensor, simulated_sensor
+from tracker.ble import LinkConfig, LinkError, SensorLink
+from tracker.cli import build_parser
+from tracker.commands import record
+from tracker.importers import load_session
+from tracker.protocol import quantize
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _sim_data(duration_s: float, seed: int = 0) -> SensorData:
+    """A simulated workout when the simulator is there, else the synthetic squat signal."""
+    try:
+        from firmware_sim.session import simulate  # type: ignore[import-not-found,unused-ignore]
+        from firmware_sim.workout import load_workout  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return SensorData.synthetic(duration_s, seed=seed)
+    session = simulate(load_workout("builtin:runner-strength"), seed=seed)
+    data = SensorData.from_session(session)
+    n = round(duration_s * data.rate_hz)
+    return SensorData(
+        data.clock_us[:n],
+        data.accel_g[:n],
+        None if data.gyro_dps is None else data.gyro_dps[:n],
+        data.rate_hz,
+    )
+
+
+def _record_args(sim_transport: str, device: str, out: Path, duration_s: float) -> argparse.Namespace:
+    parser = build_parser("reptrack", "tracker.commands", ("record",), "test")
+    args = parser.parse_args(
+        [
+            "record",
+            "--device",
+            device,
+            "--out",
+            str(out),
+            "--duration",
+            str(duration_s),
+            "--transport",
+            sim_transport,
+            "--quiet",
+        ]
+    )
+    return args
+
+
+def _expected(sensor: SimulatedSensor, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What the decoder must give back for these sample indices: the quantized values."""
+    d = sensor.data
+    acc, _ = quantize(d.accel_g[idx], sensor.accel_range_g)
+    assert d.gyro_dps is not None
+    gyr, _ = quantize(d.gyro_dps[idx], sensor.gyro_range_dps)
+    return acc * (sensor.accel_range_g / 32768.0), gyr * (sensor.gyro_range_dps / 32768.0)
+
+
+def _visible_losses(sensor: SimulatedSensor) -> dict[int, list[int]]:
+    """Per START epoch, the lost or corrupt packets a receiver can notice: those before the epoch's last sent one."""
+    out: dict[int, list[int]] = {}
+    for epoch in {p.epoch for p in sensor.log.packets}:
+        pk = [p for p in sensor.log.packets if p.epoch == epoch]
+        last_sent = max((p.seq for p in pk if p.fate == "sent"), default=-1)
+        out[epoch] = [p.seq for p in pk if p.fate in ("lost", "corrupt") and p.seq < last_sent]
+    return out
+
+
+async def test_record_without_loss_keeps_every_packet_and_replays_the_same_samples(tmp_path: Path) -> None:
+    data = _sim_data(6.0)
+    out = tmp_path / "session.rtrk"
+    async with simulated_sensor(data, speed=10.0) as sim:
+        await record.record_async(_record_args(sim.transport, sim.name, out, data.duration_s / 10.0 + 2.5))
+        sensor = sim.sensor
+    assert sensor.log.count("sent") == len(sensor.log.packets) > 0
+    session = load_session(out)
+    assert session.notices == []
+    assert session.meta.device_name == sim.name
+    assert session.meta.extra["serial"] == "SIM00001"
+    assert len(session.samples) == len(data)  # every sample of the workout
+    accel, gyro = _expected(sensor, np.arange(len(data)))
+    np.testing.assert_array_equal(session.samples.accel_g, accel)
+    np.testing.assert_array_equal(session.samples.gyro_dps, gyro)
+    np.testing.assert_allclose(session.samples.t_s, data.t_s, atol=1e-6)
+
+
+async def test_record_with_loss_reports_exactly_the_injected_gaps(tmp_path: Path) -> None:
+    data = _sim_data(8.0, seed=1)
+    out = tmp_path / "lossy.rtrk"
+    faults = Faults(loss=0.1, corrupt=0.03, seed=5)
+    async with simulated_sensor(data, speed=10.0, faults=faults) as sim:
+        await record.record_async(_record_args(sim.transport, sim.address, out, data.duration_s / 10.0 + 2.5))
+        sensor = sim.sensor
+    expected = _visible_losses(sensor)[0]
+    assert expected, "the seed should drop some packets"
+    session = load_session(out)
+    gaps = [n for n in session.notices if n.kind == "gap"]
+    missing = sorted(seq for g in gaps for seq in _seqs_of(g.detail))
+    assert missing == expected
+    corrupt = [n for n in session.notices if n.kind == "corrupt"]
+    assert len(corrupt) == sum(1 for p in sensor.log.packets if p.fate == "corrupt" and p.seq in expected)
+    # what did arrive is exactly what the sensor sent
+    kept = np.concatenate(
+        [np.arange(p.first_sample, p.first_sample + p.n) for p in sensor.log.packets if p.fate == "sent"]
+    )
+    accel, _ = _expected(sensor, kept)
+    np.testing.assert_array_equal(session.samples.accel_g, accel)
+    np.testing.assert_allclose(session.samples.t_s, data.t_s[kept], atol=1e-6)
+
+
+def _seqs_of(detail: str) -> list[int]:
+    """'seq 6..8 lost' -> [6, 7, 8]."""
+    span = detail.split()[1]
+    a, b = (int(x) for x in span.split(".."))
+    return list(range(a, b + 1))
+
+
+async def test_a_drop_mid_set_reconnects_within_2_s_and_the_recording_goes_on(tmp_path: Path) -> None:
+    data = _sim_data(10.0, seed=2)
+    out = tmp_path / "drop.rtrk"
+    speed = 5.0
+    async with simulated_sensor(data, speed=speed, faults=Faults(disconnect_at_s=(4.0,))) as sim:
+        await record.record_async(_record_args(sim.transport, sim.name, out, data.duration_s / speed + 2.5))
+        sensor = sim.sensor
+    session = load_session(out)
+    kinds = [n["kind"] for n in session.notes]
+    assert kinds == ["connected", "disconnected", "reconnected"]
+    lost_at = session.notes[1]["host_time_s"]
+    back_at = session.notes[2]["host_time_s"]
+    assert back_at - lost_at < 2.0
+    restarts = [n for n in session.notices if n.kind == "restart"]
+    assert len(restarts) == 1
+    t = session.samples.t_s
+    assert np.all(np.diff(t) > 0)  # one session clock, no overlap
+    # samples on both sides of the drop, and those after it are the sensor's, in place in time
+    after = [p for p in sensor.log.packets if p.epoch == 1 and p.fate == "sent"]
+    assert after and t[-1] > 4.0 + 1.0
+    first_after = after[0].first_sample
+    hole_s = float(
+        data.t_s[first_after] - data.t_s[[p for p in sensor.log.packets if p.epoch == 0][-1].first_sample]
+    )
+    i = int(np.searchsorted(t, restarts[0].t_s - 1e-6))
+    accel, _ = _expected(sensor, np.arange(first_after, first_after + after[0].n))
+    np.testing.assert_array_equal(session.samples.accel_g[i : i + after[0].n], accel)
+    # the hole is placed from arrival times (wall clock): the time the sensor was away, which a
+    # sensor running `speed` times faster than real time spends `speed` times faster
+    assert abs((t[i] - t[i - 1]) - hole_s / speed) < 0.3
+
+
+async def test_brownout_restarts_the_sensor_and_the_link_follows() -> None:
+    data = _sim_data(20.0, seed=3)
+    faults = Faults(brownout_at_s=(3.0,), brownout_off_s=1.0)
+    events: list[str] = []
+    notices: list[str] = []
+    async with (
+        simulated_sensor(data, speed=5.0, faults=faults) as sim,
+        SensorLink(sim.link_config()) as link,
+        asyncio.timeout(10),
+    ):
+        async for chunk in link.stream():
+            events += [e.kind for e in chunk.events]
+            notices += [n.kind for n in chunk.notices]
+            if "restart" in notices:
+                break
+        telemetry = link.telemetry
+    assert [e for e in events if e.endswith("connected")] == ["connected", "disconnected", "reconnected"]
+    assert "restart" in notices
+    assert telemetry["reconnects"] == 1 and telemetry["restarts"] == 1
+    assert telemetry["battery_pct"] is not None
+
+
+async def test_device_information_battery_and_rate_command() -> None:
+    # a battery that drains 1 % per workout second, so the test sees it move
+    async with (
+        simulated_sensor(_sim_data(4.0), speed=4.0, serial="ABC0042", battery_drain_pct_per_h=3600.0) as sim,
+        SensorLink(sim.link_config(rate_hz=50)) as link,
+    ):
+        info = link.device_info
+        assert info is not None
+        assert (info.name, info.serial, info.manufacturer) == ("RepTrack-0042", "ABC0042", "RepTrack")
+        assert info.battery_pct is not None and info.battery_pct >= 99
+        assert info.config.rate_hz == 50 and info.config.streaming
+        assert info.mtu == 247 and info.config.samples_per_packet == 19
+        battery_events = []
+        async for chunk in link.stream():
+            if len(chunk.samples) >= 2:
+                assert np.allclose(np.diff(chunk.samples.t_s), 0.02)
+            battery_events += [e for e in chunk.events if e.kind == "battery"]
+            if link.telemetry["battery_pct"] <= 97:
+                break
+        assert battery_events and battery_events[-1].detail == str(link.telemetry["battery_pct"])
+
+
+async def test_unsupported_rate_is_refused_with_the_reason() -> None:
+    async with simulated_sensor(_sim_data(2.0)) as sim:
+        with pytest.raises(LinkError, match="SET_RATE: OPERATION_FAILED"):
+            async with SensorLink(sim.link_config(rate_hz=200)):
+                pass
+
+
+async def test_unknown_sensor_name_fails_after_the_scan_timeout() -> None:
+    async with simulated_sensor(_sim_data(2.0)) as sim:
+        t0 = time.monotonic()
+        with pytest.raises(LinkError, match="no sensor 'RepTrack-FFFF' heard"):
+            async with SensorLink(LinkConfig("RepTrack-FFFF", transport=sim.transport, scan_timeout_s=0.5)):
+                pass
+        assert time.monotonic() - t0 < 3.0
+
+
+async def test_record_refuses_to_overwrite(tmp_path: Path) -> None:
+    out = tmp_path / "x.rtrk"
+    out.write_bytes(b"data")
+    with pytest.raises(Exception, match="already exists"):
+        await record.record_async(_record_args("virtual:none", "RepTrack-0001", out, 1.0))
+
+
+async def test_control_point_stop_and_start_again_is_a_restart() -> None:
+    async with simulated_sensor(_sim_data(6.0), speed=5.0) as sim:
+        link = SensorLink(sim.link_config())
+        await link.connect()
+        try:
+            stream = link.stream()
+            await anext(stream)
+            from tracker.protocol import Opcode
+
+            await link.command(Opcode.STOP)
+            await asyncio.sleep(0.2)
+            await link.command(Opcode.START)
+            notices: list[str] = []
+            async for chunk in stream:
+                notices += [n.kind for n in chunk.notices]
+                if "restart" in notices:
+                    break
+        finally:
+            await link.close()
