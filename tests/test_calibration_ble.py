@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +28,7 @@ def sensor_data(samples: Samples) -> SensorData:
     )
 
 
-def parse(argv: list[str]) -> object:
+def parse(argv: list[str]) -> argparse.Namespace:
     parser = build_parser("reptrack", "tracker.commands", ("calibrate",), "test")
     return parser.parse_args(argv)
 
@@ -37,12 +39,14 @@ async def test_gyro_flow_on_a_live_sensor_stops_when_done_and_saves_by_address(
     monkeypatch.setenv("REPTRACK_CONFIG_DIR", str(tmp_path / "config"))
     rng = np.random.default_rng(4)
     bias = np.array([2.0, -3.5, 4.5])
-    data = sensor_data(apply_errors(still_session(40.0, [0.2, 0.1, 1.0]), np.eye(3), np.zeros(3), bias, rng))
+    data = sensor_data(
+        apply_errors(still_session(40.0, np.array([0.2, 0.1, 1.0])), np.eye(3), np.zeros(3), bias, rng)
+    )
     async with simulated_sensor(data, speed=10.0) as sim:
         args = parse(
             ["calibrate", "gyro", "--device", sim.name, "--transport", sim.transport, "--seconds", "8"]
         )
-        assert await calibrate._run_live(args, __import__("sys").stdout) == 0  # type: ignore[arg-type]
+        assert await calibrate._run_live(args, sys.stdout) == 0
         address = sim.address
     out = capsys.readouterr().out
     assert "still for 8/8 s" in out and "Verdict: GOOD" in out
@@ -64,7 +68,7 @@ async def test_accel_flow_on_a_live_sensor(
     )
     async with simulated_sensor(data, speed=10.0) as sim:
         args = parse(["calibrate", "accel", "--device", sim.name, "--transport", sim.transport])
-        assert await calibrate._run_live(args, __import__("sys").stdout) == 0  # type: ignore[arg-type]
+        assert await calibrate._run_live(args, sys.stdout) == 0
         address = sim.address
     out = capsys.readouterr().out
     assert "pose 12/12 captured" in out and "Verdict: GOOD" in out

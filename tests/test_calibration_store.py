@@ -72,7 +72,7 @@ def test_apply_takes_sensor_readings_to_the_thigh_frame() -> None:
     r = Rotation.from_euler("xyz", [30, -50, 120], degrees=True).as_matrix()
     bias, a_err = np.array([0.05, -0.08, 0.02]), np.diag([1.04, 0.97, 1.02])
     accel = AccelCalibration(bias, np.linalg.inv(a_err), good_quality())
-    gyro = GyroCalibration([3.0, -4.0, 1.0])
+    gyro = GyroCalibration(np.array([3.0, -4.0, 1.0]))
     cal = DeviceCalibration(DEVICE, ImuCalibration(accel, gyro), Mounting(r, "right"))
     thigh_up, thigh_gyro = np.array([[0.0, 0.0, 1.0]]), np.array([[0.0, -20.0, 0.0]])
     sensor = Samples.from_arrays([0.0], (thigh_up @ r) @ a_err.T + bias, thigh_gyro @ r + [3.0, -4.0, 1.0])
@@ -85,7 +85,7 @@ def test_apply_takes_sensor_readings_to_the_thigh_frame() -> None:
 def test_id_changes_with_content_only() -> None:
     a, b = full_calibration(1), full_calibration(1)
     assert a.id == b.id and a.id.startswith("cal-")
-    assert a.with_gyro(GyroCalibration([0.0, 0.0, 0.1])).id != a.id
+    assert a.with_gyro(GyroCalibration(np.array([0.0, 0.0, 0.1]))).id != a.id
     assert a.with_mounting(None).id != a.id
 
 
@@ -107,7 +107,7 @@ def test_failed_calibration_never_replaces_a_good_one() -> None:
 def test_replaced_calibration_is_kept_in_history(config_dir: Path) -> None:
     first = full_calibration(1)
     save_calibration(first)
-    second = first.with_gyro(GyroCalibration([0.1, 0.2, 0.3]))
+    second = first.with_gyro(GyroCalibration(np.array([0.1, 0.2, 0.3])))
     save_calibration(second)
     assert calibration_for_device(DEVICE).id == second.id  # type: ignore[union-attr]
     old = find_calibration_by_id(first.id)
