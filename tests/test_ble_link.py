@@ -246,3 +246,17 @@ async def test_control_point_stop_and_start_again_is_a_restart() -> None:
                     break
         finally:
             await link.close()
+
+
+async def test_simulated_source_for_the_service_streams_the_whole_workout_over_the_radio() -> None:
+    from tracker.ble.sim import simulated_source
+
+    source = simulated_source("synthetic:4", seed=2, sensor_id="sim-1", speed=10.0)
+    total = 0
+    async with asyncio.timeout(15):
+        async for chunk in source.chunks():
+            total += len(chunk.samples)
+            assert len(chunk.packets) == len(chunk.host_times_s)
+    assert total == 400
+    assert source.stats.samples == 400 and source.stats.lost_packets == 0
+    assert source.wall_t0 is not None and abs(source.wall_t0 - time.time()) < 10

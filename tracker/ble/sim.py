@@ -1,0 +1,68 @@
+"""The simulated sensor over the in-process virtual radio, as a source for the service.
+
+``reptrack run --sim WORKOUT`` and the demo use this: the simulator's packets travel through a
+Bumble peripheral, the virtual radio and the same bleak client as a real sensor's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import zlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from tracker.ble.live import DeviceSource
+from tracker.protocol import StreamStats
+
+AS_FAST_AS_POSSIBLE = 50.0  # a radio has a finite throughput: "speed 0" streams at 50 x real time
+
+
+class SimulatedSource:
+    """Starts a simulated sensor on its own virtual radio when iterated; stops it at the end."""
+
+    def __init__(self, workout: str, *, seed: int, sensor_id: str, speed: float, faults: Any = None) -> None:
+        from firmware_sim.peripheral import load_sensor_data
+
+        self.workout = workout
+        self.sensor_id = sensor_id
+        self.name = f"simulated ({workout})"
+        self.speed = speed if speed > 0 else AS_FAST_AS_POSSIBLE
+        self.data = load_sensor_data(workout, seed=seed)
+        self.faults = faults
+        self.seed = seed
+        self.wall_t0: float | None = None
+        self.stats = StreamStats()
+        self.duration_s = self.data.duration_s
+        self.inner: DeviceSource | None = None
+
+    async def chunks(self) -> AsyncIterator[Any]:
+        from firmware_sim.peripheral import simulated_sensor
+
+        serial = f"SIM{zlib.crc32(self.sensor_id.encode()) % 100000:05d}"
+        async with simulated_sensor(self.data, speed=self.speed, faults=self.faults, serial=serial) as sim:
+            inner = DeviceSource(sim.link_config(), sensor_id=self.sensor_id, name=self.name)
+            self.inner = inner
+            self.stats = inner.stats
+
+            async def end_with_the_workout() -> None:
+                await sim.sensor.finished.wait()
+                latency = 0.0 if self.faults is None else self.faults.latency_s + self.faults.jitter_s
+                await asyncio.sleep(0.3 + latency)  # the last packets are still in the air
+                await inner.close()
+
+            ender = asyncio.create_task(end_with_the_workout())
+            try:
+                async for chunk in inner.chunks():
+                    self.wall_t0 = inner.wall_t0
+                    yield chunk
+            finally:
+                ender.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ender
+
+
+def simulated_source(
+    workout: str, *, seed: int, sensor_id: str, speed: float, faults: Any = None
+) -> SimulatedSource:
+    return SimulatedSource(workout, seed=seed, sensor_id=sensor_id, speed=speed, faults=faults)
