@@ -150,7 +150,7 @@ async def test_scan_by_service_uuid() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(
-    name=st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=8),
+    name=st.text(st.characters(codec="utf-8"), min_size=1, max_size=8),
     uuids=st.lists(st.uuids(), max_size=1),
     short=st.lists(st.integers(0, 0xFFFF), max_size=3, unique=True),
     company=st.integers(0, 0xFFFF),
