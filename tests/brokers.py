@@ -1,4 +1,6 @@
-"""A real MQTT broker for tests, on a free port: Mosquitto when installed, amqtt otherwise.
+"""Helpers for the MQTT tests: a real broker, schema validation, synthetic events.
+
+A real MQTT broker for tests, on a free port: Mosquitto when installed, amqtt otherwise.
 
 ``RealBroker`` runs the broker as a child process so a test can kill it (SIGKILL) and start it
 again on the same port. Mosquitto persists sessions (saved on every change) so a subscriber's
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import json
 import os
 import shutil
 import signal
@@ -17,7 +20,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from tracker.events import Rep, RepEvent, SetEvent, WobbleEvent
 
 MOSQUITTO = shutil.which("mosquitto") or (
     "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
@@ -121,6 +130,72 @@ class RealBroker:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "docs" / "schemas"
+LEAF_SCHEMA = {
+    "status": "status",
+    "state": "state",
+    "telemetry": "telemetry",
+    "event/rep": "rep",
+    "event/set": "set",
+    "event/wobble": "wobble",
+}
+
+
+def validators() -> dict[str, Draft202012Validator]:
+    out = {}
+    for path in SCHEMA_DIR.glob("*.schema.json"):
+        schema = json.loads(path.read_text())
+        Draft202012Validator.check_schema(schema)
+        out[path.name.split(".")[0]] = Draft202012Validator(schema)
+    return out
+
+
+VALIDATORS = validators()
+
+
+def validate(leaf: str, payload: Any) -> None:
+    """Raise if ``payload`` does not follow the JSON Schema of its topic (docs/schemas/)."""
+    VALIDATORS[LEAF_SCHEMA[leaf]].validate(payload)
+
+
+def rep(n: int, t_end: float = 0.0, depth: float = 80.0) -> Rep:
+    t_end = t_end or 3.0 * n
+    return Rep(n, t_end - 2.0, t_end - 1.0, t_end, depth, 0.9, 0.2, 0.9, 120.0, {"roll_rms_deg": 2.5})
+
+
+def rep_event(set_index: int, n: int, exercise: str = "squat") -> RepEvent:
+    r = rep(n, t_end=100.0 * set_index + 3.0 * n)
+    return RepEvent(t_s=r.t_end_s + 0.15, set_index=set_index, exercise=exercise, leg="both", rep=r)
+
+
+def set_event(index: int, reps: int, exercise: str = "squat") -> SetEvent:
+    rs = tuple(rep(i, 100.0 * index + 3.0 * i) for i in range(1, reps + 1))
+    return SetEvent(
+        t_s=rs[-1].t_end_s + 5.0,
+        index=index,
+        exercise=exercise,
+        leg="both",
+        start_s=rs[0].t_start_s,
+        end_s=rs[-1].t_end_s,
+        reps=rs,
+        wobble={"roll_rms_deg": 3.0},
+        summary={"mean_depth_deg": 80.0},
+    )
+
+
+def wobble_event(set_index: int) -> WobbleEvent:
+    return WobbleEvent(t_s=50.0, set_index=set_index, level=4.2, baseline=1.5, balance_loss=True)
+
+
+def wait_until(cond: Callable[[], bool], timeout_s: float = 10.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 def _serve_amqtt(port: int, password_file: str | None) -> None:

@@ -1,17 +1,84 @@
-"""`reptrack demo`: not built yet (see the open issues)."""
+"""`reptrack demo` (what `make demo` runs): everything in one command, nothing to install.
+
+An embedded MQTT broker, the simulated sensor running the seed session (accelerated), the
+tracker publishing to the broker, and the dashboard subscribed to it; at the end, a session
+summary. Without a terminal the dashboard prints plain lines.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import time
+from collections.abc import Sequence
 
-from tracker.errors import UserError
+from tracker.dashboard import Dashboard
+from tracker.mqtt.broker import EmbeddedBroker
+from tracker.mqtt.options import add_mqtt_arguments, mqtt_settings
 
-HELP = "(demo: not available yet)"
+HELP = "one-command demo: embedded broker, simulated sensor, tracker and live dashboard"
+
+TARGET_RUNTIME_S = 25.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--workout", default="builtin:runner-strength", help="workout (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        help=f"x real time (default: whatever makes the session last about {TARGET_RUNTIME_S:.0f} s)",
+    )
+    parser.add_argument("--sensors", type=int, default=1, help="simulated sensors at once (default: 1)")
+    parser.add_argument("--plain", action="store_true", help="plain lines instead of the live table")
+    add_mqtt_arguments(parser, publisher=False)
+    parser.set_defaults(record=None, calibration=None, quiet=True, homeassistant=None)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserError("'reptrack demo' is not available in this version yet")
+    from tracker.commands.run import print_summary, sim_source, summaries
+
+    t_start = time.monotonic()
+    with EmbeddedBroker(port=0) as broker:
+        print(
+            f"RepTrack demo: embedded MQTT broker at {broker.url} (subscribe with any MQTT client)",
+            flush=True,
+        )
+        settings = mqtt_settings(args, broker.url, "3.1.1")
+        sources = [
+            sim_source(args.workout, seed=args.seed + i, sensor_id=f"sim-{i + 1}", speed=args.speed or 0.0)
+            for i in range(max(1, args.sensors))
+        ]
+        speed = args.speed or _auto_speed(sources)
+        for src in sources:
+            if hasattr(src, "speed"):
+                src.speed = speed
+        print(f"simulated sensor(s) running {args.workout} at {speed:.0f}x real time", flush=True)
+        dash = Dashboard(settings, live=False if args.plain else None, client_id="reptrack-demo-dashboard")
+        dash.start()
+        try:
+            from tracker.commands.run import serve
+
+            results = asyncio.run(serve(sources, settings, args=args))
+            time.sleep(0.3)  # let the last messages reach the dashboard
+        finally:
+            dash.stop()
+        seen = {v.sensor_id: sum(v.reps_per_set().values()) for v in dash.facts.snapshot()}
+    print()
+    print_summary(summaries(sources, results))
+    print(
+        "  dashboard received: "
+        + ", ".join(f"{k} {n} reps" for k, n in sorted(seen.items()))
+        + f" (demo took {time.monotonic() - t_start:.0f} s)"
+    )
+    return 0
+
+
+def _auto_speed(sources: Sequence[object]) -> float:
+    longest = 0.0
+    for src in sources:
+        duration = getattr(src, "duration_s", None)
+        if duration:
+            longest = max(longest, float(duration))
+    return max(1.0, longest / TARGET_RUNTIME_S) if longest else 10.0

@@ -50,7 +50,10 @@ class BrokerURL:
         text = url.strip()
         if "://" not in text:
             text = "mqtt://" + text
-        parts = urlsplit(text)
+        try:
+            parts = urlsplit(text)
+        except ValueError as exc:
+            raise UserError(f"broker URL {url!r}: {exc}; expected mqtt://[user@]host[:port]") from None
         if parts.scheme not in ("mqtt", "mqtts"):
             raise UserError(f"broker URL {url!r}: scheme {parts.scheme!r}, expected mqtt:// or mqtts://")
         if parts.password is not None:

@@ -155,9 +155,9 @@ class StateTracker:
                 if ev.set_index != self.set_index:
                     self.reps_in_set = 0
                 self.set_index = ev.set_index
+                self.reps_in_set = max(self.reps_in_set, ev.reps_in_set)
             if ev.exercise is not None:
                 self.exercise = ev.exercise
-            self.reps_in_set = max(self.reps_in_set, ev.reps_in_set) if ev.set_index == self.set_index else 0
 
     def update(self, pipeline_state: Mapping[str, Any]) -> None:
         for key in ("phase", "exercise", "set_index", "reps_in_set", "total_reps"):

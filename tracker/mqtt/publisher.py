@@ -2,13 +2,15 @@
 
 One :class:`SensorPublisher` is one MQTT connection: its last will is that sensor's ``offline``
 status, so every sensor gets its own connection. Events go out at QoS 1. While the broker is away
-they wait in paho's queue, bounded by ``max_buffered_events`` (oldest first, resent in order when
-the broker is back); beyond the bound new events are dropped and counted in telemetry. The
-retained ``state`` keeps only its latest value and is re-sent on every reconnect.
+they wait in the publisher's outage buffer, bounded by ``max_buffered_events`` (oldest first,
+resent in order when the broker is back); beyond the bound new events are dropped and counted
+in telemetry. The retained ``state`` keeps only its latest value and is re-sent on reconnect.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import logging
 import ssl
 import threading
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -54,9 +56,14 @@ def make_client(
     protocol: int,
     *,
     clean_start: bool = True,
+    auto_reconnect: bool = True,
 ) -> mqtt.Client:
     """A paho client with credentials and TLS from ``settings`` (also used by the dashboard)."""
-    kwargs: dict[str, Any] = {"client_id": client_id, "protocol": protocol}
+    kwargs: dict[str, Any] = {
+        "client_id": client_id,
+        "protocol": protocol,
+        "reconnect_on_failure": auto_reconnect,
+    }
     if protocol != mqtt.MQTTv5:
         kwargs["clean_session"] = clean_start
     client = mqtt.Client(CallbackAPIVersion.VERSION2, **kwargs)
@@ -94,6 +101,13 @@ def connect_error(broker: BrokerURL, exc: BaseException) -> BrokerError:
         return BrokerError(f"TLS handshake with {broker} failed: {exc.verify_message or exc.reason}")
     if isinstance(exc, ssl.SSLError):
         return BrokerError(f"TLS handshake with {broker} failed: {exc.reason or exc}")
+    if broker.tls and isinstance(exc, TimeoutError):
+        return BrokerError(f"TLS handshake with {broker} failed: no answer (is this port TLS?)")
+    if broker.tls and isinstance(exc, ConnectionResetError | ConnectionAbortedError | EOFError):
+        return BrokerError(
+            f"TLS handshake with {broker} failed: the broker closed the connection "
+            "(is this port TLS? mqtts:// usually uses 8883)"
+        )
     if isinstance(exc, ConnectionRefusedError):
         return BrokerError(
             f"cannot reach the MQTT broker {broker}: connection refused (is a broker running?)"
@@ -113,12 +127,14 @@ def connect_client(
     session_expiry_s: int = 0,
     prepare: Callable[[mqtt.Client], None] | None = None,
     timeout_s: float = 10.0,
+    auto_reconnect: bool = True,
 ) -> mqtt.Client:
     """Connect and start paho's network thread; return once the broker accepted the login.
 
     Raises :class:`BrokerError` with a clear message on refused logins, failed TLS handshakes and
     unreachable brokers. ``prepare`` sets callbacks and the will before connecting. With protocol
-    "auto", a broker that refuses MQTT 5 is tried again with 3.1.1.
+    "auto", a broker that refuses MQTT 5 is tried again with 3.1.1. With ``auto_reconnect`` paho
+    reconnects by itself after a loss (and resends its unacknowledged messages).
     """
     versions = {"5": [mqtt.MQTTv5], "3.1.1": [mqtt.MQTTv311], "auto": [mqtt.MQTTv5, mqtt.MQTTv311]}
     try:
@@ -131,7 +147,7 @@ def connect_client(
         # The probe carries no login either (amqtt also chokes on that); a broker that refuses the
         # anonymous probe for any reason but the protocol version speaks MQTT 5.
         anonymous = replace(settings, security=replace(settings.security, username=None, password=None))
-        probe, rc, _ = _attempt(anonymous, client_id + "-probe", mqtt.MQTTv5, True, 0, None, timeout_s)
+        probe, rc, _ = _attempt(anonymous, client_id + "-probe", mqtt.MQTTv5, True, 0, None, timeout_s, False)
         if probe is not None:
             _stop(probe)
         if probe is not None or (rc is not None and "protocol version" not in str(rc).lower()):
@@ -141,7 +157,7 @@ def connect_client(
     last: BrokerError | None = None
     for protocol in candidates:
         client, rc, closed = _attempt(
-            settings, client_id, protocol, clean_start, session_expiry_s, prepare, timeout_s
+            settings, client_id, protocol, clean_start, session_expiry_s, prepare, timeout_s, auto_reconnect
         )
         if client is not None:
             return client
@@ -164,9 +180,12 @@ def _attempt(
     session_expiry_s: int,
     prepare: Callable[[mqtt.Client], None] | None,
     timeout_s: float,
+    auto_reconnect: bool = True,
 ) -> tuple[mqtt.Client | None, Any, Any]:
     """One login with one protocol version: (client, None, None) on success, else (None, rc, closed)."""
-    client = make_client(settings, client_id, protocol, clean_start=clean_start)
+    client = make_client(
+        settings, client_id, protocol, clean_start=clean_start, auto_reconnect=auto_reconnect
+    )
     if prepare is not None:
         prepare(client)
     done = threading.Event()
@@ -224,27 +243,45 @@ class SensorPublisher:
     """The live facts of one sensor, published under ``<prefix>/<sensor_id>/``.
 
     Thread-safe: call it from the service's asyncio thread while paho's network thread runs.
+
+    The outage buffer is our own, not paho's: every event stays in it until the broker
+    acknowledged it (PUBACK). When the connection is lost, the unacknowledged events go back to
+    the front of the buffer; after reconnecting (a fresh session) and ``resume_delay_s``, the
+    buffer is sent again in order. The delay gives subscribers of a broker that forgot their
+    sessions in a restart time to resubscribe before the backlog arrives.
     """
 
     def __init__(
-        self, settings: MqttSettings, sensor_id: str, session_id: str, *, name: str | None = None
+        self,
+        settings: MqttSettings,
+        sensor_id: str,
+        session_id: str,
+        *,
+        name: str | None = None,
+        resume_delay_s: float = 1.0,
     ) -> None:
         self.settings = settings
         self.sensor_id = sensor_topic_id(sensor_id)
         self.name = name or sensor_id
         self.session_id = session_id
+        self.resume_delay_s = resume_delay_s
         self.topics = Topics(settings.prefix, self.sensor_id)
         self.state = payloads.StateTracker()
         self.dropped_events = 0
         self.published_events = 0
+        self.reconnects = 0
         self._client: mqtt.Client | None = None
-        self._lock = threading.Lock()
-        self._pending: set[int] = set()
+        self._lock = threading.RLock()
+        self._backlog: collections.deque[tuple[str, bytes]] = collections.deque()  # not handed to paho
+        self._inflight: dict[int, tuple[str, bytes]] = {}  # handed to paho, not acknowledged
         self._acked_early: set[int] = set()
         self._wobbles = 0
         self._connected = threading.Event()
-        self._closing = False
+        self._sending = False  # True once the backlog may flow straight to the broker
+        self._closing = threading.Event()
         self._last_state: bytes | None = None
+        self._last_state_key: bytes | None = None
+        self._reconnector: threading.Thread | None = None
 
     # --- connection ------------------------------------------------------------------------------
 
@@ -254,33 +291,39 @@ class SensorPublisher:
 
     @property
     def buffered_events(self) -> int:
-        """Events handed to paho that the broker has not acknowledged yet."""
+        """Events the broker has not acknowledged yet (waiting or in flight)."""
         with self._lock:
-            return len(self._pending)
+            return len(self._backlog) + len(self._inflight)
+
+    def _prepare(self, c: mqtt.Client) -> None:
+        will = payloads.encode(
+            payloads.status_payload(self.sensor_id, self.session_id, False, "connection lost")
+        )
+        c.will_set(self.topics.status, will, qos=1, retain=True)
+        c.max_inflight_messages_set(100)
+        c.on_connect = self._on_connect
+        c.on_disconnect = self._on_disconnect
+        c.on_publish = self._on_publish
+
+    def _connect_once(self, timeout_s: float) -> mqtt.Client:
+        client_id = f"reptrack-{self.sensor_id}-{uuid.uuid4().hex[:6]}"
+        return connect_client(
+            self.settings, client_id, prepare=self._prepare, timeout_s=timeout_s, auto_reconnect=False
+        )
 
     def connect(self, timeout_s: float = 10.0) -> None:
-        client_id = f"reptrack-{self.sensor_id}-{uuid.uuid4().hex[:6]}"
-
-        def prepare(c: mqtt.Client) -> None:
-            will = payloads.encode(
-                payloads.status_payload(self.sensor_id, self.session_id, False, "connection lost")
-            )
-            c.will_set(self.topics.status, will, qos=1, retain=True)
-            c.max_queued_messages_set(self.settings.max_buffered_events)
-            c.max_inflight_messages_set(100)
-            c.on_connect = self._on_connect
-            c.on_disconnect = self._on_disconnect
-            c.on_publish = self._on_publish
-
-        self._client = connect_client(self.settings, client_id, prepare=prepare, timeout_s=timeout_s)
+        """First connection: a refused login, a failed TLS handshake or no broker raise BrokerError."""
+        client = self._connect_once(timeout_s)
+        with self._lock:
+            self._client = client
+            self._sending = True
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
         if rc.is_failure:
-            log.error("%s", describe_refusal(self.settings.broker, self.settings.security, rc))
             return
         log.info("connected to %s as %s", self.settings.broker, self.sensor_id)
         self._connected.set()
-        status = payloads.encode(payloads.status_payload(self.sensor_id, self.session_id, not self._closing))
+        status = payloads.encode(payloads.status_payload(self.sensor_id, self.session_id, True))
         client.publish(self.topics.status, status, qos=1, retain=True)
         if self.settings.homeassistant_prefix:
             from tracker.mqtt.homeassistant import discovery_messages
@@ -293,43 +336,98 @@ class SensorPublisher:
             client.publish(self.topics.state, self._last_state, qos=1, retain=True)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
-        if self._connected.is_set() and not self._closing:
+        with self._lock:
+            if client is not self._client:
+                return
+            self._connected.clear()
+            self._sending = False
+            # Unacknowledged events go back, in order, in front of the ones that never left.
+            self._backlog.extendleft(reversed(list(self._inflight.values())))
+            self._inflight.clear()
+            self._acked_early.clear()
+            if self._closing.is_set():
+                return
             log.warning(
                 "lost the MQTT broker %s (%s); buffering events (%d waiting, at most %d)",
                 self.settings.broker,
                 rc,
-                self.buffered_events,
+                len(self._backlog),
                 self.settings.max_buffered_events,
             )
-        self._connected.clear()
+            if self._reconnector is None or not self._reconnector.is_alive():
+                self._reconnector = threading.Thread(
+                    target=self._reconnect, name="mqtt-reconnect", daemon=True
+                )
+                self._reconnector.start()
+
+    def _reconnect(self) -> None:
+        delay = float(self.settings.reconnect_min_s)
+        old = self._client
+        if old is not None:
+            with contextlib.suppress(Exception):
+                old.loop_stop()
+        while not self._closing.is_set():
+            if self._closing.wait(delay):
+                return
+            try:
+                client = self._connect_once(timeout_s=10.0)
+            except BrokerError as exc:
+                log.info("still no MQTT broker: %s", exc)
+                delay = min(delay * 2, float(self.settings.reconnect_max_s))
+                continue
+            with self._lock:
+                self._client = client
+                self.reconnects += 1
+            if self._closing.wait(self.resume_delay_s):
+                return
+            self._drain()
+            return
+
+    def _drain(self) -> None:
+        """Send the backlog in order (after a reconnect)."""
+        with self._lock:
+            client = self._client
+            if client is None or not self.connected:
+                return
+            while self._backlog:
+                topic, data = self._backlog.popleft()
+                self._send(client, topic, data)
+            self._sending = True
+
+    def _send(self, client: mqtt.Client, topic: str, data: bytes) -> None:
+        info = client.publish(topic, data, qos=1, retain=False)
+        if info.mid in self._acked_early:
+            self._acked_early.discard(info.mid)
+        else:
+            self._inflight[info.mid] = (topic, data)
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, rc: Any, props: Any) -> None:
         with self._lock:
-            if mid in self._pending:
-                self._pending.discard(mid)
-            else:
+            if client is not self._client:
+                return
+            if self._inflight.pop(mid, None) is None:
                 self._acked_early.add(mid)
 
     # --- publishing ------------------------------------------------------------------------------
 
     def _publish_event(self, topic: str, body: Mapping[str, Any]) -> None:
-        client = self._require_client()
-        info = client.publish(topic, payloads.encode(body), qos=1, retain=False)
-        if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
-            self.dropped_events += 1
-            if self.dropped_events == 1 or self.dropped_events % 1000 == 0:
-                log.error(
-                    "MQTT buffer full (%d events waiting for the broker): %d event(s) dropped",
-                    self.settings.max_buffered_events,
-                    self.dropped_events,
-                )
-            return
-        self.published_events += 1
+        data = payloads.encode(body)
         with self._lock:
-            if info.mid in self._acked_early:
-                self._acked_early.discard(info.mid)
+            client = self._require_client()
+            if len(self._backlog) + len(self._inflight) >= self.settings.max_buffered_events:
+                self.dropped_events += 1
+                if self.dropped_events == 1 or self.dropped_events % 1000 == 0:
+                    log.error(
+                        "MQTT buffer full (%d events waiting for the broker): %d event(s) dropped",
+                        self.settings.max_buffered_events,
+                        self.dropped_events,
+                    )
+                return
+            self.published_events += 1
+            if self._sending and self.connected and not self._backlog:
+                self._send(client, topic, data)
             else:
-                self._pending.add(info.mid)
+                self._backlog.append((topic, data))
 
     def publish(self, event: Event) -> None:
         """Publish one pipeline event (rep, set, wobble at QoS 1; a phase change updates ``state``)."""
@@ -354,14 +452,14 @@ class SensorPublisher:
         if pipeline_state:
             self.state.update(pipeline_state)
         body = self.state.payload(self.sensor_id, self.session_id)
-        key = {k: v for k, v in body.items() if k not in ("sent_at", "t_s")}
-        encoded = payloads.encode(key)
-        if encoded == getattr(self, "_last_state_key", None):
+        key = payloads.encode({k: v for k, v in body.items() if k not in ("sent_at", "t_s")})
+        if key == self._last_state_key:
             return
-        self._last_state_key = encoded
+        self._last_state_key = key
         self._last_state = payloads.encode(body)
-        if self.connected:
-            self._require_client().publish(self.topics.state, self._last_state, qos=1, retain=True)
+        with self._lock:
+            if self.connected:
+                self._require_client().publish(self.topics.state, self._last_state, qos=1, retain=True)
 
     def publish_telemetry(
         self,
@@ -392,7 +490,8 @@ class SensorPublisher:
             dropped_events=self.dropped_events,
             link=link,
         )
-        self._require_client().publish(self.topics.telemetry, payloads.encode(body), qos=0, retain=False)
+        with self._lock:
+            self._require_client().publish(self.topics.telemetry, payloads.encode(body), qos=0, retain=False)
 
     def flush(self, timeout_s: float = 5.0) -> bool:
         """Wait until the broker acknowledged every event; False if some are still waiting."""
@@ -405,14 +504,15 @@ class SensorPublisher:
         """Deliver what is queued, publish ``offline`` and disconnect. Returns undelivered events."""
         if self._client is None:
             return 0
-        client = self._client
         self.flush(timeout_s)
-        self._closing = True
+        self._closing.set()
         left = self.buffered_events
         if left:
             log.error(
                 "%d event(s) of %s could not be delivered to %s", left, self.sensor_id, self.settings.broker
             )
+        with self._lock:
+            client = self._client
         if self.connected:
             body = payloads.status_payload(self.sensor_id, self.session_id, False, "shutdown")
             info = client.publish(self.topics.status, payloads.encode(body), qos=1, retain=True)
@@ -421,6 +521,8 @@ class SensorPublisher:
                 time.sleep(0.01)
         client.disconnect()
         client.loop_stop()
+        if self._reconnector is not None:
+            self._reconnector.join(timeout=12)
         self._client = None
         self._connected.clear()
         return left

@@ -1,0 +1,177 @@
+"""The live terminal dashboard: one row per sensor, updated as facts arrive (docs/mqtt.md).
+
+It only subscribes: any number of dashboards can watch the same trackers. On a terminal it
+draws a rich table and redraws it on every message (new facts show within a frame, well under
+100 ms); without a terminal (CI, a pipe) it prints one plain line per new fact instead.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Any, TextIO
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from tracker.mqtt.publisher import MqttSettings
+from tracker.mqtt.subscriber import LiveFacts, SensorView, Watcher
+
+GAUGE_WIDTH = 10
+
+
+def wobble_gauge(level: float | None, baseline: float | None) -> Text:
+    """A bar: empty at the athlete's baseline sway, full at three times it."""
+    if level is None:
+        return Text("-", style="dim")
+    scale = 3.0 * baseline if baseline else 1.0
+    frac = max(0.0, min(1.0, level / scale)) if scale > 0 else 0.0
+    filled = round(frac * GAUGE_WIDTH)
+    style = "green" if frac < 0.4 else "yellow" if frac < 0.7 else "red"
+    return (
+        Text("█" * filled, style=style)
+        + Text("·" * (GAUGE_WIDTH - filled), style="dim")
+        + Text(f" {level:.2f}")
+    )
+
+
+def _fmt(value: Any, spec: str = "", unit: str = "", none: str = "-") -> str:
+    if value is None:
+        return none
+    try:
+        return f"{value:{spec}}{unit}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def sensor_row(view: SensorView) -> list[Any]:
+    st, tel = view.state, view.telemetry
+    status = view.status.get("status", "?")
+    status_text = Text(status, style="green" if status == "online" else "red")
+    last = view.last_rep["rep"] if view.last_rep else None
+    tempo = "-"
+    if last:
+        tempo = (
+            f"{last.get('descent_s', 0):.1f}/{last.get('bottom_s', 0):.1f}/{last.get('ascent_s', 0):.1f} s"
+        )
+    baseline = view.last_wobble.get("baseline") if view.last_wobble else None
+    loss = tel.get("packet_loss")
+    battery = tel.get("battery_pct", st.get("battery_pct"))
+    return [
+        view.sensor_id,
+        status_text,
+        st.get("exercise") or "-",
+        _fmt(st.get("phase")),
+        _fmt(st.get("set_index")),
+        Text(str(st.get("reps_in_set", 0)), style="bold"),
+        _fmt(st.get("total_reps")),
+        _fmt(last.get("depth_deg") if last else None, ".0f", "°"),
+        tempo,
+        wobble_gauge(st.get("wobble"), baseline),
+        _fmt(battery, ".0f", "%"),
+        _fmt(None if loss is None else 100 * loss, ".1f", "%"),
+    ]
+
+
+def render(facts: LiveFacts, title: str = "") -> Group:
+    table = Table(title=title or f"RepTrack live ({facts.prefix}/...)", expand=False)
+    for col in (
+        "sensor",
+        "status",
+        "exercise",
+        "phase",
+        "set",
+        "reps",
+        "total",
+        "last depth",
+        "tempo down/hold/up",
+        "wobble",
+        "battery",
+        "loss",
+    ):
+        table.add_column(col, no_wrap=True)
+    views = facts.snapshot()
+    for view in views:
+        table.add_row(*sensor_row(view))
+    if not views:
+        return Group(table, Text("waiting for sensors...", style="dim"))
+    return Group(table)
+
+
+def plain_line(sensor: str, leaf: str, body: dict[str, Any]) -> str | None:
+    """One line per new fact, for a log or a terminal-less run."""
+    if leaf == "event/rep":
+        rep = body.get("rep", {})
+        return (
+            f"{sensor}: set {body.get('set_index')} rep {rep.get('n')} {body.get('exercise')} "
+            f"depth {_fmt(rep.get('depth_deg'), '.0f')} deg, {_fmt(rep.get('duration_s'), '.1f')} s"
+        )
+    if leaf == "event/set":
+        return f"{sensor}: set {body.get('index')} done, {body.get('reps')} reps of {body.get('exercise')}"
+    if leaf == "event/wobble":
+        return f"{sensor}: wobble {_fmt(body.get('level'), '.2f')}{' (balance lost)' if body.get('balance_loss') else ''}"
+    if leaf == "status":
+        reason = f" ({body['reason']})" if body.get("reason") else ""
+        return f"{sensor}: {body.get('status')}{reason}"
+    return None
+
+
+class Dashboard:
+    """Watches a prefix and shows it: rich live table on a terminal, plain lines otherwise."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        *,
+        live: bool | None = None,
+        out: TextIO | None = None,
+        client_id: str | None = None,
+    ) -> None:
+        self.out = out or sys.stdout
+        self.console = Console(file=self.out)
+        self.live_mode = self.console.is_terminal if live is None else live
+        self.watcher = Watcher(settings, client_id=client_id, persistent=False, on_message=self._on_message)
+        self._live: Live | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def facts(self) -> LiveFacts:
+        return self.watcher.facts
+
+    def _on_message(self, sensor: str, leaf: str, body: dict[str, Any]) -> None:
+        with self._lock:
+            if self._live is not None:
+                self._live.update(render(self.facts), refresh=True)
+            elif not self.live_mode:
+                line = plain_line(sensor, leaf, body)
+                if line:
+                    print(line, file=self.out, flush=True)
+
+    def start(self) -> Dashboard:
+        if self.live_mode:
+            self._live = Live(render(self.facts), console=self.console, auto_refresh=False, transient=False)
+            self._live.start()
+        self.watcher.start()
+        return self
+
+    def stop(self) -> None:
+        self.watcher.stop()
+        with self._lock:
+            if self._live is not None:
+                self._live.update(render(self.facts), refresh=True)
+                self._live.stop()
+                self._live = None
+
+    def run_forever(self, duration_s: float | None = None) -> None:
+        deadline = None if duration_s is None else time.monotonic() + duration_s
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(0.2)
+            if self._live is not None and not self.watcher.connected.is_set():
+                with self._lock:
+                    self._live.update(
+                        Group(render(self.facts), Text("broker unreachable, reconnecting...", style="red")),
+                        refresh=True,
+                    )
