@@ -26,7 +26,7 @@ import math
 import random
 import struct
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -203,6 +203,7 @@ class SimulatedSensor:
         battery_pct: float = 100.0,
         battery_drain_pct_per_h: float = 20.0,
         max_samples_per_packet: int = 40,
+        report: Callable[[str], None] | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError(f"speed must be > 0, got {speed}")
@@ -220,6 +221,7 @@ class SimulatedSensor:
         self.battery_drain_pct_per_h = battery_drain_pct_per_h
         self.max_samples_per_packet = max_samples_per_packet
         self.log = SensorLog()
+        self.report = report  # called with a line for every link event (serve prints them)
         self.finished = asyncio.Event()  # every sample has become due
         self.connected = asyncio.Event()
 
@@ -282,6 +284,12 @@ class SimulatedSensor:
                 await asyncio.wait_for(self._device.power_off(), 2.0)
         if self._transport is not None:
             await self._transport.close()
+
+    def _note(self, what: str) -> None:
+        at_s = self.workout_time_s
+        self.log.events.append((at_s, what))
+        if self.report is not None:
+            self.report(f"[{at_s:7.2f} s] {what}")
 
     @property
     def workout_time_s(self) -> float:
@@ -411,7 +419,7 @@ class SimulatedSensor:
         self._view_pos = 0
         self._epoch += 1
         self._streaming_to = connection
-        self.log.events.append((self.workout_time_s, f"start epoch {self._epoch} spp {spp}"))
+        self._note(f"start epoch {self._epoch} spp {spp}")
         return Result.SUCCESS
 
     # -- advertising and connections -----------------------------------------------------------
@@ -448,14 +456,14 @@ class SimulatedSensor:
         logger.info("%s: connected to %s", self.name, connection.peer_address)
         self._connection = connection
         self.connected.set()
-        self.log.events.append((self.workout_time_s, "connected"))
+        self._note("connected")
         connection.on(
             Connection.EVENT_DISCONNECTION, lambda reason: self._on_disconnection(connection, reason)
         )
 
     def _on_disconnection(self, connection: Connection, reason: int) -> None:
         logger.info("%s: disconnected (reason 0x%02x)", self.name, reason)
-        self.log.events.append((self.workout_time_s, f"disconnected 0x{reason:02x}"))
+        self._note(f"disconnected 0x{reason:02x}")
         if self._connection is connection:
             self._connection = None
             self.connected.clear()
@@ -468,7 +476,7 @@ class SimulatedSensor:
         connection = self._connection
         if connection is None:
             return
-        self.log.events.append((self.workout_time_s, "fault: disconnect"))
+        self._note("fault: disconnect")
         with contextlib.suppress(Exception):
             await asyncio.wait_for(
                 connection.disconnect(hci.HCI_ErrorCode.REMOTE_USER_TERMINATED_CONNECTION_ERROR), 2.0
@@ -476,7 +484,7 @@ class SimulatedSensor:
 
     async def _brownout(self, at_s: float) -> None:
         """Power loss: the link dies without a word, the sensor is off, then it reboots."""
-        self.log.events.append((self.workout_time_s, "fault: brown-out"))
+        self._note("fault: brown-out")
         self._off_until_s = at_s + self.faults.brownout_off_s
         self._streaming_to = None
         device = self._device
@@ -494,7 +502,7 @@ class SimulatedSensor:
         idx = int(np.searchsorted(self._t_s, self.workout_time_s))
         idx = min(idx, len(self.data) - 1)
         self._clock_zero_us = int(self.data.clock_us[idx])  # the clock restarts at 0
-        self.log.events.append((self.workout_time_s, "reboot"))
+        self._note("reboot")
         await self._advertise()
 
     # -- producing and sending packets -------------------------------------------------------------

@@ -4,8 +4,10 @@ HCI over TCP on 127.0.0.1; `reptrack scan` and `reptrack record` (separate proce
 from __future__ import annotations
 
 import json
+import queue
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +20,8 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-def served_sensor() -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def served_sensor() -> Iterator[tuple[str, queue.Queue[str]]]:
+    """`firmware-sim serve` in its own process; yields its transport and its output lines."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -38,19 +41,26 @@ def served_sensor() -> Iterator[tuple[str, subprocess.Popen[str]]]:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
     try:
         transport = None
         deadline = time.monotonic() + 20
-        assert proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
+        while transport is None and time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
                 break
             if line.startswith("transport: "):
                 transport = line.split(maxsplit=1)[1].strip()
-                break
         assert transport is not None and transport.startswith("tcp-client:127.0.0.1:"), "serve did not start"
-        yield transport, proc
+        yield transport, lines
     finally:
         proc.terminate()
         try:
@@ -70,7 +80,7 @@ def _reptrack(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[st
 
 
 def test_record_from_a_sensor_served_by_another_process(
-    served_sensor: tuple[str, subprocess.Popen[str]], tmp_path: Path
+    served_sensor: tuple[str, queue.Queue[str]], tmp_path: Path
 ) -> None:
     transport, _ = served_sensor
     scan = _reptrack("scan", "--transport", transport, "--timeout", "1", "--json")
@@ -96,6 +106,51 @@ def test_record_from_a_sensor_served_by_another_process(
     assert session.meta.device_name == "RepTrack-0777"
     assert session.notices == []
     assert len(session.samples) == 800  # 8 s at 100 Hz, every sample
+
+
+def test_a_tracker_process_that_dies_frees_the_sensor(
+    served_sensor: tuple[str, queue.Queue[str]], tmp_path: Path
+) -> None:
+    transport, output = served_sensor
+    out = tmp_path / "killed.rtrk"
+    rec = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tracker.cli",
+            "record",
+            "--device",
+            "RepTrack-0777",
+            "--transport",
+            transport,
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 2000):
+            time.sleep(0.1)
+        assert out.exists() and out.stat().st_size >= 2000, "the recorder never got data"
+    finally:
+        rec.kill()  # no goodbye: the host behind the TCP controller just dies
+        rec.wait(5)
+    killed_at = time.monotonic()
+    # The sensor hears nothing more; its link times out (0x08) and it advertises again, before
+    # any other host touches the controller.
+    seen: list[str] = []
+    while "disconnected 0x08" not in "".join(seen):
+        try:
+            seen.append(output.get(timeout=max(0.0, killed_at + 3.0 - time.monotonic())))
+        except queue.Empty:
+            raise AssertionError(f"the sensor never noticed the tracker was gone: {seen}") from None
+    assert time.monotonic() - killed_at < 2.0
+    scan = _reptrack("scan", "--transport", transport, "--timeout", "1", "--json")
+    assert scan.returncode == 0, scan.stderr
+    assert [json.loads(line)["name"] for line in scan.stdout.splitlines()] == ["RepTrack-0777"]
 
 
 def test_bad_transport_is_a_clear_error() -> None:

@@ -103,7 +103,13 @@ async def serve_async(args: argparse.Namespace) -> int:
     if args.speed <= 0:
         raise UserError(f"--speed must be positive, got {args.speed}")
     data: SensorData = load_sensor_data(args.workout, seed=args.seed)
-    sensor = SimulatedSensor(data, serial=args.serial, speed=args.speed, faults=faults_from_args(args))
+    sensor = SimulatedSensor(
+        data,
+        serial=args.serial,
+        speed=args.speed,
+        faults=faults_from_args(args),
+        report=lambda line: print(line, flush=True),
+    )
     scheme, _, rest = str(args.transport).partition(":")
     radio = None
     server = None
