@@ -260,3 +260,55 @@ async def test_simulated_source_for_the_service_streams_the_whole_workout_over_t
     assert total == 400
     assert source.stats.samples == 400 and source.stats.lost_packets == 0
     assert source.wall_t0 is not None and abs(source.wall_t0 - time.time()) < 10
+
+
+async def test_latency_and_jitter_delay_packets_but_lose_and_reorder_none() -> None:
+    data = _sim_data(3.0)
+    faults = Faults(latency_s=0.25, jitter_s=0.1, seed=2)
+    arrivals: dict[int, float] = {}
+    async with (
+        simulated_sensor(data, speed=2.0, faults=faults) as sim,
+        SensorLink(sim.link_config()) as link,
+        asyncio.timeout(10),
+    ):
+        async for chunk in link.stream():
+            assert chunk.notices == []  # no gap, no duplicate: BLE keeps order, so does the sensor
+            for packet, host in zip(chunk.packets, chunk.host_times_s, strict=True):
+                arrivals[int.from_bytes(packet[2:4], "little")] = host
+            if sim.sensor.finished.is_set() and len(arrivals) == len(sim.sensor.log.packets):
+                break
+    delays = [arrivals[p.seq] - p.created_s for p in sim.sensor.log.packets]
+    assert min(delays) >= 0.25
+    assert max(delays) < 0.25 + 0.1 + 0.1
+    assert max(delays) - min(delays) > 0.03  # the jitter is there
+
+
+async def test_disconnect_every_n_seconds_keeps_one_session() -> None:
+    data = _sim_data(8.0, seed=4)
+    events: list[str] = []
+    total = 0
+    async with (
+        simulated_sensor(data, speed=2.0, faults=Faults(disconnect_every_s=3.0)) as sim,
+        SensorLink(sim.link_config()) as link,
+        asyncio.timeout(15),
+    ):
+        async for chunk in link.stream():
+            events += [e.kind for e in chunk.events if e.kind.endswith("connected")]
+            total += len(chunk.samples)
+            if sim.sensor.finished.is_set() and link.connected and events.count("reconnected") >= 2:
+                break
+        assert link.telemetry["reconnects"] == 2
+    assert events[:5] == ["connected", "disconnected", "reconnected", "disconnected", "reconnected"]
+    sent = sum(p.n for p in sim.sensor.log.packets if p.fate == "sent")
+    assert 0 < total <= sent
+
+
+def test_bad_fault_options_are_refused_with_the_option_named(capsys: pytest.CaptureFixture[str]) -> None:
+    from firmware_sim.cli import main
+
+    assert main(["serve", "--workout", "synthetic:1", "--loss", "1.5"]) == 2
+    assert "loss must be a probability in 0..1, got 1.5" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--workout", "synthetic:1", "--disconnect-at", "3,x"])
+    assert exit_info.value.code == 2
+    assert "expected seconds separated by commas, got '3,x'" in capsys.readouterr().err
