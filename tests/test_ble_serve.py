@@ -158,3 +158,68 @@ def test_bad_transport_is_a_clear_error() -> None:
     assert result.returncode == 2
     assert "cannot open HCI transport 'tcp-client:127.0.0.1:1'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_standalone_radio_carries_a_sensor_and_a_tracker_in_two_other_processes(tmp_path: Path) -> None:
+    """`python -m firmware_sim.radio 0 0`: two virtual controllers as HCI over TCP; the sensor
+    runs on one as it would on a USB dongle, the tracker on the other."""
+    procs: list[subprocess.Popen[str]] = []
+    try:
+        radio = subprocess.Popen(
+            [sys.executable, "-m", "firmware_sim.radio", "127.0.0.1:0", "127.0.0.1:0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        procs.append(radio)
+        assert radio.stdout is not None
+        specs = [radio.stdout.readline().split()[-1] for _ in range(2)]
+        assert all(s.startswith("tcp-client:127.0.0.1:") for s in specs), specs
+        sensor = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "firmware_sim.cli",
+                "serve",
+                "--workout",
+                "synthetic:30",
+                "--serial",
+                "RADIO0555",
+                "--transport",
+                specs[0],
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        procs.append(sensor)
+        found: list[str] = []
+        deadline = time.monotonic() + 15
+        while not found and time.monotonic() < deadline:
+            scan = _reptrack("scan", "--transport", specs[1], "--timeout", "1", "--json")
+            assert scan.returncode == 0, scan.stderr
+            found = [json.loads(line)["name"] for line in scan.stdout.splitlines()]
+        assert found == ["RepTrack-0555"]
+        out = tmp_path / "radio.rtrk"
+        rec = _reptrack(
+            "record",
+            "--device",
+            "RepTrack-0555",
+            "--transport",
+            specs[1],
+            "--out",
+            str(out),
+            "--force",
+            "--duration",
+            "2",
+        )
+        assert rec.returncode == 0, rec.stderr
+        session = load_session(out)
+        assert session.notices == [] and len(session.samples) > 50
+    finally:
+        for p in procs:
+            p.terminate()
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
