@@ -312,3 +312,19 @@ def test_bad_fault_options_are_refused_with_the_option_named(capsys: pytest.Capt
         main(["serve", "--workout", "synthetic:1", "--disconnect-at", "3,x"])
     assert exit_info.value.code == 2
     assert "expected seconds separated by commas, got '3,x'" in capsys.readouterr().err
+
+
+async def test_record_append_continues_the_same_file(tmp_path: Path) -> None:
+    data = _sim_data(20.0, seed=6)
+    out = tmp_path / "two-parts.rtrk"
+    async with simulated_sensor(data, speed=5.0) as sim:
+        await record.record_async(_record_args(sim.transport, sim.name, out, 1.5))
+        first = len(load_session(out).samples)
+        args = _record_args(sim.transport, sim.name, out, 1.5)
+        args.append = True
+        await record.record_async(args)
+    session = load_session(out)
+    assert [n["kind"] for n in session.notes] == ["connected", "connected"]
+    assert len(session.samples) > first > 0
+    assert [n.kind for n in session.notices] == ["restart"]
+    assert np.all(np.diff(session.samples.t_s) > 0)

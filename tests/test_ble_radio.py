@@ -188,3 +188,21 @@ def test_advertisement_data_reaches_bleak_intact(
     )
     assert data.manufacturer_data == {company: payload}
     assert data.rssi == -40
+
+
+async def test_start_at_the_default_mtu_is_refused_as_protocol_md_says() -> None:
+    from tracker.protocol import Result, decode_response
+
+    async with simulated_sensor(DATA) as sim:
+        responses: asyncio.Queue[bytes] = asyncio.Queue()
+        async with BleakClient(
+            sim.address,
+            backend=BumbleBleakClient,
+            bumble={"transport": sim.transport, "mtu": 23},
+            timeout=5.0,
+        ) as client:
+            assert client.mtu_size == 23
+            await client.start_notify(CONTROL_POINT_UUID, lambda _c, d: responses.put_nowait(bytes(d)))
+            await client.write_gatt_char(CONTROL_POINT_UUID, encode_command(Opcode.START), response=True)
+            request, result = decode_response(await asyncio.wait_for(responses.get(), 2.0))
+    assert (request, result) == (Opcode.START, Result.OPERATION_FAILED)
