@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Any, TextIO
 
+from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
@@ -20,7 +21,7 @@ from rich.text import Text
 from tracker.mqtt.publisher import MqttSettings
 from tracker.mqtt.subscriber import LiveFacts, SensorView, Watcher
 
-GAUGE_WIDTH = 10
+GAUGE_WIDTH = 6
 
 
 def wobble_gauge(level: float | None, baseline: float | None) -> Text:
@@ -64,7 +65,6 @@ def sensor_row(view: SensorView) -> list[Any]:
         view.sensor_id,
         status_text,
         st.get("exercise") or "-",
-        _fmt(st.get("phase")),
         _fmt(st.get("set_index")),
         Text(str(st.get("reps_in_set", 0)), style="bold"),
         _fmt(st.get("total_reps")),
@@ -77,22 +77,26 @@ def sensor_row(view: SensorView) -> list[Any]:
 
 
 def render(facts: LiveFacts, title: str = "") -> Group:
-    table = Table(title=title or f"RepTrack live ({facts.prefix}/...)", expand=False)
+    table = Table(
+        title=title or f"RepTrack live ({facts.prefix}/...)",
+        caption="tempo: down/bottom/up seconds of the last rep",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+    )
     for col in (
         "sensor",
         "status",
         "exercise",
-        "phase",
         "set",
         "reps",
         "total",
-        "last depth",
-        "tempo down/hold/up",
+        "depth",
+        "tempo",
         "wobble",
-        "battery",
+        "batt",
         "loss",
     ):
-        table.add_column(col, no_wrap=True)
+        table.add_column(col, no_wrap=col != "exercise", overflow="ellipsis")
     views = facts.snapshot()
     for view in views:
         table.add_row(*sensor_row(view))

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         for src in sources:
             if hasattr(src, "speed"):
                 src.speed = speed
-        print(f"simulated sensor(s) running {args.workout} at {speed:.0f}x real time", flush=True)
+        print(f"simulated sensor(s) running {args.workout} at {speed:.1f}x real time", flush=True)
         dash = Dashboard(settings, live=False if args.plain else None, client_id="reptrack-demo-dashboard")
         dash.start()
         try:
