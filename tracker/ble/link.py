@@ -25,7 +25,6 @@ from typing import Any, TypeVar
 
 from bleak import BleakClient, BleakScanner
 from bleak.backends.device import BLEDevice
-from bleak.exc import BleakError
 
 from tracker.errors import UserError
 from tracker.protocol import (
@@ -167,6 +166,11 @@ class FoundDevice:
     is_reptrack: bool  # advertises the RepTrack service
 
 
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if not isinstance(exc, UserError) or not text else text
+
+
 async def _step(what: str, awaitable: Awaitable[T], timeout_s: float) -> T:
     try:
         return await asyncio.wait_for(awaitable, timeout_s)
@@ -219,9 +223,12 @@ class SensorLink:
         """Find, connect, read the device information, subscribe and START. Raises LinkError."""
         try:
             await self._connect_once()
-        except (BleakError, OSError) as exc:
+        except UserError:
             await self._drop_client()
-            raise LinkError(f"cannot connect to {self.config.device!r}: {exc}") from exc
+            raise
+        except Exception as exc:  # bleak's, the platform's or Bumble's own errors
+            await self._drop_client()
+            raise LinkError(f"cannot connect to {self.config.device!r}: {_describe(exc)}") from exc
         except BaseException:
             await self._drop_client()
             raise
@@ -442,12 +449,13 @@ class SensorLink:
             await asyncio.sleep(delay)
             try:
                 await self._connect_once()
-            except (LinkError, BleakError, OSError, TimeoutError) as exc:
-                logger.info("reconnect attempt %d to %s failed: %s", attempt, cfg.device, exc)
+            except Exception as exc:  # any failure of one attempt: try again later
+                logger.info("reconnect attempt %d to %s failed: %s", attempt, cfg.device, _describe(exc))
                 await self._drop_client()
                 if cfg.give_up_after_s is not None and time.monotonic() - started > cfg.give_up_after_s:
                     raise LinkError(
-                        f"lost {cfg.device!r} and could not reconnect within {cfg.give_up_after_s:g} s: {exc}"
+                        f"lost {cfg.device!r} and could not reconnect within {cfg.give_up_after_s:g} s: "
+                        f"{_describe(exc)}"
                     ) from exc
                 delay = min(delay * 2, cfg.backoff_max_s)
                 continue
