@@ -1,0 +1,171 @@
+"""End to end: simulated sensor -> virtual BLE radio -> tracker -> real broker -> subscriber."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.brokers import RealBroker, validate, wait_until
+from tracker.mqtt import BrokerURL, MqttSettings, SensorPublisher, Watcher
+from tracker.mqtt.topics import split_topic
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _has_pipeline() -> bool:
+    try:
+        return hasattr(importlib.import_module("tracker.pipeline"), "Pipeline")
+    except ImportError:
+        return False
+
+
+def _has_simulator() -> bool:
+    return importlib.util.find_spec("firmware_sim.session") is not None
+
+
+needs_pipeline = pytest.mark.skipif(
+    not _has_pipeline(), reason="tracker.pipeline.Pipeline not in this build yet"
+)
+needs_simulator = pytest.mark.skipif(
+    not _has_simulator(), reason="firmware_sim.session not in this build yet"
+)
+
+WORKOUT = "builtin:runner-strength"
+SEED = 3
+
+
+def schema_checker(problems: list[str]):
+    def on_raw(topic: str, payload: bytes) -> None:
+        where = split_topic("reptrack", topic)
+        if where is None or not payload:
+            return
+        try:
+            validate(where[1], json.loads(payload))
+        except Exception as exc:
+            problems.append(f"{topic}: {exc}")
+
+    return on_raw
+
+
+@needs_pipeline
+@needs_simulator
+def test_subscriber_counts_equal_the_truth_across_a_broker_restart_mid_set() -> None:
+    from firmware_sim.session import simulate
+    from firmware_sim.workout import load_workout
+
+    from tracker.ble.sim import simulated_source
+    from tracker.service import make_pipeline, run_sensor
+
+    truth = simulate(load_workout(WORKOUT), seed=SEED).truth.to_json()
+    truth_counts = {i + 1: len(s["reps_detail"]) for i, s in enumerate(truth["sets"])}
+    problems: list[str] = []
+    with RealBroker() as broker:
+        settings = MqttSettings(BrokerURL.parse(broker.url))
+        restarted = threading.Event()
+
+        def on_message(sensor: str, leaf: str, body: dict[str, Any]) -> None:
+            # In the middle of the first set: kill the broker, bring it back a moment later.
+            if (
+                leaf == "event/rep"
+                and body["set_index"] == 1
+                and body["rep"]["n"] == 3
+                and not restarted.is_set()
+            ):
+                restarted.set()
+
+                def bounce() -> None:
+                    broker.kill()
+                    time.sleep(0.7)
+                    broker.start()
+
+                threading.Thread(target=bounce, daemon=True).start()
+
+        watcher = Watcher(
+            settings, client_id="e2e-subscriber", on_message=on_message, on_raw=schema_checker(problems)
+        ).start()
+        try:
+            source = simulated_source(WORKOUT, seed=SEED, sensor_id="thigh", speed=25.0)
+            publisher = SensorPublisher(settings, "thigh", "e2e")
+            publisher.connect()
+            result = asyncio.run(run_sensor(source, publisher, make_pipeline(None)))
+            view = watcher.facts.sensors["thigh"]
+            wait_until(lambda: len(view.reps) >= len(result.reps), 15.0, "every rep at the subscriber")
+            wait_until(lambda: view.status.get("status") == "offline", 10.0, "offline status")
+        finally:
+            watcher.stop()
+    assert restarted.is_set(), "the broker was never restarted"
+    assert result.undelivered == 0 and result.dropped == 0
+    assert problems == []
+    received = sorted((r["set_index"], r["rep"]["n"]) for r in view.reps.values())
+    tracked = sorted((e.set_index, e.rep.n) for e in result.reps)
+    assert received == tracked, "the subscriber must end with exactly the tracker's reps"
+    assert view.reps_per_set() == truth_counts, "rep counts must equal the ground truth"
+
+
+@needs_pipeline
+def test_ctrl_c_flushes_publishes_offline_and_closes_the_recording(tmp_path) -> None:
+    from tracker.importers import load_session
+
+    record = tmp_path / "live.rtrk"
+    problems: list[str] = []
+    with RealBroker() as broker:
+        settings = MqttSettings(BrokerURL.parse(broker.url))
+        with Watcher(settings, on_raw=schema_checker(problems)) as watcher:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tracker.cli",
+                    "run",
+                    "--sim",
+                    "synthetic:120",
+                    "--speed",
+                    "4",
+                    "--broker",
+                    broker.url,
+                    "--record",
+                    str(record),
+                    "--json",
+                    "--quiet",
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=REPO,
+            )
+            try:
+                wait_until(
+                    lambda: (
+                        "sim-1" in watcher.facts.sensors and len(watcher.facts.sensors["sim-1"].reps) >= 3
+                    ),
+                    60.0,
+                    "three reps",
+                )
+                proc.send_signal(signal.SIGINT)
+                out, err = proc.communicate(timeout=30)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+            view = watcher.facts.sensors["sim-1"]
+            wait_until(lambda: view.status.get("status") == "offline", 10.0, "offline")
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    summary = json.loads(out[out.index("{") :])
+    assert view.status["reason"] == "shutdown"
+    assert summary["total_reps"] == len(view.reps) >= 3
+    assert len(view.sets) == len(summary["sets"]) >= 1, "the set in progress is closed on Ctrl-C"
+    session = load_session(record)
+    assert len(session.samples) > 0
+    assert not [w for w in session.warnings if "truncat" in w.lower()], session.warnings
+    assert problems == []
