@@ -35,6 +35,7 @@ class Stream:
     chunks: Iterator[Samples]
     rate_hz: float | None
     truth: dict[str, str] | None = None
+    true_mounting: np.ndarray | None = None  # simulator only: R_thigh_from_sensor, for tests
 
 
 POSE_HINTS: tuple[str, ...] = (

@@ -12,11 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from calibration.flows import Stream
 from calibration.imu import scale_and_axis_angles
-from calibration.synthetic import apply_errors, pose_session, still_session
+from calibration.synthetic import apply_errors, pose_session, squat_session, still_session
 from tracker.errors import UserError
+from tracker.samples import Samples
 
 SIM_DEVICE_PREFIX = "sim-"
 
@@ -51,4 +53,20 @@ def open_sim(kind: str, workout: str | None, seed: int, chunk: int) -> Stream:
             else {"bias": f"{_fmt(gbias, 3)} deg/s"}
         )
         return Stream(device_id, samples.chunks(chunk), 100.0, truth)
-    raise UserError("the mounting flow on the simulator needs firmware_sim.session, not available yet")
+    if workout:
+        raise UserError("a WORKOUT file needs the full simulator (firmware_sim.session), not in this build")
+    # Without a workout: quiet standing and three slow squats, the sensor strapped on at random.
+    sens, bias, gbias = random_imu_errors(rng)
+    r = Rotation.random(random_state=rng.integers(2**31)).as_matrix()
+    leg = "left" if rng.random() < 0.5 else "right"
+    thigh = squat_session(reps=4, depth_deg=float(rng.uniform(60, 95)), rep_s=float(rng.uniform(2.5, 4.0)))
+    assert thigh.gyro_dps is not None
+    sensor = Samples(thigh.t_s, thigh.accel_g @ r, thigh.gyro_dps @ r)
+    truth = {
+        "leg": leg,
+        **{
+            f"thigh {name:7s} = sensor": _fmt(row, 3)
+            for name, row in zip(("forward", "left", "up"), r, strict=True)
+        },
+    }
+    return Stream(device_id, apply_errors(sensor, sens, bias, gbias, rng).chunks(chunk), 100.0, truth, r)

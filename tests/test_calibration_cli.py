@@ -137,3 +137,20 @@ def test_simulated_sensor_flow_matches_its_truth(kind: str, capsys: pytest.Captu
     out = capsys.readouterr().out
     assert "Simulator truth:" in out and "Verdict: GOOD" in out
     assert calibration_for_device("sim-5") is not None
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_simulated_sensor_full_calibration_gets_the_mounting_within_3_deg(
+    seed: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from calibration.simsource import open_sim
+
+    for kind in ("accel", "gyro", "mounting"):
+        assert main(["calibrate", kind, "--sim", "--seed", str(seed)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("Verdict: GOOD") == 3
+    cal = calibration_for_device(f"sim-{seed}")
+    assert cal is not None and cal.mounting is not None
+    truth = open_sim("mounting", None, seed, 20).true_mounting
+    assert truth is not None
+    assert rotation_angle_deg(cal.mounting.R_thigh_from_sensor, truth) < 3.0
