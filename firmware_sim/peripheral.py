@@ -299,6 +299,11 @@ class SimulatedSensor:
         return (asyncio.get_running_loop().time() - self._t0_loop) * self.speed
 
     @property
+    def start_wall_s(self) -> float | None:
+        """Wall clock (``time.time()``) of workout time 0, the first START; None before it."""
+        return self._t0_wall
+
+    @property
     def battery_pct(self) -> int:
         return self._battery_level
 

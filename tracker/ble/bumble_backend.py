@@ -247,6 +247,8 @@ class BumbleBleakClient(BaseBleakClient):
         self._connection: Connection | None = None
         self._peer: Peer | None = None
         self._notify: dict[int, Callable[[bytes], None]] = {}
+        wanted = kwargs.get("services")  # bleak passes the normalised UUIDs of its services filter
+        self._service_filter = [UUID(u) for u in wanted] if wanted else []
 
     @property
     def name(self) -> str:
@@ -300,7 +302,7 @@ class BumbleBleakClient(BaseBleakClient):
         self._peer = peer
         if self._mtu_wanted > 23:
             await peer.request_mtu(self._mtu_wanted)
-        await peer.discover_services()
+        await peer.discover_services(self._service_filter)
         collection = BleakGATTServiceCollection()
         for service in peer.services:
             bleak_service = BleakGATTService(service, service.handle, uuid_str(service.uuid))

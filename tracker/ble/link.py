@@ -29,8 +29,10 @@ from bleak.backends.device import BLEDevice
 from tracker.errors import UserError
 from tracker.protocol import (
     BATTERY_LEVEL_UUID,
+    BATTERY_SERVICE_UUID,
     CONFIGURATION_UUID,
     CONTROL_POINT_UUID,
+    DEVICE_INFORMATION_UUID,
     FIRMWARE_REVISION_UUID,
     IMU_DATA_UUID,
     MANUFACTURER_NAME_UUID,
@@ -262,6 +264,7 @@ class SensorLink:
         client = BleakClient(
             target,
             disconnected_callback=self._on_disconnected,
+            services=[SERVICE_UUID, BATTERY_SERVICE_UUID, DEVICE_INFORMATION_UUID],
             timeout=cfg.connect_timeout_s,
             **_client_kwargs(cfg),
         )
@@ -277,12 +280,16 @@ class SensorLink:
 
         if client.services.get_characteristic(IMU_DATA_UUID) is None:
             raise LinkError(f"{cfg.device!r} is not a RepTrack sensor: it has no IMU data characteristic")
-        info = {
-            "manufacturer": await read_text(MANUFACTURER_NAME_UUID),
-            "model": await read_text(MODEL_NUMBER_UUID),
-            "serial": await read_text(SERIAL_NUMBER_UUID),
-            "firmware": await read_text(FIRMWARE_REVISION_UUID),
-        }
+        previous = self.device_info
+        if previous is not None and previous.address == client.address:  # a reconnect: same device
+            info = {k: getattr(previous, k) for k in ("manufacturer", "model", "serial", "firmware")}
+        else:
+            info = {
+                "manufacturer": await read_text(MANUFACTURER_NAME_UUID),
+                "model": await read_text(MODEL_NUMBER_UUID),
+                "serial": await read_text(SERIAL_NUMBER_UUID),
+                "firmware": await read_text(FIRMWARE_REVISION_UUID),
+            }
         if client.services.get_characteristic(BATTERY_LEVEL_UUID) is not None:
             raw = await _step("reading the battery level", client.read_gatt_char(BATTERY_LEVEL_UUID), t)
             self._battery = raw[0] if raw else None
