@@ -70,7 +70,7 @@ def sensor_row(view: SensorView) -> list[Any]:
         _fmt(st.get("total_reps")),
         _fmt(last.get("depth_deg") if last else None, ".0f", "°"),
         tempo,
-        wobble_gauge(st.get("wobble"), baseline),
+        wobble_gauge(_wobble_level(view), baseline),
         _fmt(battery, ".0f", "%"),
         _fmt(None if loss is None else 100 * loss, ".1f", "%"),
     ]
@@ -179,3 +179,11 @@ class Dashboard:
                         Group(render(self.facts), Text("broker unreachable, reconnecting...", style="red")),
                         refresh=True,
                     )
+
+
+def _wobble_level(view: SensorView) -> float | None:
+    """The latest sway level: the state's, or the last wobble event's when the state has none."""
+    level = view.state.get("wobble")
+    if level is None and view.last_wobble is not None:
+        level = view.last_wobble.get("level")
+    return None if level is None else float(level)

@@ -274,7 +274,9 @@ class SensorPublisher:
         self._lock = threading.RLock()
         self._backlog: collections.deque[tuple[str, bytes]] = collections.deque()  # not handed to paho
         self._inflight: dict[int, tuple[str, bytes]] = {}  # handed to paho, not acknowledged
-        self._acked_early: set[int] = set()
+        # PUBACKs noted by paho's thread without any lock of ours (paho holds its own locks when it
+        # calls back; taking ours there would invert the lock order), applied under our lock.
+        self._acks: collections.deque[tuple[mqtt.Client, int]] = collections.deque()
         self._wobbles = 0
         self._connected = threading.Event()
         self._sending = False  # True once the backlog may flow straight to the broker
@@ -282,6 +284,7 @@ class SensorPublisher:
         self._last_state: bytes | None = None
         self._last_state_key: bytes | None = None
         self._reconnector: threading.Thread | None = None
+        self._retired: list[mqtt.Client] = []  # replaced clients, whose late callbacks are ignored
 
     # --- connection ------------------------------------------------------------------------------
 
@@ -293,7 +296,14 @@ class SensorPublisher:
     def buffered_events(self) -> int:
         """Events the broker has not acknowledged yet (waiting or in flight)."""
         with self._lock:
+            self._apply_acks()
             return len(self._backlog) + len(self._inflight)
+
+    def _apply_acks(self) -> None:
+        while self._acks:
+            client, mid = self._acks.popleft()
+            if client is self._client:
+                self._inflight.pop(mid, None)  # not an event (status, state): nothing to do
 
     def _prepare(self, c: mqtt.Client) -> None:
         will = payloads.encode(
@@ -336,33 +346,33 @@ class SensorPublisher:
             client.publish(self.topics.state, self._last_state, qos=1, retain=True)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
+        if any(client is old for old in self._retired):
+            return  # a connection we already gave up
+        self._connected.clear()
+        self._sending = False
+        if self._closing.is_set():
+            return
+        log.warning(
+            "lost the MQTT broker %s (%s); buffering events (at most %d)",
+            self.settings.broker,
+            rc,
+            self.settings.max_buffered_events,
+        )
+        if self._reconnector is None or not self._reconnector.is_alive():
+            self._reconnector = threading.Thread(target=self._reconnect, name="mqtt-reconnect", daemon=True)
+            self._reconnector.start()
+
+    def _reconnect(self) -> None:
         with self._lock:
-            if client is not self._client:
-                return
-            self._connected.clear()
-            self._sending = False
+            self._apply_acks()
             # Unacknowledged events go back, in order, in front of the ones that never left.
             self._backlog.extendleft(reversed(list(self._inflight.values())))
             self._inflight.clear()
-            self._acked_early.clear()
-            if self._closing.is_set():
-                return
-            log.warning(
-                "lost the MQTT broker %s (%s); buffering events (%d waiting, at most %d)",
-                self.settings.broker,
-                rc,
-                len(self._backlog),
-                self.settings.max_buffered_events,
-            )
-            if self._reconnector is None or not self._reconnector.is_alive():
-                self._reconnector = threading.Thread(
-                    target=self._reconnect, name="mqtt-reconnect", daemon=True
-                )
-                self._reconnector.start()
-
-    def _reconnect(self) -> None:
         delay = float(self.settings.reconnect_min_s)
         old = self._client
+        if old is not None:
+            self._retired.append(old)
+            del self._retired[:-4]
         if old is not None:
             with contextlib.suppress(Exception):
                 old.loop_stop()
@@ -395,18 +405,12 @@ class SensorPublisher:
             self._sending = True
 
     def _send(self, client: mqtt.Client, topic: str, data: bytes) -> None:
+        # Called with our lock held, so no PUBACK can be applied before the mid is registered.
         info = client.publish(topic, data, qos=1, retain=False)
-        if info.mid in self._acked_early:
-            self._acked_early.discard(info.mid)
-        else:
-            self._inflight[info.mid] = (topic, data)
+        self._inflight[info.mid] = (topic, data)
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, rc: Any, props: Any) -> None:
-        with self._lock:
-            if client is not self._client:
-                return
-            if self._inflight.pop(mid, None) is None:
-                self._acked_early.add(mid)
+        self._acks.append((client, mid))
 
     # --- publishing ------------------------------------------------------------------------------
 
@@ -414,6 +418,7 @@ class SensorPublisher:
         data = payloads.encode(body)
         with self._lock:
             client = self._require_client()
+            self._apply_acks()
             if len(self._backlog) + len(self._inflight) >= self.settings.max_buffered_events:
                 self.dropped_events += 1
                 if self.dropped_events == 1 or self.dropped_events % 1000 == 0:
@@ -457,9 +462,8 @@ class SensorPublisher:
             return
         self._last_state_key = key
         self._last_state = payloads.encode(body)
-        with self._lock:
-            if self.connected:
-                self._require_client().publish(self.topics.state, self._last_state, qos=1, retain=True)
+        if self.connected:
+            self._require_client().publish(self.topics.state, self._last_state, qos=1, retain=True)
 
     def publish_telemetry(
         self,
@@ -490,8 +494,7 @@ class SensorPublisher:
             dropped_events=self.dropped_events,
             link=link,
         )
-        with self._lock:
-            self._require_client().publish(self.topics.telemetry, payloads.encode(body), qos=0, retain=False)
+        self._require_client().publish(self.topics.telemetry, payloads.encode(body), qos=0, retain=False)
 
     def flush(self, timeout_s: float = 5.0) -> bool:
         """Wait until the broker acknowledged every event; False if some are still waiting."""
