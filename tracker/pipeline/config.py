@@ -1,0 +1,58 @@
+"""Tuning knobs of the signal pipeline, with the reasons for their defaults (docs/pipeline.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    """Every threshold the pipeline uses. Defaults are tuned on real and simulated bodies."""
+
+    # --- sampling -------------------------------------------------------------------------
+    rate_probe_samples: int = 16  # samples used to measure the sample rate before anything else
+    max_gap_s: float = 0.5  # a longer hole in t_s restarts the orientation filters
+
+    # --- automatic mounting (no calibration) -----------------------------------------------
+    still_gyro_dps: float = 12.0  # quiet standing: angular rate below this ...
+    still_accel_g: float = 0.06  # ... and specific force this close to its low-passed value
+    still_s: float = 0.8  # ... for this long gives the thigh axis
+    axis_rotation_deg: float = 60.0  # rotation out of the thigh axis needed to find the sagittal plane
+    sign_tilt_deg: float = 30.0  # the first tilt this large tells forward from backward
+    axis_tilt_deg: float = 20.0  # tilt needed without a gyroscope
+    max_buffer_s: float = 120.0  # samples kept while the mounting is still unknown
+
+    # --- orientation ----------------------------------------------------------------------
+    fusion_tau_s: float = 0.25  # complementary filter: gyro below, accelerometer above this time
+    accel_lowpass_hz: float = 3.0  # accelerometer-only angle smoothing (no gyroscope)
+    height_tau_s: float = 1.5  # leak of the vertical velocity and height integrators
+
+    # --- reps -----------------------------------------------------------------------------
+    rep_start_deg: float = 10.0  # leaving standing: thigh this far from its standing angle
+    rep_rest_deg: float = 4.0  # the standing angle is re-learnt only this close to it
+    rep_end_fraction: float = 0.25  # back up: below this fraction of the rep's depth ...
+    rep_end_deg: float = 8.0  # ... or this many degrees, whichever is larger
+    min_depth_deg: float = 15.0
+    min_extension_deg: float = 35.0  # backward swings (free leg of a single-leg deadlift) go far
+    min_rep_s: float = 0.9
+    max_rep_s: float = 12.0
+    max_bottom_s: float = 4.0  # a longer hold at depth is sitting or a hold, not a rep
+    quiet_dps: float = 15.0  # angular rate of a quiet thigh
+    rebase_s: float = 1.5  # after a hold, quiet this long re-learns the standing angle
+    max_rise_dps: float = 150.0  # walking/stairs lift the thigh faster than anyone squats down
+    max_impact_g: float = 1.5  # heel strikes: accelerometer jumps larger than this
+    knee_lift_m: float = 0.03  # the sensor rising this much while the thigh flexes: a step, not a rep
+    knee_lift_max_s: float = 2.5  # ... when it is quick (stepping is; a slow hinge is not)
+
+    # --- exercise -------------------------------------------------------------------------
+    deadlift_max_deg: float = 35.0  # thigh flexion below this: a hinge (deadlift family)
+    squat_min_deg: float = 60.0  # at or above this with little sway: a bodyweight squat
+    single_leg_sway_deg: float = 2.0  # rep sway RMS at or above this: single-leg work
+
+    # --- sets -----------------------------------------------------------------------------
+    set_rest_s: float = 10.0  # no rep for this long ends a set
+
+    # --- wobble ---------------------------------------------------------------------------
+    sway_highpass_hz: float = 0.5  # sway = thigh angles above this frequency
+    wobble_ratio: float = 2.0  # a wobble event when the level exceeds this times the baseline ...
+    wobble_min_deg: float = 1.5  # ... and this absolute RMS

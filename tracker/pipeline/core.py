@@ -1,0 +1,186 @@
+"""The streaming functional core: a chunk of samples in, events out, with explicit state.
+
+Stages, each carrying its own state from chunk to chunk so that a session fed in one array or in
+packets of any size gives the same events:
+
+1. calibration (optional callable): sensor errors and, when known, the mounting;
+2. sample-rate probe: the first ``rate_probe_samples`` samples;
+3. mounting: given by the calibration, or found from quiet standing and the first movements
+   (:mod:`tracker.pipeline.mounting`); samples wait in a bounded buffer until it is known;
+4. orientation: thigh pitch, roll, rates, impacts, sensor height (:mod:`.orientation`);
+5. sway (:mod:`.wobble`), reps (:mod:`.reps`), sets, exercise and wobble events (:mod:`.sets`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from tracker.events import Event, PhaseEvent
+from tracker.pipeline.config import PipelineConfig
+from tracker.pipeline.mounting import MountingFinder
+from tracker.pipeline.orientation import OrientationFilter
+from tracker.pipeline.reps import RepDetector
+from tracker.pipeline.sets import SetTracker
+from tracker.pipeline.wobble import SwayFilter
+from tracker.samples import FloatArray, Samples
+
+Calibration = Callable[[Samples], Samples]
+
+
+def _calibration_mounting(calibration: object) -> tuple[FloatArray | None, str]:
+    """Duck-typed ``calibration.mounting`` (``R_thigh_from_sensor``, ``leg``), if any."""
+    mounting = getattr(calibration, "mounting", None)
+    if mounting is None:
+        return None, "unknown"
+    rot = getattr(mounting, "R_thigh_from_sensor", None)
+    leg = str(getattr(mounting, "leg", "unknown") or "unknown")
+    return (None if rot is None else np.asarray(rot, dtype=np.float64)), leg
+
+
+class Pipeline:
+    """Feed :class:`Samples` chunks (any size, gaps allowed); get events back.
+
+    ``calibration``, when given, maps sensor-frame samples to corrected samples; if it carries a
+    ``mounting`` its output is taken to be in the thigh frame already (and ``mounting.leg`` names
+    the thigh). Without a mounting the pipeline finds one itself.
+    """
+
+    def __init__(self, config: PipelineConfig | None = None, calibration: Calibration | None = None) -> None:
+        self.config = config or PipelineConfig()
+        self.calibration = calibration
+        rot, self.sensor_leg = _calibration_mounting(calibration)
+        self._mounted_by_calibration = rot is not None
+        self.R_thigh_from_sensor: FloatArray | None = np.eye(3) if rot is not None else None
+        self.rate_hz: float | None = None
+        self._probe: list[Samples] = []
+        self._probe_n = 0
+        self._pending: list[Samples] = []  # raw samples waiting for the mounting
+        self._pending_s = 0.0
+        self._finder: MountingFinder | None = None
+        self._orient: OrientationFilter | None = None
+        self._sway: SwayFilter | None = None
+        self._reps = RepDetector(self.config)
+        self._sets = SetTracker(self.config, self.sensor_leg)
+        self._last_t: float | None = None
+        self._phase = "idle"
+        self.samples_seen = 0
+
+    # --- public API ---------------------------------------------------------------------------
+    def feed(self, chunk: Samples) -> list[Event]:
+        n = len(chunk)
+        if n == 0:
+            return []
+        self.samples_seen += n
+        if self.calibration is not None:
+            chunk = self.calibration(chunk)
+        if self.rate_hz is None:
+            self._probe.append(chunk)
+            self._probe_n += n
+            if self._probe_n < self.config.rate_probe_samples:
+                return []
+            chunk = Samples.concat(self._probe)
+            self._probe = []
+            self.rate_hz = self._measure_rate(chunk)
+            self._finder = None if self._mounted_by_calibration else MountingFinder(self.config, self.rate_hz)
+        return self._mount(chunk)
+
+    def finish(self) -> list[Event]:
+        """End of session: flush what is waiting and close the open set."""
+        events: list[Event] = []
+        if self.rate_hz is None and self._probe:
+            chunk = Samples.concat(self._probe)
+            self._probe = []
+            self.rate_hz = self._measure_rate(chunk)
+            self._finder = None if self._mounted_by_calibration else MountingFinder(self.config, self.rate_hz)
+            events += self._mount(chunk)
+        if self._last_t is not None:
+            events += self._sets.finish(self._last_t)
+            if self._phase != "rest":
+                events.append(self._phase_event(self._last_t, "rest"))
+        return events
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return {
+            "phase": self._phase,
+            "exercise": self._sets.exercise,
+            "set_index": self._sets.set_index if self._sets.open else None,
+            "reps_in_set": self._sets.reps_in_set,
+            "total_reps": self._sets.total_reps,
+            "sensor_leg": self.sensor_leg,
+            "mounting_known": self.R_thigh_from_sensor is not None,
+            "rate_hz": self.rate_hz,
+        }
+
+    # --- stages -------------------------------------------------------------------------------
+    def _measure_rate(self, chunk: Samples) -> float:
+        dt = np.diff(chunk.t_s)
+        dt = dt[dt > 0]
+        rate = float(1.0 / np.median(dt)) if dt.size else 100.0
+        return float(np.clip(rate, 5.0, 2000.0))
+
+    def _mount(self, chunk: Samples) -> list[Event]:
+        if self.R_thigh_from_sensor is not None and self._orient is not None:
+            return self._process(chunk)
+        if self.R_thigh_from_sensor is not None:  # given by the calibration
+            return self._process(chunk)
+        finder = self._finder
+        assert finder is not None
+        idx = finder.feed(chunk)
+        self._pending.append(chunk)
+        self._pending_s += chunk.duration_s
+        if idx is None or finder.result is None:
+            while self._pending_s > self.config.max_buffer_s and len(self._pending) > 1:
+                dropped = self._pending.pop(0)
+                self._pending_s -= dropped.duration_s
+            return []
+        self.R_thigh_from_sensor = finder.result.R_thigh_from_sensor
+        waiting = Samples.concat(self._pending)
+        self._pending = []
+        return self._process(waiting)
+
+    def _process(self, chunk: Samples) -> list[Event]:
+        rot = self.R_thigh_from_sensor
+        assert rot is not None and self.rate_hz is not None
+        if self._orient is None:
+            roll_sign = -1.0 if self.sensor_leg == "right" else 1.0
+            self._orient = OrientationFilter(self.config, self.rate_hz, roll_sign)
+            self._sway = SwayFilter(self.config, self.rate_hz)
+        assert self._sway is not None
+        if self._mounted_by_calibration:
+            thigh = chunk
+        else:
+            gyro = None if chunk.gyro_dps is None else chunk.gyro_dps @ rot.T
+            thigh = Samples(chunk.t_s, chunk.accel_g @ rot.T, gyro)
+        ang = self._orient.feed(thigh)
+        ap, ml = self._sway.feed(ang.pitch_deg, ang.roll_deg)
+        excursions = self._reps.feed(ang, ap, ml)
+        t = chunk.t_s
+        events: list[Event] = []
+        phases = list(self._reps.phase_changes)
+        for ex in excursions:
+            while phases and phases[0][0] < ex.t_event_s:
+                events.append(self._phase_event(*phases.pop(0)))
+            events += self._sets.close_due(t, until_s=ex.t_event_s)
+            if ex.valid:
+                events += self._sets.add(ex)
+        for ph in phases:
+            events += self._sets.close_due(t, until_s=ph[0])
+            events.append(self._phase_event(*ph))
+        events += self._sets.close_due(t)
+        self._last_t = float(t[-1])
+        return events
+
+    def _phase_event(self, t_s: float, phase: str) -> PhaseEvent:
+        self._phase = phase
+        sets = self._sets
+        return PhaseEvent(
+            t_s=t_s,
+            phase=phase,  # type: ignore[arg-type]
+            set_index=sets.set_index if sets.open else None,
+            exercise=sets.exercise,
+            reps_in_set=sets.reps_in_set,
+        )

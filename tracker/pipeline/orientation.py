@@ -1,0 +1,140 @@
+"""Thigh pitch and roll from thigh-frame samples: a complementary filter with carried state.
+
+Pitch (sagittal flexion, positive forward) and roll (out of the sagittal plane) come from the
+direction of the specific force, which is right on average but disturbed by every push and
+landing, and from the integrated gyroscope, which is smooth but drifts. The complementary filter
+``angle[n] = a * (angle[n-1] + rate[n] * dt[n]) + (1 - a) * accel_angle[n]`` trusts the gyroscope
+below ``1 / (2 pi fusion_tau_s)`` Hz and the accelerometer above it. It is linear, so it runs as
+``scipy.signal.lfilter`` with its state carried from chunk to chunk: streaming equals batch.
+``dt`` is the real time step of each sample, so uneven sampling is integrated correctly; a gap
+longer than ``max_gap_s`` restarts the filter from the accelerometer. Without a gyroscope the
+accelerometer angle is low-pass filtered instead (``sosfilt``, state carried).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import signal
+
+from tracker.pipeline.config import PipelineConfig
+from tracker.samples import FloatArray, Samples
+
+
+@dataclass(frozen=True, slots=True)
+class ThighAngles:
+    """Per-sample thigh angles (degrees) and rates (deg/s) for one chunk."""
+
+    t_s: FloatArray
+    pitch_deg: FloatArray
+    roll_deg: FloatArray
+    pitch_rate_dps: FloatArray
+    roll_rate_dps: FloatArray
+    impact_g: FloatArray  # |specific force| jump from its smoothed value (landings, heel strikes)
+    height_m: FloatArray  # sensor height change, leaky double integral of vertical acceleration
+
+
+class OrientationFilter:
+    """Streaming thigh angles. Feed thigh-frame samples; get :class:`ThighAngles` back."""
+
+    def __init__(self, config: PipelineConfig, rate_hz: float, roll_sign: float = 1.0) -> None:
+        self.config = config
+        self.rate_hz = rate_hz
+        dt = 1.0 / rate_hz
+        self.alpha = config.fusion_tau_s / (config.fusion_tau_s + dt)
+        self.roll_sign = roll_sign
+        self._lp = signal.butter(2, min(config.accel_lowpass_hz, 0.4 * rate_hz), fs=rate_hz, output="sos")
+        self._imp = signal.butter(1, min(5.0, 0.4 * rate_hz), fs=rate_hz, output="sos")
+        self._last_t: float | None = None
+        self._zi_fused: FloatArray | None = None  # (1, 2): pitch, roll
+        self._zi_lp: FloatArray | None = None  # accel-only: (sections, 2, 2)
+        self._zi_imp: FloatArray | None = None
+        self._last_angles: FloatArray | None = None
+        self._leak = float(np.exp(-dt / config.height_tau_s))
+        self._zi_v: FloatArray | None = None
+        self._zi_h: FloatArray | None = None
+
+    def feed(self, chunk: Samples) -> ThighAngles:
+        t = chunk.t_s
+        a = chunk.accel_g
+        prev = self._last_t
+        dt = np.diff(t, prepend=t[0] if prev is None else prev)
+        gaps = np.flatnonzero(dt > self.config.max_gap_s)
+        if prev is None:
+            gaps = np.concatenate([[0], gaps[gaps > 0]])
+        self._last_t = float(t[-1])
+        dt = np.clip(dt, 0.0, self.config.max_gap_s)
+        horiz = np.hypot(a[:, 0], a[:, 2])
+        acc_angles = np.degrees(np.stack([np.arctan2(a[:, 0], a[:, 2]), np.arctan2(-a[:, 1], horiz)], axis=1))
+        acc_angles[:, 1] *= self.roll_sign
+        norm = np.linalg.norm(a, axis=1)
+        if self._zi_imp is None:
+            self._zi_imp = signal.sosfilt_zi(self._imp) * norm[0]
+        smooth, self._zi_imp = signal.sosfilt(self._imp, norm, zi=self._zi_imp)
+        impact = np.abs(norm - smooth)
+        if chunk.gyro_dps is not None:
+            w = chunk.gyro_dps
+            rates = np.stack([-w[:, 1], -w[:, 0] * self.roll_sign], axis=1)
+            angles = self._fuse(acc_angles, rates, dt, gaps)
+        else:
+            angles = self._lowpass(acc_angles, gaps)
+            rates = self._rate_from_angles(angles, dt)
+        height = self._height(a, angles, dt)
+        return ThighAngles(t, angles[:, 0], angles[:, 1], rates[:, 0], rates[:, 1], impact, height)
+
+    def _height(self, a: FloatArray, angles: FloatArray, dt: FloatArray) -> FloatArray:
+        """Vertical motion of the sensor: specific force along the estimated up direction, minus
+        1 g, integrated twice through leaky integrators (time constant ``height_tau_s``) so that
+        drift stays bounded; good for telling "the thigh goes down" from "the knee lifts"."""
+        th = np.radians(angles[:, 0])
+        ph = np.radians(angles[:, 1] * self.roll_sign)
+        cp = np.cos(ph)
+        a_up = a[:, 0] * cp * np.sin(th) - a[:, 1] * np.sin(ph) + a[:, 2] * cp * np.cos(th)
+        lam = self._leak
+        acc = (a_up - 1.0) * 9.80665 * dt
+        if self._zi_v is None:
+            self._zi_v = np.zeros(1)
+            self._zi_h = np.zeros(1)
+        v, self._zi_v = signal.lfilter([1.0], [1.0, -lam], acc, zi=self._zi_v)
+        h, self._zi_h = signal.lfilter([1.0], [1.0, -lam], v * dt, zi=self._zi_h)
+        return np.asarray(h)
+
+    def _fuse(
+        self, acc: FloatArray, rates: FloatArray, dt: FloatArray, gaps: npt.NDArray[np.intp]
+    ) -> FloatArray:
+        al = self.alpha
+        u = al * rates * dt[:, None] + (1.0 - al) * acc
+        out = np.empty_like(acc)
+        restarts = set(gaps.tolist())
+        bounds = sorted({0, *restarts, len(acc)})
+        for s0, s1 in itertools.pairwise(bounds):
+            if s0 in restarts or self._zi_fused is None:
+                u0 = u[s0:s1].copy()
+                u0[0] = acc[s0]  # restart exactly on the accelerometer angle
+                y, self._zi_fused = signal.lfilter([1.0], [1.0, -al], u0, axis=0, zi=np.zeros((1, 2)))
+            else:
+                y, self._zi_fused = signal.lfilter([1.0], [1.0, -al], u[s0:s1], axis=0, zi=self._zi_fused)
+            out[s0:s1] = y
+        return out
+
+    def _lowpass(self, acc: FloatArray, gaps: npt.NDArray[np.intp]) -> FloatArray:
+        out = np.empty_like(acc)
+        restarts = set(gaps.tolist())
+        bounds = sorted({0, *restarts, len(acc)})
+        for s0, s1 in itertools.pairwise(bounds):
+            if s0 in restarts or self._zi_lp is None:
+                self._zi_lp = signal.sosfilt_zi(self._lp)[:, :, None] * acc[s0][None, None, :]
+            out[s0:s1], self._zi_lp = signal.sosfilt(self._lp, acc[s0:s1], axis=0, zi=self._zi_lp)
+        return out
+
+    def _rate_from_angles(self, angles: FloatArray, dt: FloatArray) -> FloatArray:
+        if self._last_angles is None:
+            self._last_angles = angles[0].copy()
+        prev = np.concatenate([self._last_angles[None, :], angles[:-1]])
+        self._last_angles = angles[-1].copy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rates = np.where(dt[:, None] > 0, (angles - prev) / dt[:, None], 0.0)
+        return rates

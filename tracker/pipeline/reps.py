@@ -1,0 +1,243 @@
+"""Rep detection: standing -> descent -> bottom -> ascent -> standing, with hysteresis and gates.
+
+The detector follows the thigh pitch relative to the athlete's own standing pitch. Leaving the
+standing band by ``rep_start_deg`` starts an excursion; coming back below ``max(rep_end_deg,
+rep_end_fraction * depth)`` ends it, and the rep is emitted on that very sample (the athlete is
+all but upright; docs/pipeline.md gives the measured delay). An excursion becomes a rep only if it
+passes the gates: deep and long enough, not too long (sitting down, holds), no heel strikes, and
+not a knee lift (walking, running, stairs and step-ups raise the sensor while the thigh flexes;
+squats, lunges and deadlifts lower it). Work is vectorised within a chunk: Python only loops over
+the few transitions a chunk contains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tracker.events import Rep
+from tracker.pipeline.config import PipelineConfig
+from tracker.pipeline.orientation import ThighAngles
+from tracker.pipeline.wobble import SwayStats, sway_stats
+from tracker.samples import FloatArray
+
+TRACE_FIELDS = ("t", "pitch", "roll", "rate", "impact", "height", "sway_ap", "sway_ml")
+
+
+@dataclass(slots=True)
+class Excursion:
+    """A rep candidate as the detector saw it, with the features the gates and classifier use."""
+
+    rep: Rep
+    signed_depth_deg: float  # negative: extension (free leg swinging back)
+    rise_height_m: float  # sensor height change from start to bottom (negative: goes down)
+    drop_m: float  # how far the sensor came down from its highest point before the bottom
+    max_impact_g: float
+    sway: SwayStats
+    t_event_s: float
+    valid: bool = True
+    reject_reason: str = ""
+
+
+@dataclass(slots=True)
+class _Trace:
+    parts: list[FloatArray] = field(default_factory=list)
+
+    def add(self, block: FloatArray) -> None:
+        if block.shape[1]:
+            self.parts.append(block)
+
+    def array(self) -> FloatArray:
+        return np.concatenate(self.parts, axis=1) if self.parts else np.zeros((len(TRACE_FIELDS), 0))
+
+
+class RepDetector:
+    """Streaming rep detector over :class:`ThighAngles` (plus sway columns)."""
+
+    def __init__(self, config: PipelineConfig) -> None:
+        self.config = config
+        self.phase = "standing"  # standing | descent | ascent | hold
+        self.base_deg: float | None = None
+        self._pre = _Trace()  # samples since the last quiet standing sample
+        self._trace = _Trace()
+        self._peak = 0.0
+        self._t_start = 0.0
+        self._quiet_since: float | None = None
+        self._armed = True
+        self.phase_changes: list[tuple[float, str]] = []
+
+    def feed(self, ang: ThighAngles, sway_ap: FloatArray, sway_ml: FloatArray) -> list[Excursion]:
+        cfg = self.config
+        data = np.vstack(
+            [
+                ang.t_s,
+                ang.pitch_deg,
+                ang.roll_deg,
+                ang.pitch_rate_dps,
+                ang.impact_g,
+                ang.height_m,
+                sway_ap,
+                sway_ml,
+            ]
+        )
+        if self.base_deg is None:
+            self.base_deg = float(ang.pitch_deg[0])
+        out: list[Excursion] = []
+        n = data.shape[1]
+        i = 0
+        self.phase_changes = []
+        t = data[0]
+        while i < n:
+            d = data[1, i:] - self.base_deg
+            ad = np.abs(d)
+            if self.phase == "standing" and not self._armed:
+                # a rep ends above the standing band: wait until the thigh is truly back
+                low = np.flatnonzero(ad < cfg.rep_start_deg)
+                if not low.size:
+                    self._pre.add(data[:, i:])
+                    break
+                self._armed = True
+                i += int(low[0])
+                continue
+            if self.phase == "standing":
+                quiet = (ad < cfg.rep_rest_deg) & (np.abs(data[3, i:]) < cfg.quiet_dps)
+                start = np.flatnonzero(ad > cfg.rep_start_deg)
+                stop = int(start[0]) if start.size else n - i
+                q = np.flatnonzero(quiet[:stop])
+                if q.size:
+                    last_q = int(q[-1])
+                    # the standing angle follows slow drift, only while quiet and close to it
+                    self.base_deg = float(data[1, i + last_q])
+                    self._pre = _Trace()
+                    self._pre.add(data[:, i + last_q : i + stop])
+                else:
+                    self._pre.add(data[:, i : i + stop])
+                if not start.size:
+                    break
+                i += stop
+                self._trace = self._pre
+                self._pre = _Trace()
+                first = self._trace.parts[0] if self._trace.parts else data[:, i : i + 1]
+                self._t_start = float(first[0, 0])
+                self._peak = 0.0
+                self._set_phase(float(t[i]), "descent")
+                continue
+            if self.phase in ("descent", "ascent"):
+                run_peak = np.maximum.accumulate(np.maximum(ad, self._peak))
+                thr = np.maximum(cfg.rep_end_deg, cfg.rep_end_fraction * run_peak)
+                too_long = (t[i:] - self._t_start) > cfg.max_rep_s
+                end = np.flatnonzero((ad < thr) | too_long)
+                stop = int(end[0]) if end.size else n - i
+                if self.phase == "descent":
+                    asc = np.flatnonzero(ad[:stop] < 0.8 * run_peak[:stop])
+                    asc = asc[run_peak[asc] >= cfg.min_depth_deg]
+                    if asc.size:
+                        self._set_phase(float(t[i + int(asc[0])]), "ascent")
+                self._trace.add(data[:, i : i + stop + (1 if end.size else 0)])
+                if stop:
+                    self._peak = float(run_peak[stop - 1])
+                if not end.size:
+                    break
+                j = i + stop
+                if too_long[stop]:
+                    self._set_phase(float(t[j]), "hold")
+                    self._quiet_since = None
+                    self._trace = _Trace()
+                    i = j
+                    continue
+                out.append(self._finish(float(t[j])))
+                self._trace = _Trace()
+                self._set_phase(float(t[j]), "standing")
+                self._pre = _Trace()
+                self._armed = False
+                i = j
+                continue
+            # hold: sitting, a plank, a free leg parked somewhere: wait for quiet, then re-learn
+            quiet = np.abs(data[3, i:]) < cfg.quiet_dps
+            back = ad < cfg.rep_start_deg
+            m = len(ad)
+            last_break = np.maximum.accumulate(np.where(quiet, -1, np.arange(m)))
+            carried = t[i] if self._quiet_since is None else self._quiet_since
+            run_start = np.where(last_break >= 0, t[i + np.minimum(last_break + 1, m - 1)], carried)
+            settled = quiet & ((t[i:] - run_start) >= cfg.rebase_s)
+            done = np.flatnonzero(settled | (back & quiet))
+            if not done.size:
+                self._quiet_since = float(run_start[-1]) if quiet[-1] else None
+                break
+            j = i + int(done[0])
+            self.base_deg = float(data[1, j])
+            self._quiet_since = None
+            self._set_phase(float(t[j]), "standing")
+            self._pre = _Trace()
+            i = j
+        return out
+
+    def _set_phase(self, t_s: float, phase: str) -> None:
+        self.phase = phase
+        self.phase_changes.append((t_s, phase))
+
+    def _finish(self, t_event: float) -> Excursion:
+        cfg = self.config
+        assert self.base_deg is not None
+        tr = self._trace.array()
+        t = tr[0]
+        d = tr[1] - self.base_deg
+        ad = np.abs(d)
+        k = int(np.argmax(ad))
+        depth = float(ad[k])
+        signed = float(d[k])
+        band = ad >= depth - max(3.0, 0.1 * depth)
+        idx = np.flatnonzero(band)
+        t_b0, t_b1 = float(t[idx[0]]), float(t[idx[-1]])
+        t_start = float(t[0])
+        # the end: where the thigh is back in the standing band, extrapolated at the current rate
+        rate_end = abs(float(tr[3, -1]))
+        t_end = t_event + min(0.4, float(ad[-1]) / max(rate_end, 30.0))
+        rise = float(tr[5, k] - tr[5, 0])
+        drop = float(np.max(tr[5, : k + 1]) - tr[5, k])
+        rep = Rep(
+            n=0,
+            t_start_s=round(t_start, 4),
+            t_bottom_s=round(float(t[k]), 4),
+            t_end_s=round(t_end, 4),
+            depth_deg=round(depth, 2),
+            descent_s=round(t_b0 - t_start, 3),
+            bottom_s=round(t_b1 - t_b0, 3),
+            ascent_s=round(t_end - t_b1, 3),
+            peak_velocity_dps=round(float(np.max(np.abs(tr[3]))), 1),
+        )
+        ex = Excursion(
+            rep=rep,
+            signed_depth_deg=signed,
+            rise_height_m=rise,
+            drop_m=drop,
+            max_impact_g=float(np.max(tr[4])),
+            sway=sway_stats(t, tr[6], tr[7]),
+            t_event_s=t_event,
+        )
+        reason = ""
+        if depth < cfg.min_depth_deg:
+            reason = "shallow"
+        elif t_end - t_start < cfg.min_rep_s:
+            reason = "short"
+        elif rep.bottom_s > cfg.max_bottom_s:
+            reason = "hold"
+        elif ex.max_impact_g > cfg.max_impact_g:
+            reason = "impact"
+        elif signed < 0 and depth < cfg.min_extension_deg:
+            reason = "shallow_extension"
+        elif (
+            signed > 0
+            and rise > cfg.knee_lift_m
+            and drop < cfg.knee_lift_m
+            and t_end - t_start < cfg.knee_lift_max_s
+        ):
+            reason = "knee_lift"
+        if reason:
+            ex.valid = False
+            ex.reject_reason = reason
+        return ex
+
+    def state_dict(self) -> dict[str, float | str | None]:
+        return {"phase": self.phase, "standing_pitch_deg": self.base_deg}

@@ -1,0 +1,175 @@
+"""Sets and exercises: group reps into sets, name the exercise and the working leg.
+
+A set is a run of reps with less than ``set_rest_s`` between the end of one and the start of the
+next; it is closed (and its :class:`~tracker.events.SetEvent` emitted) at the first sample
+``set_rest_s`` after its last rep, or by :meth:`SetTracker.finish` at the end of the session.
+
+The exercise is voted per rep, from one thigh (docs/pipeline.md explains the rules):
+
+- the thigh swings *back* (extension) on every rep: ``single_leg_deadlift``, sensor on the free leg;
+- deep flexion (>= ``squat_min_deg``) with little sway: ``squat``;
+- mid flexion with a lot of side-to-side sway: ``single_leg_squat``; without: ``squat``;
+- shallow flexion (< ``deadlift_max_deg``): ``deadlift``, or ``single_leg_deadlift`` when it sways.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+
+import numpy as np
+
+from tracker.events import Leg, Rep, RepEvent, SetEvent, WobbleEvent
+from tracker.pipeline.config import PipelineConfig
+from tracker.pipeline.reps import Excursion
+from tracker.pipeline.wobble import SwayStats
+from tracker.samples import FloatArray
+
+SINGLE_LEG = ("single_leg_squat", "single_leg_deadlift")
+
+
+def classify(ex: Excursion, config: PipelineConfig) -> tuple[str, str]:
+    """One rep's exercise and where the sensor is: ``standing``, ``free`` or ``both``."""
+    depth = ex.rep.depth_deg
+    sway = ex.sway.metrics()
+    ml_sway = sway["rms_deg"] if sway else 0.0
+    wobbly = ml_sway >= config.single_leg_sway_deg
+    if ex.signed_depth_deg < 0:
+        return "single_leg_deadlift", "free"
+    if depth < config.deadlift_max_deg:
+        return ("single_leg_deadlift", "standing") if wobbly else ("deadlift", "both")
+    if depth >= config.squat_min_deg and not wobbly:
+        return "squat", "both"
+    return ("single_leg_squat", "standing") if wobbly else ("squat", "both")
+
+
+def working_leg(exercise: str, sensor_on: str, sensor_leg: str) -> Leg:
+    if exercise not in SINGLE_LEG:
+        return "both"
+    if sensor_leg not in ("left", "right"):
+        return "unknown"
+    if sensor_on == "free":
+        return "right" if sensor_leg == "left" else "left"
+    return "left" if sensor_leg == "left" else "right"
+
+
+def _trend(values: list[float]) -> float:
+    """Least-squares change per rep (0 for fewer than 3 reps)."""
+    if len(values) < 3:
+        return 0.0
+    x = np.arange(len(values), dtype=float)
+    return float(np.polyfit(x, np.asarray(values), 1)[0])
+
+
+def set_summary(reps: tuple[Rep, ...]) -> dict[str, float]:
+    """Means and per-rep trends (fatigue shows as shallower, slower reps late in a set)."""
+    if not reps:
+        return {}
+    depth = [r.depth_deg for r in reps]
+    dur = [r.duration_s for r in reps]
+    vel = [r.peak_velocity_dps for r in reps]
+    return {
+        "mean_depth_deg": round(float(np.mean(depth)), 2),
+        "depth_trend_deg_per_rep": round(_trend(depth), 3),
+        "mean_duration_s": round(float(np.mean(dur)), 3),
+        "duration_trend_s_per_rep": round(_trend(dur), 4),
+        "mean_descent_s": round(float(np.mean([r.descent_s for r in reps])), 3),
+        "mean_bottom_s": round(float(np.mean([r.bottom_s for r in reps])), 3),
+        "mean_ascent_s": round(float(np.mean([r.ascent_s for r in reps])), 3),
+        "mean_peak_velocity_dps": round(float(np.mean(vel)), 1),
+        "peak_velocity_trend_dps_per_rep": round(_trend(vel), 2),
+    }
+
+
+class SetTracker:
+    """Turns accepted rep candidates into rep, set and wobble events."""
+
+    def __init__(self, config: PipelineConfig, sensor_leg: str = "unknown") -> None:
+        self.config = config
+        self.sensor_leg = sensor_leg
+        self.set_index = 0
+        self.total_reps = 0
+        self._reps: list[Rep] = []
+        self._votes: Counter[tuple[str, str]] = Counter()
+        self._sway = SwayStats()
+        self._start_s = 0.0
+        self._last_end_s: float | None = None
+        self._sway_baseline: float | None = None  # EMA of single-leg rep sway RMS, this athlete
+
+    @property
+    def open(self) -> bool:
+        return bool(self._reps)
+
+    def current(self) -> tuple[str, str]:
+        if not self._votes:
+            return "none", "both"
+        return self._votes.most_common(1)[0][0]
+
+    @property
+    def exercise(self) -> str | None:
+        return self.current()[0] if self._reps else None
+
+    @property
+    def reps_in_set(self) -> int:
+        return len(self._reps)
+
+    def close_due(self, t_s: FloatArray, until_s: float | None = None) -> list[SetEvent]:
+        """Close the open set at the first sample of ``t_s`` that is ``set_rest_s`` after its last rep."""
+        if self._last_end_s is None or not self._reps:
+            return []
+        due = self._last_end_s + self.config.set_rest_s
+        k = int(np.searchsorted(t_s, due, side="left"))
+        if k >= len(t_s) or (until_s is not None and t_s[k] > until_s):
+            return []
+        return [self._close(float(t_s[k]))]
+
+    def finish(self, t_s: float) -> list[SetEvent]:
+        return [self._close(t_s)] if self._reps else []
+
+    def add(self, ex: Excursion) -> list[RepEvent | SetEvent | WobbleEvent]:
+        events: list[RepEvent | SetEvent | WobbleEvent] = []
+        last = self._last_end_s
+        if self._reps and last is not None and ex.rep.t_start_s - last > self.config.set_rest_s:
+            events.append(self._close(ex.t_event_s))
+        if not self._reps:
+            self.set_index += 1
+            self._start_s = ex.rep.t_start_s
+            self._votes.clear()
+            self._sway = SwayStats()
+        label = classify(ex, self.config)
+        self._votes[label] += 1
+        exercise, sensor_on = self.current()
+        wob = ex.sway.metrics()
+        rep = dataclasses.replace(ex.rep, n=len(self._reps) + 1, wobble=wob)
+        self._reps.append(rep)
+        self._sway = self._sway + ex.sway
+        self._last_end_s = rep.t_end_s
+        self.total_reps += 1
+        leg = working_leg(exercise, sensor_on, self.sensor_leg)
+        events.append(RepEvent(ex.t_event_s, self.set_index, exercise, leg, rep))
+        if exercise in SINGLE_LEG and wob is not None:
+            level = wob["rms_deg"]
+            base = self._sway_baseline
+            cfg = self.config
+            if base is not None and level > cfg.wobble_ratio * base and level > cfg.wobble_min_deg:
+                events.append(WobbleEvent(ex.t_event_s, self.set_index, level, round(base, 3)))
+            self._sway_baseline = level if base is None else 0.8 * base + 0.2 * level
+        return events
+
+    def _close(self, t_s: float) -> SetEvent:
+        exercise, sensor_on = self.current()
+        reps = tuple(self._reps)
+        ev = SetEvent(
+            t_s=t_s,
+            index=self.set_index,
+            exercise=exercise,
+            leg=working_leg(exercise, sensor_on, self.sensor_leg),
+            start_s=self._start_s,
+            end_s=reps[-1].t_end_s,
+            reps=reps,
+            wobble=self._sway.metrics(),
+            summary=set_summary(reps),
+        )
+        self._reps = []
+        self._last_end_s = None
+        return ev
