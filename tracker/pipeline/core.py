@@ -33,6 +33,8 @@ Calibration = Callable[[Samples], Samples]
 def _calibration_mounting(calibration: object) -> tuple[FloatArray | None, str]:
     """Duck-typed ``calibration.mounting`` (``R_thigh_from_sensor``, ``leg``), if any."""
     mounting = getattr(calibration, "mounting", None)
+    if mounting is None:  # a bound method such as DeviceCalibration.apply
+        mounting = getattr(getattr(calibration, "__self__", None), "mounting", None)
     if mounting is None:
         return None, "unknown"
     rot = getattr(mounting, "R_thigh_from_sensor", None)

@@ -65,6 +65,7 @@ class RepDetector:
         self._t_start = 0.0
         self._quiet_since: float | None = None
         self._armed = True
+        self._quiet_pitch: float | None = None
         self.phase_changes: list[tuple[float, str]] = []
 
     def feed(self, ang: ThighAngles, sway_ap: FloatArray, sway_ml: FloatArray) -> list[Excursion]:
@@ -107,8 +108,7 @@ class RepDetector:
                 q = np.flatnonzero(quiet[:stop])
                 if q.size:
                     last_q = int(q[-1])
-                    # the standing angle follows slow drift, only while quiet and close to it
-                    self.base_deg = float(data[1, i + last_q])
+                    self._quiet_pitch = float(data[1, i + last_q])
                     self._pre = _Trace()
                     self._pre.add(data[:, i + last_q : i + stop])
                 else:
@@ -116,6 +116,10 @@ class RepDetector:
                 if not start.size:
                     break
                 i += stop
+                # the standing angle is re-learnt from the last quiet moment before each rep
+                if self._quiet_pitch is not None:
+                    self.base_deg = self._quiet_pitch
+                self._quiet_pitch = None
                 self._trace = self._pre
                 self._pre = _Trace()
                 first = self._trace.parts[0] if self._trace.parts else data[:, i : i + 1]
