@@ -243,3 +243,51 @@ def test_embedded_broker_needs_nothing_installed() -> None:
             pub.publish(rep_event(1, 1))
             pub.close()
             wait_until(lambda: "s1" in watcher.facts.sensors and len(watcher.facts.sensors["s1"].reps) == 1)
+
+
+def test_home_assistant_discovery_is_retained_on_the_broker(broker: RealBroker) -> None:
+    import paho.mqtt.client as mqtt
+
+    st = settings_for(broker, homeassistant_prefix="homeassistant")
+    pub = SensorPublisher(st, "ha-thigh", "sess")
+    pub.connect()
+    pub.publish(rep_event(1, 1))
+    pub.publish_state()
+    pub.close()
+    configs: dict[str, dict] = {}
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    client.on_message = lambda c, u, m: configs.__setitem__(m.topic, json.loads(m.payload))
+    client.connect("127.0.0.1", broker.port)
+    client.subscribe("homeassistant/sensor/reptrack_ha_thigh/+/config")
+    client.loop_start()
+    try:
+        wait_until(lambda: len(configs) == 7, what="7 retained discovery configs")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    reps = configs["homeassistant/sensor/reptrack_ha_thigh/total_reps/config"]
+    assert reps["state_topic"] == "reptrack/ha-thigh/state"
+    assert reps["value_template"] == "{{ value_json.total_reps }}"
+    assert reps["availability_topic"] == "reptrack/ha-thigh/status"
+
+
+def test_without_broker_option_a_local_broker_is_used_else_an_embedded_one(
+    monkeypatch, broker: RealBroker
+) -> None:
+    import tracker.mqtt.broker as broker_module
+    from tests.brokers import free_port
+
+    monkeypatch.setattr(broker_module, "DEFAULT_PORT", broker.port)
+    url, embedded = broker_module.resolve_broker(None)
+    assert (url.port, embedded) == (broker.port, None)
+
+    nothing_there = free_port()
+    monkeypatch.setattr(broker_module, "DEFAULT_PORT", nothing_there)
+    url, embedded = broker_module.resolve_broker(None)
+    try:
+        assert embedded is not None and url.port == nothing_there
+        assert broker_module.broker_answers("127.0.0.1", nothing_there)
+    finally:
+        assert embedded is not None
+        embedded.stop()
+    assert not broker_module.broker_answers("127.0.0.1", nothing_there)
