@@ -84,20 +84,11 @@ def build_sources(args: argparse.Namespace) -> list[Source]:
 
 
 def sim_source(workout: str, *, seed: int, sensor_id: str, speed: float) -> Source:
-    """The simulated sensor. Over the virtual BLE radio when that is available, else its packets
-    are decoded in-process at the same pace."""
+    """The simulated sensor, streaming over the in-process virtual BLE radio (docs/ble.md)."""
     ble_sim = _optional_module("tracker.ble.sim")
-    if ble_sim is not None and hasattr(ble_sim, "simulated_source"):
-        return ble_sim.simulated_source(workout, seed=seed, sensor_id=sensor_id, speed=speed)
-    try:
-        from firmware_sim.session import simulate
-        from firmware_sim.workout import load_workout
-    except ImportError as exc:
-        raise UserError(f"the simulated sensor is not available in this build ({exc})") from None
-    from tracker.service import PacketSource
-
-    session = simulate(load_workout(workout), seed=seed)
-    return PacketSource(sensor_id, list(session.packets()), speed=speed, name=f"simulated ({workout})")
+    if ble_sim is None or not hasattr(ble_sim, "simulated_source"):
+        raise UserError("the simulated sensor over the virtual radio is not available in this build")
+    return ble_sim.simulated_source(workout, seed=seed, sensor_id=sensor_id, speed=speed)
 
 
 def device_source(address: str) -> Source:
@@ -236,7 +227,9 @@ def run(args: argparse.Namespace) -> int:
     sources = build_sources(args)
     settings, embedded = broker_from_args(args)
     try:
-        print(f"publishing to {settings.broker} under {settings.prefix}/<sensor>/", flush=True)
+        print(
+            f"publishing to {settings.broker} under {settings.prefix}/<sensor>/", file=sys.stderr, flush=True
+        )
 
         def on_event(sensor: str, ev: Event) -> None:
             line = event_line(sensor, ev)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from tracker.errors import UserError
@@ -74,6 +75,7 @@ def broker_from_args(
         print(
             f"No MQTT broker on localhost:1883: started an embedded broker at {embedded.url} "
             "(subscribe there; it keeps nothing after the service stops)",
+            file=sys.stderr,
             flush=True,
         )
     # The embedded broker (amqtt) speaks MQTT 3.1.1 only.
