@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from tracker.errors import UserError
 from tracker.events import Event, RepEvent, SetEvent
 from tracker.mqtt.publisher import SensorPublisher
-from tracker.protocol import StreamDecoder, StreamNotice, StreamStats
+from tracker.protocol import StreamNotice, StreamStats
 from tracker.samples import Samples
 
 log = logging.getLogger(__name__)
@@ -93,54 +93,6 @@ class ReplaySource:
             self.stats.samples += len(block)
             self.stats.packets += 1
             yield SourceChunk(block, notices=due)
-
-
-class PacketSource:
-    """Sensor packets (e.g. from the simulator) decoded with :class:`StreamDecoder` as they
-    arrive, paced at ``speed`` x real time by their session time."""
-
-    def __init__(
-        self,
-        sensor_id: str,
-        packets: Sequence[bytes],
-        speed: float = 1.0,
-        name: str | None = None,
-        battery: Callable[[float], float] | None = None,
-    ) -> None:
-        self.sensor_id = sensor_id
-        self.name = name or sensor_id
-        self.packets = packets
-        self.speed = speed
-        self.battery = battery
-        self.decoder = StreamDecoder()
-        self.stats = self.decoder.stats
-        self.wall_t0: float | None = None
-        self.duration_s = _packets_duration_s(packets)
-
-    async def chunks(self) -> AsyncIterator[SourceChunk]:
-        self.wall_t0 = time.time()
-        for packet in self.packets:
-            now = time.time()
-            samples, notices = self.decoder.feed([packet], [now])
-            if not len(samples):
-                if notices:
-                    yield SourceChunk(samples, [packet], [now], notices)
-                continue
-            await _pace(self.wall_t0, float(samples.t_s[-1]), self.speed)
-            battery = None if self.battery is None else self.battery(float(samples.t_s[-1]))
-            yield SourceChunk(samples, [packet], [now], notices, battery)
-
-
-def _packets_duration_s(packets: Sequence[bytes]) -> float:
-    """Session length told by the first and last packet headers (0 when they cannot be read)."""
-    from tracker.protocol import ProtocolError, decode_packet
-
-    try:
-        first, last = decode_packet(packets[0]), decode_packet(packets[-1])
-    except (IndexError, ProtocolError):
-        return 0.0
-    span_us = (last.t0_us - first.t0_us) % (1 << 32)
-    return (span_us + last.n * last.period_us) / 1e6
 
 
 @dataclass
@@ -214,10 +166,10 @@ async def run_sensor(
     def state() -> Any:
         return getattr(pipeline, "state", None)
 
+    iterator = source.chunks().__aiter__()
     try:
         if publisher is not None:
             publisher.publish_state(state())
-        iterator = source.chunks().__aiter__()
         while stop is None or not stop.is_set():
             chunk = await _next_or_stop(iterator, stop)
             if chunk is None:
@@ -240,6 +192,10 @@ async def run_sensor(
         emit(pipeline.finish())
     finally:
         result.duration_s = last_t
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:  # stop the source (disconnect the sensor) before anything else
+            with contextlib.suppress(Exception):
+                await aclose()
         if publisher is not None:
             with contextlib.suppress(Exception):
                 publisher.publish_state(state())
