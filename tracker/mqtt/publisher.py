@@ -285,6 +285,8 @@ class SensorPublisher:
         self._last_state_key: bytes | None = None
         self._reconnector: threading.Thread | None = None
         self._retired: list[mqtt.Client] = []  # replaced clients, whose late callbacks are ignored
+        self._reconnect_lock = threading.Lock()  # only guards the flag below; never held around paho
+        self._reconnecting = False
 
     # --- connection ------------------------------------------------------------------------------
 
@@ -358,40 +360,53 @@ class SensorPublisher:
             rc,
             self.settings.max_buffered_events,
         )
-        if self._reconnector is None or not self._reconnector.is_alive():
-            self._reconnector = threading.Thread(target=self._reconnect, name="mqtt-reconnect", daemon=True)
-            self._reconnector.start()
+        with self._reconnect_lock:
+            if self._reconnecting:
+                return  # the running reconnector notices the loss itself
+            self._reconnecting = True
+        self._reconnector = threading.Thread(target=self._reconnect, name="mqtt-reconnect", daemon=True)
+        self._reconnector.start()
 
-    def _reconnect(self) -> None:
+    def _retire_client(self) -> None:
+        """Give up the current connection: its unacknowledged events go back to the backlog."""
         with self._lock:
             self._apply_acks()
             # Unacknowledged events go back, in order, in front of the ones that never left.
             self._backlog.extendleft(reversed(list(self._inflight.values())))
             self._inflight.clear()
-        delay = float(self.settings.reconnect_min_s)
-        old = self._client
-        if old is not None:
-            self._retired.append(old)
-            del self._retired[:-4]
+            old = self._client
+            if old is not None:
+                self._retired.append(old)
+                del self._retired[:-4]
         if old is not None:
             with contextlib.suppress(Exception):
                 old.loop_stop()
+
+    def _reconnect(self) -> None:
+        """Reconnect with backoff, wait ``resume_delay_s``, send the backlog; again if lost meanwhile."""
+        delay = float(self.settings.reconnect_min_s)
         while not self._closing.is_set():
-            if self._closing.wait(delay):
-                return
-            try:
-                client = self._connect_once(timeout_s=10.0)
-            except BrokerError as exc:
-                log.info("still no MQTT broker: %s", exc)
-                delay = min(delay * 2, float(self.settings.reconnect_max_s))
-                continue
+            self._retire_client()
+            client = None
+            while client is None:
+                if self._closing.wait(delay):
+                    return
+                try:
+                    client = self._connect_once(timeout_s=10.0)
+                except BrokerError as exc:
+                    log.info("still no MQTT broker: %s", exc)
+                    delay = min(delay * 2, float(self.settings.reconnect_max_s))
             with self._lock:
                 self._client = client
                 self.reconnects += 1
             if self._closing.wait(self.resume_delay_s):
                 return
             self._drain()
-            return
+            with self._reconnect_lock:
+                if self.connected or self._closing.is_set():
+                    self._reconnecting = False
+                    return
+            delay = float(self.settings.reconnect_min_s)  # lost again: start over
 
     def _drain(self) -> None:
         """Send the backlog in order (after a reconnect)."""
