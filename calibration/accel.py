@@ -182,15 +182,15 @@ def fit_accelerometer(
 @dataclass(frozen=True)
 class Turn:
     """The sensor turned between two still periods: raw accel means before and after, and the
-    rotation the gyroscope measured over the turn (``u_after = rotation.T @ u_before``)."""
+    bias-corrected gyro increments (``rate * dt``, rad, gyro axes) over the turn."""
 
     accel_before_g: FloatArray
     accel_after_g: FloatArray
-    rotation: FloatArray
+    increments_rad: FloatArray  # (n, 3)
 
 
 def turns_between(samples: Samples, periods: Sequence[StillPeriod], gyro_bias_dps: FloatArray) -> list[Turn]:
-    """Integrate the (bias-corrected) gyroscope from the end of each still period to the start of the next."""
+    """The gyro from the end of each still period to the start of the next."""
     if samples.gyro_dps is None:
         return []
     turns = []
@@ -201,58 +201,90 @@ def turns_between(samples: Samples, periods: Sequence[StillPeriod], gyro_bias_dp
             continue
         w = np.radians(samples.gyro_dps[i0 : i1 - 1] - gyro_bias_dps)
         dt = np.diff(samples.t_s[i0:i1])
-        rot = Rotation.identity()
-        for step in Rotation.from_rotvec(w * dt[:, None]):
-            rot = rot * step  # body-frame increments compose on the right
-        turns.append(Turn(before.accel_mean_g, after.accel_mean_g, rot.as_matrix()))
+        turns.append(Turn(before.accel_mean_g, after.accel_mean_g, w * dt[:, None]))
     return turns
 
 
-def align_to_gyro(cal: AccelCalibration, turns: Sequence[Turn]) -> AccelCalibration:
-    """Turn the accelerometer's corrected axes onto the gyroscope's, using the turns between poses.
+def _quat_mul(p: FloatArray, q: FloatArray) -> FloatArray:
+    pw, px, py, pz = p[:, 0], p[:, 1], p[:, 2], p[:, 3]
+    qw, qx, qy, qz = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+    return np.stack(
+        [
+            pw * qw - px * qx - py * qy - pz * qz,
+            pw * qx + px * qw + py * qz - pz * qy,
+            pw * qy - px * qz + py * qw + pz * qx,
+            pw * qz + px * qy - py * qx + pz * qw,
+        ],
+        axis=1,
+    )
 
-    Static poses leave the corrected axes free to within a rotation ``Q`` (a few degrees, the
-    rotating part of the misalignment). Between poses the gyroscope measures how the sensor turned,
-    and the gravity directions before and after must agree with it: ``Q^T u_after =
-    R^T Q^T u_before``. Solving for ``Q`` and correcting with ``Q^T C`` gives readings in the
-    gyroscope's (the sensor's) axes, which the mounting then rotates into the thigh frame. Left as
-    is, with a note, when the turns do not pin ``Q`` down or disagree.
+
+def _integrate(increments: FloatArray) -> FloatArray:
+    """Rotation matrices ``(T, 3, 3)`` of padded body-frame increments ``(T, L, 3)``, composed in order."""
+    t_n = increments.shape[0]
+    q = np.tile([1.0, 0.0, 0.0, 0.0], (t_n, 1))
+    angle = np.linalg.norm(increments, axis=2)
+    half = angle / 2
+    sinc = np.where(angle > 1e-12, np.sin(half) / np.where(angle > 1e-12, angle, 1.0), 0.5)
+    dq = np.concatenate([np.cos(half)[..., None], increments * sinc[..., None]], axis=2)
+    for step in range(increments.shape[1]):
+        q = _quat_mul(q, dq[:, step])
+    return np.asarray(Rotation.from_quat(q[:, [1, 2, 3, 0]]).as_matrix())
+
+
+def calibrate_gyro_axes(cal: AccelCalibration, turns: Sequence[Turn]) -> AccelCalibration:
+    """Put the accelerometer and the gyroscope on common axes, using the turns between poses.
+
+    Static poses fix the accelerometer's axes only up to a rotation; the gyroscope has its own
+    scale and misalignment. While the sensor turns from one pose to the next, the gyroscope,
+    corrected by a matrix ``K``, must turn the gravity direction seen before into the one seen
+    after. Fitting ``K`` (9 numbers) to all turns expresses the gyroscope in the accelerometer's
+    corrected axes. Each sensor's axes are off the true ones by the rotating part of its own
+    misalignment, which nothing on the sensor can observe; the best guess of the true axes is
+    half-way between the two, so both corrections are turned by half the rotation between them
+    (docs/calibration.md). Left as is, with a note, when the turns do not pin ``K`` down.
     """
     q0 = cal.quality
     if q0 is None or q0.verdict != "good":
         return cal
     if len(turns) < MIN_TURNS:
-        return _with_note(
-            cal, "accelerometer axes not aligned with the gyroscope: no gyro data between poses"
-        )
+        return _with_note(cal, "gyroscope axes not calibrated: no gyro data between poses")
     ub = np.array([_unit(cal.correct(t.accel_before_g)) for t in turns])
     ua = np.array([_unit(cal.correct(t.accel_after_g)) for t in turns])
-    rots = np.array([t.rotation for t in turns])
+    length = max(t.increments_rad.shape[0] for t in turns)
+    inc = np.zeros((len(turns), length, 3))
+    for k, t in enumerate(turns):
+        inc[k, : t.increments_rad.shape[0]] = t.increments_rad
 
-    def residuals(phi: FloatArray) -> FloatArray:
-        qt = Rotation.from_rotvec(phi).as_matrix().T
-        pred = np.einsum("kji,kj->ki", rots, ub @ qt.T)  # R^T (Q^T u_before)
-        return np.asarray((ua @ qt.T - pred).ravel())
+    def residuals(theta: FloatArray) -> FloatArray:
+        rot = _integrate(inc @ theta.reshape(3, 3).T)
+        pred = np.einsum("kji,kj->ki", rot, ub)  # R^T u_before
+        return np.asarray((pred - ua).ravel())
 
-    res = least_squares(residuals, np.zeros(3), method="lm")
+    res = least_squares(residuals, np.eye(3).ravel(), method="lm", x_scale=0.05)
     sv = np.linalg.svd(res.jac, compute_uv=False)
     per_turn_deg = np.degrees(np.linalg.norm(res.fun.reshape(-1, 3), axis=1))
     rms_deg = float(np.sqrt(np.mean(per_turn_deg**2)))
-    angle_deg = float(np.degrees(np.linalg.norm(res.x)))
-    if sv[-1] < 0.3 * sv[0] or rms_deg > MAX_TURN_RESIDUAL_DEG or angle_deg > MAX_ALIGNMENT_DEG:
+    k_inv = res.x.reshape(3, 3)
+    if sv[-1] < 0.05 * sv[0] or rms_deg > MAX_TURN_RESIDUAL_DEG or np.linalg.det(k_inv) <= 0:
         return _with_note(
-            cal,
-            f"accelerometer axes not aligned with the gyroscope (turns disagree by {rms_deg:.1f} deg, "
-            f"rotation {angle_deg:.1f} deg)",
+            cal, f"gyroscope axes not calibrated: the turns between poses disagree by {rms_deg:.1f} deg rms"
         )
-    qt = Rotation.from_rotvec(res.x).as_matrix().T
-    quality = replace(q0, aligned_to_gyro=True, turn_residual_deg=rms_deg)
-    return replace(cal, correction=qt @ cal.correction, quality=quality)
+    gyro_scale = np.linalg.svd(k_inv, compute_uv=False)
+    if np.any(np.abs(gyro_scale - 1.0) > 0.2):
+        return _with_note(
+            cal, "gyroscope axes not calibrated: implausible gyro scale (was the sensor still?)"
+        )
+    # k_inv = Q_rel @ S: S the gyro's symmetric correction, Q_rel its axes' rotation onto the accel's.
+    s_sym = symmetric_correction(np.asarray(np.linalg.inv(k_inv.T @ k_inv), dtype=np.float64))
+    q_rel = k_inv @ np.linalg.inv(s_sym)
+    h_t = Rotation.from_rotvec(-Rotation.from_matrix(q_rel).as_rotvec() / 2).as_matrix()
+    quality = replace(q0, gyro_axes_calibrated=True, turn_residual_deg=rms_deg)
+    return replace(cal, correction=h_t @ cal.correction, gyro_correction=h_t @ k_inv, quality=quality)
 
 
-MIN_TURNS = 4
-MAX_TURN_RESIDUAL_DEG = 2.0
-MAX_ALIGNMENT_DEG = 10.0
+MIN_TURNS = 6
+MAX_TURN_RESIDUAL_DEG = 1.0
 
 
 def _unit(v: FloatArray) -> FloatArray:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from calibration.accel import align_to_gyro, fit_accelerometer, turns_between
+from calibration.accel import calibrate_gyro_axes, fit_accelerometer, turns_between
 from calibration.gyro import MIN_STILL_S, fit_gyro_bias
 from calibration.imu import AccelCalibration, GyroCalibration, ImuCalibration
 from calibration.mounting import REP_BACK_DEG, REP_TOP_DEG, Leg, MountingEstimate, estimate_mounting
@@ -136,9 +136,9 @@ class AccelFlow:
         cal = fit_accelerometer([p.accel_mean_g for p in poses], [p.start_s for p in poses])
         samples = Samples.concat(self._blocks)
         if samples.gyro_dps is None or not self.periods:
-            return align_to_gyro(cal, [])
+            return calibrate_gyro_axes(cal, [])
         gyro_bias = fit_gyro_bias(self.periods).bias_dps
-        return align_to_gyro(cal, turns_between(samples, self.periods, gyro_bias))
+        return calibrate_gyro_axes(cal, turns_between(samples, self.periods, gyro_bias))
 
 
 @dataclass

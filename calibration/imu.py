@@ -13,7 +13,7 @@ one that turns the corrected axes least against the sensor's own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -42,12 +42,12 @@ class AccelQuality:
     misalignment_estimated: bool
     verdict: Verdict
     reasons: tuple[str, ...] = ()  # why "redo", or notes on a good fit
-    aligned_to_gyro: bool = False  # corrected axes turned onto the gyroscope's (calibration.accel)
+    gyro_axes_calibrated: bool = False  # gyro scale and axes fitted to the turns (calibration.accel)
     turn_residual_deg: float = float("nan")  # how well the gyro's turns between poses agreed
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "aligned_to_gyro": self.aligned_to_gyro,
+            "gyro_axes_calibrated": self.gyro_axes_calibrated,
             "turn_residual_deg": self.turn_residual_deg,
             "residual_rms_g": self.residual_rms_g,
             "residual_max_g": self.residual_max_g,
@@ -67,10 +67,13 @@ class AccelCalibration:
     correction: FloatArray
     quality: AccelQuality | None = None
     created_utc: str = ""
+    # Gyro scale and axes on the same axes as the corrected accelerometer: w = gyro_correction @ (w_m - b_w).
+    gyro_correction: FloatArray = field(default_factory=lambda: np.eye(3))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "bias_g", _vec(self.bias_g))
         object.__setattr__(self, "correction", _mat(self.correction))
+        object.__setattr__(self, "gyro_correction", _mat(self.gyro_correction))
 
     @property
     def sensitivity(self) -> FloatArray:
@@ -138,6 +141,8 @@ class ImuCalibration:
         gyro = samples.gyro_dps
         if gyro is not None and self.gyro is not None:
             gyro = gyro - self.gyro.bias_dps
+        if gyro is not None and self.accel is not None:
+            gyro = np.ascontiguousarray(gyro @ self.accel.gyro_correction.T)
         return Samples(samples.t_s, np.ascontiguousarray(accel), gyro)
 
     def with_accel(self, accel: AccelCalibration | None) -> ImuCalibration:

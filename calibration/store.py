@@ -91,6 +91,7 @@ class DeviceCalibration:
             doc["accel"] = {
                 "bias_g": _r(a.bias_g),
                 "correction": _r(a.correction),
+                "gyro_correction": _r(a.gyro_correction),
                 "scale": _r(a.scale),
                 "axis_angles_deg": _r(a.axis_angles_deg),
                 "created_utc": a.created_utc,
@@ -121,7 +122,7 @@ def _numbers(cal: DeviceCalibration) -> dict[str, Any]:
     a, g, m = cal.imu.accel, cal.imu.gyro, cal.mounting
     return {
         "device_id": cal.device_id,
-        "accel": None if a is None else [_r(a.bias_g), _r(a.correction)],
+        "accel": None if a is None else [_r(a.bias_g), _r(a.correction), _r(a.gyro_correction)],
         "gyro": None if g is None else _r(g.bias_dps),
         "mounting": None if m is None else [_r(m.R_thigh_from_sensor), m.leg],
     }
@@ -267,6 +268,11 @@ def parse_calibration(doc: Any, path: Path, device_id: str | None = None) -> Dev
         corr = rd.number_array(rd.get(sec, "correction", "accel."), (3, 3), "accel.correction")
         if abs(np.linalg.det(corr)) < 1e-6:
             raise rd.fail("accel.correction", "matrix is singular")
+        gcorr = np.eye(3)
+        if sec.get("gyro_correction") is not None:
+            gcorr = rd.number_array(sec["gyro_correction"], (3, 3), "accel.gyro_correction")
+            if abs(np.linalg.det(gcorr)) < 1e-6:
+                raise rd.fail("accel.gyro_correction", "matrix is singular")
         aq = None
         if (q := rd.quality(sec, "accel")) is not None:
             aq = AccelQuality(
@@ -277,10 +283,10 @@ def parse_calibration(doc: Any, path: Path, device_id: str | None = None) -> Dev
                 qr.flag("misalignment_estimated"),
                 qr.verdict(),
                 qr.reasons(),
-                qr.flag("aligned_to_gyro"),
+                qr.flag("gyro_axes_calibrated"),
                 qr.num("turn_residual_deg"),
             )
-        accel = AccelCalibration(bias, corr, aq, str(sec.get("created_utc", "")))
+        accel = AccelCalibration(bias, corr, aq, str(sec.get("created_utc", "")), gcorr)
     if (sec := rd.section(doc, "gyro")) is not None:
         bias = rd.number_array(rd.get(sec, "bias_dps", "gyro."), (3,), "gyro.bias_dps")
         gq = None
