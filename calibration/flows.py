@@ -15,7 +15,7 @@ import numpy as np
 from calibration.accel import calibrate_gyro_axes, fit_accelerometer, turns_between
 from calibration.gyro import MIN_STILL_S, fit_gyro_bias
 from calibration.imu import AccelCalibration, GyroCalibration, ImuCalibration
-from calibration.mounting import REP_BACK_DEG, REP_TOP_DEG, Leg, MountingEstimate, estimate_mounting
+from calibration.mounting import REP_BACK_DEG, REP_TOP_DEG, SMOOTH_S, Leg, MountingEstimate, estimate_mounting
 from calibration.stillness import (
     QUIET_STANDING,
     StaticPose,
@@ -201,6 +201,7 @@ class MountingFlow:
         self._up: np.ndarray | None = None
         self._out = False
         self.reps_seen = 0
+        self._tail = np.zeros((0, 3))
         self._said_stand = False
 
     def intro(self) -> list[str]:
@@ -229,7 +230,15 @@ class MountingFlow:
                     break
             return lines
         assert self._up is not None
-        a = corrected.accel_g
+        # Causal moving average: the thigh's own acceleration (up to 1 g in a squat) must not
+        # count as tilt. The tail of the previous chunk carries over, so chunking does not matter.
+        n = max(1, round(SMOOTH_S * (self.rate_hz or corrected.estimated_rate_hz() or 100.0)))
+        a_all = np.concatenate([self._tail, corrected.accel_g])
+        self._tail = a_all[-(n - 1) :] if n > 1 else a_all[:0]
+        if a_all.shape[0] < n:
+            return lines
+        c = np.concatenate([np.zeros((1, 3)), np.cumsum(a_all, axis=0)])
+        a = (c[n:] - c[:-n]) / n
         tilt = np.degrees(
             np.arccos(np.clip((a / np.linalg.norm(a, axis=1, keepdims=True)) @ self._up, -1, 1))
         )

@@ -32,8 +32,8 @@ MIN_STANDING_S = 1.5
 MIN_EXCURSION_DEG = 20.0  # a movement must take the thigh at least this far from vertical
 REP_TOP_DEG = 20.0  # a rep: thigh beyond this ...
 REP_BACK_DEG = 10.0  # ... and back within this
-MIN_PLANARITY = 0.8  # share of the rotation about the dominant axis
-SMOOTH_S = 0.2
+MIN_PLANARITY = 0.6  # share of the rotation about the dominant axis
+SMOOTH_S = 0.5  # s: the thigh's own acceleration in a squat reaches 1 g for a moment
 
 
 @dataclass(frozen=True)

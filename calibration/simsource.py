@@ -4,8 +4,8 @@ Sensor ``sim-<seed>`` has its own IMU errors, drawn with the simulator's model
 (``firmware_sim.imu.ImuErrors.random``) at the issue's bounds, the same in every flow.
 Accelerometer and gyroscope: the sensor is turned by hand between poses on a table (or left
 still; :mod:`calibration.synthetic` makes that motion) and the errors are applied on top.
-Mounting: quiet standing and slow squats (or a WORKOUT from the simulator, when it provides
-``firmware_sim.session``), worn with a random mounting on a random thigh. The truth is shown next
+Mounting: the simulator's session (``firmware_sim.session.simulate``) of quiet standing and three
+slow squats, or of any WORKOUT, worn with a random mounting on a random thigh. The truth is shown next
 to the estimate.
 """
 
@@ -18,9 +18,8 @@ from scipy.spatial.transform import Rotation
 
 from calibration.flows import Stream
 from calibration.imu import scale_and_axis_angles
-from calibration.synthetic import pose_session, squat_session, still_session
+from calibration.synthetic import pose_session, still_session
 from firmware_sim.imu import ImuErrors
-from tracker.errors import UserError
 from tracker.samples import Samples
 
 SIM_DEVICE_PREFIX = "sim-"
@@ -75,14 +74,7 @@ def open_sim(kind: str, workout: str | None, seed: int, chunk: int) -> Stream:
         )
         return Stream(device_id, measure(errors, ideal, rng).chunks(chunk), RATE_HZ, truth)
     r, leg = sim_mounting(seed)
-    if workout:
-        sensor = _workout_session(workout, seed, r, leg, errors)
-    else:
-        thigh = squat_session(
-            reps=4, depth_deg=float(rng.uniform(60, 95)), rep_s=float(rng.uniform(2.5, 4.0))
-        )
-        assert thigh.gyro_dps is not None
-        sensor = measure(errors, Samples(thigh.t_s, thigh.accel_g @ r, thigh.gyro_dps @ r), rng)
+    sensor = _workout_session(workout or None, seed, r, leg, errors)
     truth = {
         "leg": leg,
         **{
@@ -93,14 +85,28 @@ def open_sim(kind: str, workout: str | None, seed: int, chunk: int) -> Stream:
     return Stream(device_id, sensor.chunks(chunk), RATE_HZ, truth, r)
 
 
-def _workout_session(workout: str, seed: int, r: np.ndarray, leg: str, errors: ImuErrors) -> Samples:
-    try:
-        from firmware_sim.session import simulate  # type: ignore[import-not-found,unused-ignore]
-        from firmware_sim.workout import load_workout
-    except ImportError:
-        raise UserError(
-            "a WORKOUT needs the full simulator (firmware_sim.session), not in this build"
-        ) from None
-    session = simulate(load_workout(workout), seed=seed, mounting=r, imu=errors)
-    samples: Samples = session.samples()
-    return samples
+MOUNTING_WORKOUT = """
+name = "mounting-calibration"
+description = "Quiet standing, then three slow squats: what reptrack calibrate mounting asks for"
+
+[[step]]
+activity = "stand"
+duration_s = 4
+
+[[step]]
+activity = "squat"
+reps = 3
+tempo_s = [2.0, 0.3, 2.0]
+rest_s = 3
+"""
+
+
+def _workout_session(workout: str | None, seed: int, r: np.ndarray, leg: str, errors: ImuErrors) -> Samples:
+    """The simulator's session of ``workout`` (default :data:`MOUNTING_WORKOUT`), as a decoder sees it."""
+    from firmware_sim.session import simulate
+    from firmware_sim.workout import Workout, load_workout
+
+    plan = (
+        load_workout(workout) if workout else Workout.from_toml_str(MOUNTING_WORKOUT, "mounting-calibration")
+    )
+    return simulate(plan, seed=seed, leg=leg, mounting=r, imu=errors).samples()

@@ -34,7 +34,7 @@ class StillnessThresholds:
             raise ValueError("stillness thresholds must be positive")
 
 
-QUIET_STANDING = StillnessThresholds(window_s=0.5, accel_std_g=0.03, gyro_std_dps=4.0, min_duration_s=1.5)
+QUIET_STANDING = StillnessThresholds(window_s=0.5, accel_std_g=0.06, gyro_std_dps=6.0, min_duration_s=1.5)
 """Looser thresholds for a person standing quietly: the body sways a little."""
 
 
