@@ -15,7 +15,7 @@ class PipelineConfig:
 
     # --- automatic mounting (no calibration) -----------------------------------------------
     still_gyro_dps: float = 12.0  # quiet standing: angular rate below this ...
-    still_accel_g: float = 0.06  # ... and specific force this close to its low-passed value
+    still_accel_g: float = 0.15  # ... and specific force this close to its low-passed value
     still_s: float = 0.8  # ... for this long gives the thigh axis
     axis_rotation_deg: float = 60.0  # rotation out of the thigh axis needed to find the sagittal plane
     sign_tilt_deg: float = 30.0  # the first tilt this large tells forward from backward
@@ -28,20 +28,22 @@ class PipelineConfig:
     height_tau_s: float = 1.5  # leak of the vertical velocity and height integrators
 
     # --- reps -----------------------------------------------------------------------------
-    rep_start_deg: float = 10.0  # leaving standing: thigh this far from its standing angle
+    rep_start_deg: float = 7.0  # leaving standing: thigh this far from its standing angle
     rep_rest_deg: float = 4.0  # the standing angle is re-learnt only this close to it
     rep_end_fraction: float = 0.25  # back up: below this fraction of the rep's depth ...
-    rep_end_deg: float = 8.0  # ... or this many degrees, whichever is larger
-    min_depth_deg: float = 15.0
+    rep_end_deg: float = 5.0  # ... or this many degrees, whichever is larger
+    min_depth_deg: float = 10.0
     min_extension_deg: float = 35.0  # backward swings (free leg of a single-leg deadlift) go far
-    min_rep_s: float = 0.9
+    min_rep_s: float = 1.25
     max_rep_s: float = 12.0
     max_bottom_s: float = 4.0  # a longer hold at depth is sitting or a hold, not a rep
     quiet_dps: float = 15.0  # angular rate of a quiet thigh
+    settle_dps: float = 40.0  # near standing, the thigh turns around slower than this between reps ...
+    pre_quiet_s: float = 1.5  # ... at most this long before the next rep starts (walking never does)
     rebase_s: float = 1.5  # after a hold, quiet this long re-learns the standing angle
     max_rise_dps: float = 150.0  # walking/stairs lift the thigh faster than anyone squats down
-    max_impact_g: float = 1.5  # heel strikes: accelerometer jumps larger than this
-    knee_lift_m: float = 0.03  # the sensor rising this much while the thigh flexes: a step, not a rep
+    max_impact_g: float = 3.0  # heel strikes: accelerometer jumps larger than this
+    knee_lift_m: float = 0.015  # the sensor rising this much while the thigh flexes: a step, not a rep
     knee_lift_max_s: float = 2.5  # ... when it is quick (stepping is; a slow hinge is not)
 
     # --- exercise -------------------------------------------------------------------------
@@ -51,6 +53,7 @@ class PipelineConfig:
 
     # --- sets -----------------------------------------------------------------------------
     set_rest_s: float = 10.0  # no rep for this long ends a set
+    min_set_reps: int = 2  # a lone rep-like movement is no set (its rep is announced with the second)
 
     # --- wobble ---------------------------------------------------------------------------
     sway_highpass_hz: float = 0.5  # sway = thigh angles above this frequency

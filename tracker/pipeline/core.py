@@ -173,6 +173,7 @@ class Pipeline:
             events += self._sets.close_due(t, until_s=ph[0])
             events.append(self._phase_event(*ph))
         events += self._sets.close_due(t)
+        self._sets.drop_stale(float(t[-1]))
         self._last_t = float(t[-1])
         return events
 

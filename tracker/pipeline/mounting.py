@@ -18,6 +18,8 @@ from scipy import signal
 from tracker.pipeline.config import PipelineConfig
 from tracker.samples import FloatArray, Samples
 
+BLOCK = 2048
+
 
 @dataclass(frozen=True, slots=True)
 class FoundMounting:
@@ -53,6 +55,15 @@ class MountingFinder:
         """Consume a chunk; return the index in it at which the mounting became known, if it did."""
         if self.result is not None or len(chunk) == 0:
             return None
+        if len(chunk) > BLOCK:  # bounded blocks: stop looking as soon as it is found
+            for s in range(0, len(chunk), BLOCK):
+                idx = self._feed(chunk.slice(s, s + BLOCK))
+                if idx is not None:
+                    return s + idx
+            return None
+        return self._feed(chunk)
+
+    def _feed(self, chunk: Samples) -> int | None:
         a = chunk.accel_g
         if self._zi is None:
             self._zi = signal.sosfilt_zi(self._sos)[:, :, None] * a[0][None, None, :]

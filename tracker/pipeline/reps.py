@@ -22,6 +22,7 @@ from tracker.pipeline.orientation import ThighAngles
 from tracker.pipeline.wobble import SwayStats, sway_stats
 from tracker.samples import FloatArray
 
+BLOCK = 1024
 TRACE_FIELDS = ("t", "pitch", "roll", "rate", "impact", "height", "sway_ap", "sway_ml")
 
 
@@ -66,10 +67,11 @@ class RepDetector:
         self._quiet_since: float | None = None
         self._armed = True
         self._quiet_pitch: float | None = None
+        self._settled_t: float | None = None
+        self._from_standing = True
         self.phase_changes: list[tuple[float, str]] = []
 
     def feed(self, ang: ThighAngles, sway_ap: FloatArray, sway_ml: FloatArray) -> list[Excursion]:
-        cfg = self.config
         data = np.vstack(
             [
                 ang.t_s,
@@ -84,10 +86,21 @@ class RepDetector:
         )
         if self.base_deg is None:
             self.base_deg = float(ang.pitch_deg[0])
+        self.phase_changes = []
+        if data.shape[1] <= BLOCK:
+            return self._feed(data)
+        # bounded blocks keep every search short (the result does not depend on the blocking)
+        out: list[Excursion] = []
+        for s in range(0, data.shape[1], BLOCK):
+            out += self._feed(data[:, s : s + BLOCK])
+        return out
+
+    def _feed(self, data: FloatArray) -> list[Excursion]:
+        cfg = self.config
+        assert self.base_deg is not None
         out: list[Excursion] = []
         n = data.shape[1]
         i = 0
-        self.phase_changes = []
         t = data[0]
         while i < n:
             d = data[1, i:] - self.base_deg
@@ -106,6 +119,9 @@ class RepDetector:
                 start = np.flatnonzero(ad > cfg.rep_start_deg)
                 stop = int(start[0]) if start.size else n - i
                 q = np.flatnonzero(quiet[:stop])
+                settled = np.flatnonzero(np.abs(data[3, i : i + stop]) < cfg.settle_dps)
+                if settled.size:
+                    self._settled_t = float(t[i + int(settled[-1])])
                 if q.size:
                     last_q = int(q[-1])
                     self._quiet_pitch = float(data[1, i + last_q])
@@ -124,6 +140,10 @@ class RepDetector:
                 self._pre = _Trace()
                 first = self._trace.parts[0] if self._trace.parts else data[:, i : i + 1]
                 self._t_start = float(first[0, 0])
+                # walking, running and stairs never stand still between swings
+                self._from_standing = (
+                    self._settled_t is not None and t[i] - self._settled_t <= cfg.pre_quiet_s
+                )
                 self._peak = 0.0
                 self._set_phase(float(t[i]), "descent")
                 continue
@@ -217,7 +237,7 @@ class RepDetector:
             rise_height_m=rise,
             drop_m=drop,
             max_impact_g=float(np.max(tr[4])),
-            sway=sway_stats(t, tr[6], tr[7]),
+            sway=SwayStats(),
             t_event_s=t_event,
         )
         reason = ""
@@ -227,6 +247,8 @@ class RepDetector:
             reason = "short"
         elif rep.bottom_s > cfg.max_bottom_s:
             reason = "hold"
+        elif not self._from_standing:
+            reason = "not_from_standing"
         elif ex.max_impact_g > cfg.max_impact_g:
             reason = "impact"
         elif signed < 0 and depth < cfg.min_extension_deg:
@@ -241,6 +263,8 @@ class RepDetector:
         if reason:
             ex.valid = False
             ex.reject_reason = reason
+        else:
+            ex.sway = sway_stats(t, tr[6], tr[7])
         return ex
 
     def state_dict(self) -> dict[str, float | str | None]:

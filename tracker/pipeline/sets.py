@@ -95,6 +95,7 @@ class SetTracker:
         self._start_s = 0.0
         self._last_end_s: float | None = None
         self._sway_baseline: float | None = None  # EMA of single-leg rep sway RMS, this athlete
+        self._tentative: Excursion | None = None  # a lone rep waits for a second one to make a set
 
     @property
     def open(self) -> bool:
@@ -127,10 +128,29 @@ class SetTracker:
         return [self._close(t_s)] if self._reps else []
 
     def add(self, ex: Excursion) -> list[RepEvent | SetEvent | WobbleEvent]:
+        """A rep candidate passed the gates. The first rep of a set waits for the second (one lone
+        squat-like movement, a stride or a step, is no set); later reps are emitted at once."""
+        if self._reps or self.config.min_set_reps <= 1:
+            return self._add(ex)
+        first = self._tentative
+        if first is not None and ex.rep.t_start_s - first.rep.t_end_s <= self.config.set_rest_s:
+            self._tentative = None
+            events = self._add(first, t_event=ex.t_event_s)
+            return events + self._add(ex)
+        self._tentative = ex
+        return []
+
+    def drop_stale(self, t_s: float) -> None:
+        """Forget a lone rep once its would-be set has rested too long."""
+        if self._tentative is not None and t_s - self._tentative.rep.t_end_s > self.config.set_rest_s:
+            self._tentative = None
+
+    def _add(self, ex: Excursion, t_event: float | None = None) -> list[RepEvent | SetEvent | WobbleEvent]:
         events: list[RepEvent | SetEvent | WobbleEvent] = []
+        t_ev = ex.t_event_s if t_event is None else t_event
         last = self._last_end_s
         if self._reps and last is not None and ex.rep.t_start_s - last > self.config.set_rest_s:
-            events.append(self._close(ex.t_event_s))
+            events.append(self._close(t_ev))
         if not self._reps:
             self.set_index += 1
             self._start_s = ex.rep.t_start_s
@@ -146,13 +166,13 @@ class SetTracker:
         self._last_end_s = rep.t_end_s
         self.total_reps += 1
         leg = working_leg(exercise, sensor_on, self.sensor_leg)
-        events.append(RepEvent(ex.t_event_s, self.set_index, exercise, leg, rep))
+        events.append(RepEvent(t_ev, self.set_index, exercise, leg, rep))
         if exercise in SINGLE_LEG and wob is not None:
             level = wob["rms_deg"]
             base = self._sway_baseline
             cfg = self.config
             if base is not None and level > cfg.wobble_ratio * base and level > cfg.wobble_min_deg:
-                events.append(WobbleEvent(ex.t_event_s, self.set_index, level, round(base, 3)))
+                events.append(WobbleEvent(t_ev, self.set_index, level, round(base, 3)))
             self._sway_baseline = level if base is None else 0.8 * base + 0.2 * level
         return events
 
