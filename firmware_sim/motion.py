@@ -463,7 +463,7 @@ def band_noise(
     hi = min(hi_hz, 0.45 * rate_hz)
     lo = min(lo_hz, 0.5 * hi)
     x = rng.standard_normal((n + int(rate_hz * 4), cols))
-    sos = butter(2, [lo / nyq, hi / nyq], btype="band", output="sos")
+    sos = butter(4, [lo / nyq, hi / nyq], btype="band", output="sos")
     y = sosfilt(sos, x, axis=0)[int(rate_hz * 4) :]
     sd = y.std(axis=0)
     return y / np.where(sd > 0, sd, 1.0)
@@ -484,6 +484,7 @@ class MotionTracks:
     pitch_base_deg: FloatArray  # key poses only (defines the truth's depth)
     abd_deg: FloatArray  # abduction, knee out
     yaw_deg: FloatArray
+    bone_deg: FloatArray  # (N, 3) pitch, abd, yaw of the femur without skin/tremor rotation
     hip_m: FloatArray  # (N, 3) world
     extra_accel_thigh_g: FloatArray  # (N, 3): impacts and soft-tissue vibration
 
@@ -498,6 +499,7 @@ def render(tl: Timeline, t: FloatArray, rate_hz: float, rng: np.random.Generator
     pitch_base = ch["pitch"].copy()
     hip = np.zeros((n, 3))
     extra = np.zeros((n, 3))
+    tremor = np.zeros((n, 3))  # fast small rotations (tremor, shake): the femur does not follow them
     dt = 1.0 / rate_hz
 
     # Postural sway everywhere (body over the ankles), slow and small.
@@ -536,9 +538,7 @@ def render(tl: Timeline, t: FloatArray, rate_hz: float, rng: np.random.Generator
             ch["yaw"][i0:i1] += 0.5 * sway_deg
             hip[i0:i1, 1] += 0.004 * sway_deg
             trem = band_noise(rng, m, rate_hz, 6.0, 11.0, 3) * (p["tremor_deg"] * win)[:, None]
-            ch["abd"][i0:i1] += trem[:, 0]
-            ch["pitch"][i0:i1] += 0.6 * trem[:, 1]
-            ch["yaw"][i0:i1] += 0.6 * trem[:, 2]
+            tremor[i0:i1] += trem * np.array([0.6, 1.0, 0.6])
         elif job.kind == "shake":
             win = smoothstep_window(ts, job.t0, job.t1, 1.0)
             prog = (ts - job.t0) / max(job.t1 - job.t0, 1e-9)
@@ -546,8 +546,7 @@ def render(tl: Timeline, t: FloatArray, rate_hz: float, rng: np.random.Generator
                 band_noise(rng, m, rate_hz, 5.0, 10.0, 3)
                 * (p["deg"] * (1 + 2 * p["fatigue"] * prog) * win)[:, None]
             )
-            ch["pitch"][i0:i1] += trem[:, 0]
-            ch["abd"][i0:i1] += trem[:, 1]
+            tremor[i0:i1, :2] += trem[:, :2]
             hip[i0:i1, 2] += 0.002 * band_noise(rng, m, rate_hz, 0.1, 1.0)[:, 0] * win
         elif job.kind == "bounce":
             win = smoothstep_window(ts, job.t0, job.t1, 0.4)
@@ -561,19 +560,23 @@ def render(tl: Timeline, t: FloatArray, rate_hz: float, rng: np.random.Generator
     hip[:, 0] += SHANK_M * np.sin(k * s) - THIGH_M * np.sin(s) + ch["hip_dx"]
     hip[:, 2] += SHANK_M * np.cos(k * s) + THIGH_M * np.cos(s) + ch["hip_dz"]
 
+    bone = np.column_stack([ch["pitch"], ch["abd"], ch["yaw"]])
+
     # Soft tissue: the strapped sensor rings on the thigh's skin and muscle when the leg moves.
     rate = np.abs(np.gradient(ch["pitch"], dt)) + 0.5 * np.abs(np.gradient(ch["abd"], dt))
     intensity = sosfilt(butter(1, min(2.0, 0.2 * rate_hz) / (rate_hz / 2), output="sos"), rate)
     intensity = np.clip(intensity / 100.0, 0.0, 3.0)
     tissue = band_noise(rng, n, rate_hz, 6.0, 20.0, 6) * intensity[:, None]
     extra += tissue[:, :3] * np.array([0.07, 0.05, 0.05])
-    ch["pitch"] += 0.35 * tissue[:, 3]
-    ch["abd"] += 0.35 * tissue[:, 4]
-    ch["yaw"] += 0.3 * tissue[:, 5]
+    tremor += tissue[:, 3:] * np.array([0.35, 0.35, 0.3])
+    ch["pitch"] += tremor[:, 0]
+    ch["abd"] += tremor[:, 1]
+    ch["yaw"] += tremor[:, 2]
 
     sign = 1.0 if tl.sensor_leg == "left" else -1.0
     hip[:, 1] *= sign
-    return MotionTracks(ch["pitch"], pitch_base, sign * ch["abd"], sign * ch["yaw"], hip, extra)
+    bone[:, 1:] *= sign
+    return MotionTracks(ch["pitch"], pitch_base, sign * ch["abd"], sign * ch["yaw"], bone, hip, extra)
 
 
 def _wobble_bursts(tl: Timeline, job: Job, ts: FloatArray, rng: np.random.Generator) -> FloatArray:

@@ -68,15 +68,24 @@ def body_rates_dps(
 
 
 def specific_force_thigh_g(
-    r_world_from_thigh: FloatArray, hip_m: FloatArray, lever_arm_thigh_m: FloatArray, dt_s: float
+    r_world_from_thigh: FloatArray,
+    hip_m: FloatArray,
+    lever_arm_thigh_m: FloatArray,
+    dt_s: float,
+    r_bone: FloatArray | None = None,
 ) -> FloatArray:
     """Specific force at the sensor's position, in g, expressed in the thigh frame.
 
     The sensor sits at ``hip + R @ lever_arm``: the thigh rotates about the hip and the hip moves
     with the body, so the reading is ``(d²p/dt² - g) / g0`` rotated into the thigh frame. At rest
     this is gravity's reaction, 1 g pointing up.
+
+    ``r_bone`` (default: the same orientation) places the sensor: the femur's orientation without
+    the small, fast rotations of the strapped sensor on skin and muscle, which turn the sensor
+    about its own spot rather than about the hip.
     """
-    pos = hip_m + np.einsum("nij,j->ni", r_world_from_thigh, lever_arm_thigh_m)
+    r_pos = r_world_from_thigh if r_bone is None else r_bone
+    pos = hip_m + np.einsum("nij,j->ni", r_pos, lever_arm_thigh_m)
     acc = np.gradient(np.gradient(pos, dt_s, axis=0), dt_s, axis=0) / STANDARD_GRAVITY_MS2
     acc[:, 2] += 1.0
     return np.einsum("nji,nj->ni", r_world_from_thigh, acc)

@@ -187,7 +187,8 @@ def simulate(
     set_depths(tl, t, tracks.pitch_base_deg)
     r_wt = rotation_world_from_thigh(tracks.pitch_deg, tracks.abd_deg, tracks.yaw_deg)
     gyro_thigh = body_rates_dps(tracks.pitch_deg, tracks.abd_deg, tracks.yaw_deg, dt)
-    accel_thigh = specific_force_thigh_g(r_wt, tracks.hip_m, arm, dt) + tracks.extra_accel_thigh_g
+    r_bone = rotation_world_from_thigh(tracks.bone_deg[:, 0], tracks.bone_deg[:, 1], tracks.bone_deg[:, 2])
+    accel_thigh = specific_force_thigh_g(r_wt, tracks.hip_m, arm, dt, r_bone) + tracks.extra_accel_thigh_g
     accel_true = accel_thigh @ r_ts  # v_sensor = R^T v_thigh, row-wise
     gyro_true = gyro_thigh @ r_ts
     accel, gyro = errors.apply(accel_true, gyro_true, rate_hz, rng_noise)
