@@ -89,9 +89,9 @@ def test_one_sample_at_a_time_equals_batch() -> None:
 def test_state_follows_the_session() -> None:
     p = Pipeline()
     assert p.state["total_reps"] == 0 and p.state["phase"] == "idle"
-    p.feed(SESSION.slice(0, 700))
-    assert p.state["reps_in_set"] >= 1 and p.state["set_index"] == 1
-    p.feed(SESSION.slice(700, len(SESSION)))
+    p.feed(SESSION.slice(0, 900))
+    assert p.state["reps_in_set"] >= 2 and p.state["set_index"] == 1
+    p.feed(SESSION.slice(900, len(SESSION)))
     p.finish()
     assert p.state["total_reps"] == 4
     assert p.state["set_index"] is None  # set closed after the rest

@@ -29,15 +29,17 @@ class PipelineConfig:
 
     # --- reps -----------------------------------------------------------------------------
     rep_start_deg: float = 7.0  # leaving standing: thigh this far from its standing angle
-    rep_rest_deg: float = 4.0  # the standing angle is re-learnt only this close to it
+    rep_rest_deg: float = 6.5  # the standing angle is re-learnt only this close to it
     rep_end_fraction: float = 0.25  # back up: below this fraction of the rep's depth ...
     rep_end_deg: float = 5.0  # ... or this many degrees, whichever is larger
     min_depth_deg: float = 10.0
+    rearm_at_standing: bool = True  # True: after a rep, wait for the standing band before the next
     min_extension_deg: float = 35.0  # backward swings (free leg of a single-leg deadlift) go far
     min_rep_s: float = 1.25
     max_rep_s: float = 12.0
     max_bottom_s: float = 4.0  # a longer hold at depth is sitting or a hold, not a rep
-    quiet_dps: float = 15.0  # angular rate of a quiet thigh
+    quiet_dps: float = 12.0  # angular rate of a quiet thigh ...
+    standing_quiet_s: float = 0.25  # ... held this long re-learns the standing angle
     settle_dps: float = 40.0  # near standing, the thigh turns around slower than this between reps ...
     pre_quiet_s: float = 1.5  # ... at most this long before the next rep starts (walking never does)
     rebase_s: float = 1.5  # after a hold, quiet this long re-learns the standing angle

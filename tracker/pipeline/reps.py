@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from tracker.events import Rep
 from tracker.pipeline.config import PipelineConfig
@@ -68,6 +69,7 @@ class RepDetector:
         self._armed = True
         self._quiet_pitch: float | None = None
         self._settled_t: float | None = None
+        self._run_since: float | None = None
         self._from_standing = True
         self.phase_changes: list[tuple[float, str]] = []
 
@@ -115,10 +117,11 @@ class RepDetector:
                 i += int(low[0])
                 continue
             if self.phase == "standing":
-                quiet = (ad < cfg.rep_rest_deg) & (np.abs(data[3, i:]) < cfg.quiet_dps)
                 start = np.flatnonzero(ad > cfg.rep_start_deg)
                 stop = int(start[0]) if start.size else n - i
-                q = np.flatnonzero(quiet[:stop])
+                # quiet standing: close to the standing angle and still for a while
+                quiet = (ad[:stop] < cfg.rep_rest_deg) & (np.abs(data[3, i : i + stop]) < cfg.quiet_dps)
+                q = self._quiet_runs(t[i : i + stop], quiet)
                 settled = np.flatnonzero(np.abs(data[3, i : i + stop]) < cfg.settle_dps)
                 if settled.size:
                     self._settled_t = float(t[i + int(settled[-1])])
@@ -174,7 +177,7 @@ class RepDetector:
                 self._trace = _Trace()
                 self._set_phase(float(t[j]), "standing")
                 self._pre = _Trace()
-                self._armed = False
+                self._armed = not cfg.rearm_at_standing
                 i = j
                 continue
             # hold: sitting, a plank, a free leg parked somewhere: wait for quiet, then re-learn
@@ -196,6 +199,17 @@ class RepDetector:
             self._pre = _Trace()
             i = j
         return out
+
+    def _quiet_runs(self, t: FloatArray, quiet: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
+        """Indices of quiet samples that have been quiet for ``standing_quiet_s`` (run carried)."""
+        m = len(t)
+        if not m:
+            return np.zeros(0, dtype=np.intp)
+        last_break = np.maximum.accumulate(np.where(quiet, -1, np.arange(m)))
+        carried = t[0] if self._run_since is None else self._run_since
+        run_start = np.where(last_break >= 0, t[np.minimum(last_break + 1, m - 1)], carried)
+        self._run_since = float(run_start[-1]) if quiet[-1] else None
+        return np.flatnonzero(quiet & (t - run_start >= self.config.standing_quiet_s))
 
     def _set_phase(self, t_s: float, phase: str) -> None:
         self.phase = phase
