@@ -149,7 +149,7 @@ def test_daily_life_has_no_reps_but_moves_a_lot() -> None:
     ],
 )
 def test_bad_workout_scripts_name_the_field(text: str, needle: str) -> None:
-    with pytest.raises(InputFileError, match="my.toml") as exc:
+    with pytest.raises(InputFileError, match=r"my\.toml") as exc:
         Workout.from_toml_str(text, source="my.toml")
     assert needle in str(exc.value)
 
