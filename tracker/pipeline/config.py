@@ -55,6 +55,7 @@ class PipelineConfig:
 
     # --- sets -----------------------------------------------------------------------------
     set_rest_s: float = 10.0  # no rep for this long ends a set
+    min_relative_depth: float = 0.55  # within a set, a rep at least this fraction of the usual depth
     min_set_reps: int = 2  # a lone rep-like movement is no set (its rep is announced with the second)
 
     # --- wobble ---------------------------------------------------------------------------

@@ -111,9 +111,9 @@ class RepDetector:
                 # a rep ends above the standing band: wait until the thigh is truly back
                 low = np.flatnonzero(ad < cfg.rep_start_deg)
                 if not low.size:
-                    self._pre.add(data[:, i:])
                     break
                 self._armed = True
+                self._pre = _Trace()
                 i += int(low[0])
                 continue
             if self.phase == "standing":

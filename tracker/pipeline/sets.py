@@ -130,6 +130,10 @@ class SetTracker:
     def add(self, ex: Excursion) -> list[RepEvent | SetEvent | WobbleEvent]:
         """A rep candidate passed the gates. The first rep of a set waits for the second (one lone
         squat-like movement, a stride or a step, is no set); later reps are emitted at once."""
+        if len(self._reps) >= 2:
+            typical = float(np.median([r.depth_deg for r in self._reps]))
+            if ex.rep.depth_deg < self.config.min_relative_depth * typical:
+                return []  # a half-hearted movement between or after reps (stepping back, a shuffle)
         if self._reps or self.config.min_set_reps <= 1:
             return self._add(ex)
         first = self._tentative
