@@ -41,8 +41,32 @@ needs_simulator = pytest.mark.skipif(
     not _has_simulator(), reason="firmware_sim.session not in this build yet"
 )
 
-WORKOUT = "builtin:runner-strength"
 SEED = 3
+SHORT_WORKOUT = """
+name = "two-sets"
+description = "Two short sets of bodyweight squats"
+
+[[step]]
+activity = "stand"
+duration_s = 5
+
+[[step]]
+activity = "squat"
+reps = 8
+rest_s = 20
+
+[[step]]
+activity = "squat"
+reps = 6
+rest_s = 8
+"""
+
+
+@pytest.fixture
+def workout(tmp_path) -> str:
+    path = tmp_path / "two-sets.toml"
+    path.write_text(SHORT_WORKOUT)
+    return str(path)
 
 
 def schema_checker(problems: list[str]):
@@ -60,13 +84,13 @@ def schema_checker(problems: list[str]):
 
 @needs_pipeline
 @needs_simulator
-def test_subscriber_counts_equal_the_truth_across_a_broker_restart_mid_set() -> None:
+def test_subscriber_counts_equal_the_truth_across_a_broker_restart_mid_set(workout: str) -> None:
     from firmware_sim.workout import load_workout
     from tracker.ble.sim import simulated_source
     from tracker.service import make_pipeline, run_sensor
 
     simulate = importlib.import_module("firmware_sim.session").simulate
-    truth = simulate(load_workout(WORKOUT), seed=SEED).truth.to_json()
+    truth = simulate(load_workout(workout), seed=SEED).truth.to_json()
     truth_counts = {i + 1: len(s["reps_detail"]) for i, s in enumerate(truth["sets"])}
     problems: list[str] = []
     with RealBroker() as broker:
@@ -94,7 +118,7 @@ def test_subscriber_counts_equal_the_truth_across_a_broker_restart_mid_set() -> 
             settings, client_id="e2e-subscriber", on_message=on_message, on_raw=schema_checker(problems)
         ).start()
         try:
-            source = simulated_source(WORKOUT, seed=SEED, sensor_id="thigh", speed=25.0)
+            source = simulated_source(workout, seed=SEED, sensor_id="thigh", speed=20.0)
             publisher = SensorPublisher(settings, "thigh", "e2e")
             publisher.connect()
             result = asyncio.run(run_sensor(source, publisher, make_pipeline(None)))
@@ -113,12 +137,12 @@ def test_subscriber_counts_equal_the_truth_across_a_broker_restart_mid_set() -> 
 
 
 @needs_pipeline
-def test_ctrl_c_flushes_publishes_offline_and_closes_the_recording(tmp_path) -> None:
+def test_ctrl_c_flushes_publishes_offline_and_closes_the_recording(tmp_path, workout: str) -> None:
     from tracker.importers import load_session
 
     record = tmp_path / "live.rtrk"
     if _has_simulator():
-        source_args, sensor = ["--sim", WORKOUT, "--speed", "20"], "sim-1"
+        source_args, sensor = ["--sim", workout, "--speed", "4", "--seed", str(SEED)], "sim-1"
     elif (REPO.parent / "shared" / "data" / "cmu-thigh").is_dir():
         csv = REPO.parent / "shared" / "data" / "cmu-thigh" / "Lunge_LeftThigh.csv"
         source_args, sensor = ["--replay", str(csv), "--speed", "3"], "Lunge_LeftThigh"
