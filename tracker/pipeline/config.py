@@ -50,8 +50,8 @@ class PipelineConfig:
 
     # --- exercise -------------------------------------------------------------------------
     deadlift_max_deg: float = 35.0  # thigh flexion below this: a hinge (deadlift family)
-    squat_min_deg: float = 60.0  # at or above this with little sway: a bodyweight squat
-    single_leg_sway_deg: float = 2.0  # rep sway RMS at or above this: single-leg work
+    squat_min_deg: float = 78.0  # at or above this: a bodyweight squat
+    single_leg_sway_deg: float = 1.3  # side-to-side rep sway RMS at or above this: single-leg work
 
     # --- sets -----------------------------------------------------------------------------
     set_rest_s: float = 10.0  # no rep for this long ends a set
@@ -59,6 +59,6 @@ class PipelineConfig:
     min_set_reps: int = 2  # a lone rep-like movement is no set (its rep is announced with the second)
 
     # --- wobble ---------------------------------------------------------------------------
-    sway_highpass_hz: float = 0.5  # sway = thigh angles above this frequency
+    sway_highpass_hz: float = 1.0  # sway = thigh angles above this frequency
     wobble_ratio: float = 2.0  # a wobble event when the level exceeds this times the baseline ...
     wobble_min_deg: float = 1.5  # ... and this absolute RMS

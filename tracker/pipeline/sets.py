@@ -7,8 +7,9 @@ next; it is closed (and its :class:`~tracker.events.SetEvent` emitted) at the fi
 The exercise is voted per rep, from one thigh (docs/pipeline.md explains the rules):
 
 - the thigh swings *back* (extension) on every rep: ``single_leg_deadlift``, sensor on the free leg;
-- deep flexion (>= ``squat_min_deg``) with little sway: ``squat``;
-- mid flexion with a lot of side-to-side sway: ``single_leg_squat``; without: ``squat``;
+- deep flexion (>= ``squat_min_deg``): ``squat`` (a single-leg squat rarely goes that deep);
+- mid flexion with side-to-side sway (``ml_rms_deg`` >= ``single_leg_sway_deg``):
+  ``single_leg_squat``; without: ``squat``;
 - shallow flexion (< ``deadlift_max_deg``): ``deadlift``, or ``single_leg_deadlift`` when it sways.
 """
 
@@ -32,13 +33,13 @@ def classify(ex: Excursion, config: PipelineConfig) -> tuple[str, str]:
     """One rep's exercise and where the sensor is: ``standing``, ``free`` or ``both``."""
     depth = ex.rep.depth_deg
     sway = ex.sway.metrics()
-    ml_sway = sway["rms_deg"] if sway else 0.0
+    ml_sway = sway["ml_rms_deg"] if sway else 0.0
     wobbly = ml_sway >= config.single_leg_sway_deg
     if ex.signed_depth_deg < 0:
         return "single_leg_deadlift", "free"
     if depth < config.deadlift_max_deg:
         return ("single_leg_deadlift", "standing") if wobbly else ("deadlift", "both")
-    if depth >= config.squat_min_deg and not wobbly:
+    if depth >= config.squat_min_deg:
         return "squat", "both"
     return ("single_leg_squat", "standing") if wobbly else ("squat", "both")
 

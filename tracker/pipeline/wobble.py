@@ -4,7 +4,8 @@ Sway is the part of the thigh's pitch (antero-posterior, AP) and roll (medio-lat
 ``sway_highpass_hz``: the rep itself is slower and is filtered out. On that 2-D sway path (degrees)
 the metrics of Mancini et al.'s ISway, computed on thigh angles instead of trunk accelerations:
 
-- ``rms_deg``: root mean square distance of the sway path from its mean;
+- ``rms_deg``: root mean square distance of the sway path from its mean (``ml_rms_deg`` and
+  ``ap_rms_deg``: its side-to-side and front-to-back parts);
 - ``jerk_dps2``: RMS of the second time derivative of the sway angles (how abrupt corrections are);
 - ``path_deg_s``: path length per second (mean sway velocity);
 - ``ellipse_deg2``: area of the 95 % confidence ellipse, ``pi * 5.991 * sqrt(l1 * l2)``;
@@ -67,6 +68,8 @@ class SwayStats:
         mean_dist = rms * np.sqrt(np.pi) / 2.0  # Rayleigh: mean distance from its RMS
         return {
             "rms_deg": round(rms, 3),
+            "ml_rms_deg": round(float(np.sqrt(c_mm)), 3),
+            "ap_rms_deg": round(float(np.sqrt(c_aa)), 3),
             "jerk_dps2": round(float(np.sqrt(self.s_jerk2 / max(self.n_jerk, 1))), 1),
             "path_deg_s": round(path_v, 3),
             "ellipse_deg2": round(float(np.pi * CHI2_95_2DOF * np.sqrt(det)), 3),

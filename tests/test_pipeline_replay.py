@@ -1,0 +1,190 @@
+"""`reptrack replay` on the real thigh recordings and on simulated sessions, against the truth."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tracker.cli import main
+from tracker.events import RepEvent, SetEvent
+from tracker.pipeline import Pipeline
+from tracker.samples import Samples
+
+REPO = Path(__file__).resolve().parents[1]
+REAL = REPO.parent / "shared" / "data" / "cmu-thigh"
+REAL_FILES = sorted(REAL.glob("*.csv")) if REAL.is_dir() else []
+needs_real = pytest.mark.skipif(not REAL_FILES, reason=f"real recordings not found at {REAL}")
+
+
+def _replay_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
+    assert main(["replay", *argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@needs_real
+@pytest.mark.parametrize("path", REAL_FILES, ids=lambda p: p.stem)
+def test_real_recording_gives_its_true_count(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    truth = json.loads(path.with_suffix(".truth.json").read_text())
+    summary = _replay_json(capsys, str(path))
+    assert summary["total_reps"] == truth["reps"]
+    assert summary["source"] == str(path)
+    assert summary["duration_s"] == pytest.approx(
+        float(np.loadtxt(path, delimiter=",", skiprows=2)[-1, 0]), abs=0.02
+    )
+    if truth["reps"]:
+        (s,) = summary["sets"]
+        assert s["reps"] == truth["reps"] == len(s["reps_detail"])
+        assert [r["n"] for r in s["reps_detail"]] == list(range(1, truth["reps"] + 1))
+        for r in s["reps_detail"]:
+            assert r["t_start_s"] < r["t_bottom_s"] < r["t_end_s"]
+            assert r["duration_s"] == pytest.approx(r["t_end_s"] - r["t_start_s"])
+    else:
+        assert summary["sets"] == []
+
+
+@needs_real
+def test_real_recording_in_live_packets_equals_whole_file(capsys: pytest.CaptureFixture[str]) -> None:
+    path = REAL / "SqDL_RightThigh.csv"
+    whole = _replay_json(capsys, str(path))
+    packets = _replay_json(capsys, str(path), "--chunk", "10")
+    assert whole == packets
+
+
+@needs_real
+def test_half_squat_depths_are_below_full_squat_depths(capsys: pytest.CaptureFixture[str]) -> None:
+    full = _replay_json(capsys, str(REAL / "SqDL_LeftThigh.csv"))["sets"][0]["summary"]["mean_depth_deg"]
+    half = _replay_json(capsys, str(REAL / "SqHalfDL_LeftThigh.csv"))["sets"][0]["summary"]["mean_depth_deg"]
+    assert 70 < full < 110 and 30 < half < 65
+
+
+@needs_real
+def test_replay_without_json_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", str(REAL / "SqDL_LeftThigh.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "5 reps" in out and "exercise" in out
+
+
+def test_replay_of_a_missing_file_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["replay", str(tmp_path / "nope.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "nope.csv" in err and "Traceback" not in err
+
+
+def test_replay_of_a_generic_csv_without_gyro(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Accelerometer-only CSV in m/s2: quiet standing, three slow squats, quiet standing."""
+    rate = 50.0
+    t = np.arange(0, 22.0, 1 / rate)
+    pitch = np.zeros_like(t)
+    active = (t >= 3.0) & (t < 3.0 + 3 * 3.0)
+    pitch[active] = 45.0 * (1 - np.cos(2 * np.pi * (t[active] - 3.0) / 3.0))
+    th = np.radians(pitch)
+    accel = np.stack([np.zeros_like(th), np.sin(th), np.cos(th)], axis=1) * 9.80665  # sensor y forward
+    path = tmp_path / "squats.csv"
+    lines = ["# device: test", "t,ax,ay,az"] + [
+        f"{a:.3f},{x:.5f},{y:.5f},{z:.5f}" for a, (x, y, z) in zip(t, accel, strict=True)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    summary = _replay_json(capsys, str(path), "--accel-unit", "m/s2")
+    assert summary["total_reps"] == 3
+    assert summary["sets"][0]["reps_detail"][0]["depth_deg"] == pytest.approx(90, abs=6)
+
+
+sim = pytest.importorskip("firmware_sim.session")
+workout_mod = pytest.importorskip("firmware_sim.workout")
+
+SIM_WORKOUT = """
+name = "pipeline-test"
+[[step]]
+activity = "stand"
+duration_s = 5
+[[step]]
+activity = "squat"
+reps = 6
+rest_s = 15
+[[step]]
+activity = "walk"
+duration_s = 15
+rest_s = 5
+[[step]]
+activity = "deadlift"
+reps = 5
+rest_s = 15
+[[step]]
+activity = "sit"
+duration_s = 12
+rest_s = 5
+"""
+
+
+@pytest.mark.parametrize(("seed", "leg"), [(11, "left"), (12, "right")])
+def test_simulated_session_counts_each_set(seed: int, leg: str) -> None:
+    workout = workout_mod.Workout.from_toml_str(SIM_WORKOUT)
+    session = sim.simulate(workout, seed=seed, leg=leg, mounting="random")
+    truth = session.truth.to_json()
+    p = Pipeline()
+    events = []
+    for chunk in session.samples().chunks(10):
+        events += p.feed(chunk)
+    events += p.finish()
+    sets = [e for e in events if isinstance(e, SetEvent)]
+    assert [len(s.reps) for s in sets] == [s["reps"] for s in truth["sets"]]
+    assert [s.exercise for s in sets] == ["squat", "deadlift"]
+    reps = [e for e in events if isinstance(e, RepEvent)]
+    true_reps = [r for s in truth["sets"] for r in s["reps_detail"]]
+    depth_err = [abs(r.rep.depth_deg - abs(tr["depth_deg"])) for r, tr in zip(reps, true_reps, strict=True)]
+    assert float(np.mean(depth_err)) < 5.0
+    # later reps are announced by the time the athlete is back up (the first waits for the second)
+    delays = [r.t_s - tr["t_end_s"] for r, tr in zip(reps, true_reps, strict=True) if r.rep.n > 1]
+    assert max(delays) < 0.15
+
+
+def test_walking_and_stairs_make_no_reps() -> None:
+    workout = workout_mod.Workout.from_toml_str(
+        """
+[[step]]
+activity = "stand"
+duration_s = 5
+[[step]]
+activity = "walk"
+duration_s = 30
+[[step]]
+activity = "stairs_up"
+duration_s = 15
+[[step]]
+activity = "sit"
+duration_s = 10
+"""
+    )
+    for leg in ("left", "right"):
+        session = sim.simulate(workout, seed=5, leg=leg, mounting="random")
+        p = Pipeline()
+        events = p.feed(session.samples()) + p.finish()
+        assert not [e for e in events if isinstance(e, RepEvent | SetEvent)]
+
+
+def test_calibrated_mounting_is_used_as_given() -> None:
+    """With a calibration that knows the mounting, the pipeline takes its thigh frame and leg."""
+    workout = workout_mod.Workout.from_toml_str(SIM_WORKOUT)
+    session = sim.simulate(workout, seed=3, leg="right", mounting="random")
+    rot = session.R_thigh_from_sensor
+
+    class Mounting:
+        R_thigh_from_sensor = rot
+        leg = "right"
+
+    class Cal:
+        mounting = Mounting()
+
+        def __call__(self, s: Samples) -> Samples:
+            return Samples(s.t_s, s.accel_g @ rot.T, None if s.gyro_dps is None else s.gyro_dps @ rot.T)
+
+    p = Pipeline(calibration=Cal())
+    events = p.feed(session.samples()) + p.finish()
+    sets = [e for e in events if isinstance(e, SetEvent)]
+    assert [len(s.reps) for s in sets] == [6, 5]
+    assert p.state["sensor_leg"] == "right"
