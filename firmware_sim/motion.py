@@ -268,6 +268,9 @@ class Timeline:
         r = self.rng
         ex = step.activity
         working = step.leg
+        if step.sensor_on:
+            other = "right" if self.sensor_leg == "left" else "left"
+            working = self.sensor_leg if step.sensor_on == "standing" else other
         if ex in SINGLE_LEG or (ex == "lunge" and working in ("left", "right")):
             sensor_on = "standing" if working == self.sensor_leg else "free"
         else:

@@ -45,6 +45,7 @@ class Step:
     reps: int = 0
     duration_s: float = 0.0  # holds and non-exercise movement; exercise sets last as long as their reps
     leg: str = "both"  # working (standing) leg: left | right | both
+    sensor_on: str = ""  # instead of leg, for single-leg work: standing | free (relative to the sensor's thigh)
     depth_deg: float = 0.0  # peak flexion of the working thigh (0: the exercise's default)
     tempo_s: tuple[float, float, float] = (0.0, 0.0, 0.0)  # down, bottom pause, up (0: default)
     variability: float = 0.08  # rep-to-rep relative spread of depth and tempo
@@ -170,8 +171,17 @@ def _parse_step(raw: Any, index: int, source: str) -> Step:
     leg = values.get("leg", "both")
     if leg not in ("left", "right", "both"):
         raise InputFileError(source, f"{where}: field 'leg' is {leg!r}; expected left, right or both")
-    if activity in SINGLE_LEG and leg == "both":
-        raise InputFileError(source, f"{where}: a {activity} needs 'leg' = left or right (the standing leg)")
+    sensor_on = values.get("sensor_on", "")
+    if sensor_on not in ("", "standing", "free"):
+        raise InputFileError(source, f"{where}: field 'sensor_on' is {sensor_on!r}; expected standing or free")
+    if sensor_on and activity not in (*SINGLE_LEG, "lunge"):
+        raise InputFileError(source, f"{where}: field 'sensor_on' applies to single-leg exercises and lunges only")
+    if sensor_on and "leg" in values:
+        raise InputFileError(source, f"{where}: give either 'leg' or 'sensor_on', not both")
+    if activity in SINGLE_LEG and leg == "both" and not sensor_on:
+        raise InputFileError(
+            source, f"{where}: a {activity} needs 'leg' = left or right (the standing leg) or 'sensor_on'"
+        )
     if values.get("free_leg", "knee") not in ("knee", "hover"):
         raise InputFileError(source, f"{where}: field 'free_leg' must be knee or hover")
     if activity in EXERCISES and values.get("reps", 0) < 1:

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 
 from firmware_sim.cli import main as sim_main
-from firmware_sim.session import simulate
+from firmware_sim.session import SimulatedSession, simulate
 from firmware_sim.workout import Workout, builtin_names, load_workout
 from tracker.errors import InputFileError, UserError
 from tracker.importers import load_session
@@ -116,6 +118,7 @@ def test_packets_decode_to_the_same_samples(short: Workout) -> None:
     expected = s.samples()
     assert not notices
     assert np.array_equal(decoded.accel_g, expected.accel_g)
+    assert decoded.gyro_dps is not None and expected.gyro_dps is not None
     assert np.array_equal(decoded.gyro_dps, expected.gyro_dps)
     assert np.allclose(decoded.t_s, expected.t_s, atol=1e-9)
     # Quantised like the wire but close to the unquantised measurement.
@@ -224,3 +227,103 @@ def test_generate_csv(tmp_path: Path) -> None:
     assert session.samples.estimated_rate_hz() == pytest.approx(50, rel=0.01)
     truth = json.loads((tmp_path / "rec.truth.json").read_text())
     assert truth["rate_hz"] == 50 and truth["mounting"]["name"] == "front"
+
+
+def _one_set(extra: str) -> Workout:
+    return Workout.from_toml_str(
+        f'name = "x"\n[[step]]\nactivity = "stand"\nduration_s = 2\n[[step]]\n{extra}\n'
+    )
+
+
+@pytest.mark.parametrize("leg", ["left", "right"])
+def test_sensor_on_picks_the_working_leg_from_the_sensor_thigh(leg: str) -> None:
+    free = simulate(_one_set('activity = "single_leg_squat"\nsensor_on = "free"\nreps = 2'), seed=1, leg=leg)
+    standing = simulate(
+        _one_set('activity = "single_leg_squat"\nsensor_on = "standing"\nreps = 2'), seed=1, leg=leg
+    )
+    assert free.truth.sets[0]["sensor_on"] == "free" and free.truth.sets[0]["leg"] != leg
+    assert standing.truth.sets[0]["sensor_on"] == "standing" and standing.truth.sets[0]["leg"] == leg
+    # The standing thigh flexes much more than the free one, whose foot rests on the standing knee.
+    assert np.mean([r["depth_deg"] for r in standing.truth.sets[0]["reps_detail"]]) > 45
+    assert np.mean([r["depth_deg"] for r in free.truth.sets[0]["reps_detail"]]) < 40
+
+
+def _sway_dps(s: SimulatedSession) -> float:
+    """RMS angular rate about the thigh's forward axis (side-to-side sway) during the set."""
+    st = s.truth.sets[0]
+    inside = (s.session_t_s > st["start_s"]) & (s.session_t_s < st["end_s"])
+    gyro_thigh = s.gyro_true_dps @ s.R_thigh_from_sensor.T
+    return float(np.sqrt(np.mean(gyro_thigh[inside, 0] ** 2)))
+
+
+def test_wobble_amplitude_shows_in_the_sideways_rotation() -> None:
+    calm = simulate(
+        _one_set('activity = "single_leg_squat"\nleg = "left"\nreps = 4\nwobble_deg = 0.5'), seed=3
+    )
+    shaky = simulate(
+        _one_set('activity = "single_leg_squat"\nleg = "left"\nreps = 4\nwobble_deg = 5.0'), seed=3
+    )
+    assert shaky.truth.sets[0]["wobble"]["amplitude_deg"] == 5.0
+    assert _sway_dps(shaky) > 2 * _sway_dps(calm)
+
+
+def test_fatigue_makes_late_reps_slower_and_shallower() -> None:
+    s = simulate(_one_set('activity = "squat"\nreps = 12\nfatigue = 0.4\nvariability = 0.02'), seed=4)
+    reps = s.truth.sets[0]["reps_detail"]
+    early, late = reps[:3], reps[-3:]
+    assert np.mean([r["duration_s"] for r in late]) > 1.2 * np.mean([r["duration_s"] for r in early])
+    assert np.mean([r["depth_deg"] for r in late]) < 0.9 * np.mean([r["depth_deg"] for r in early])
+
+
+def test_balance_loss_puts_the_free_foot_down() -> None:
+    s = simulate(
+        _one_set('activity = "single_leg_squat"\nsensor_on = "free"\nreps = 4\nbalance_losses = 1'), seed=6
+    )
+    (loss,) = s.truth.balance_losses
+    at = (s.session_t_s > loss["t_s"]) & (s.session_t_s < loss["t_s"] + 0.5)
+    pose = s.truth.sets[0]["reps_detail"][0]["t_start_s"]
+    before = int(np.searchsorted(s.session_t_s, pose))
+    # The free thigh drops from its raised pose (~40 deg) to near vertical when the foot touches down.
+    assert s.thigh_pitch_deg[before] > 25
+    assert np.min(s.thigh_pitch_deg[at]) < 12
+    assert any(w["balance_loss"] for w in s.truth.wobble_events)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    hst.dictionaries(
+        hst.sampled_from(
+            [
+                "activity",
+                "reps",
+                "duration_s",
+                "leg",
+                "sensor_on",
+                "tempo_s",
+                "depth_deg",
+                "fatigue",
+                "free_leg",
+                "balance_losses",
+                "rest_s",
+                "bogus",
+            ]
+        ),
+        hst.one_of(
+            hst.sampled_from(["squat", "walk", "single_leg_squat", "plank", "left", "free", "knee", "x"]),
+            hst.integers(-3, 30),
+            hst.floats(-5, 50, allow_nan=False),
+            hst.lists(hst.floats(0, 3), max_size=4),
+            hst.booleans(),
+        ),
+    )
+)
+def test_any_step_table_parses_or_names_the_problem(step: dict[str, object]) -> None:
+    try:
+        w = Workout.from_dict({"name": "h", "step": [step]}, source="h.toml")
+    except InputFileError as exc:
+        assert "h.toml" in str(exc) and "step 1" in str(exc)
+        return
+    assert len(w.steps) == 1
+    if w.steps[0].duration_s <= 60 and w.steps[0].reps <= 30:
+        s = simulate(w, seed=0, imu="ideal")
+        assert s.truth.total_reps == w.total_reps
