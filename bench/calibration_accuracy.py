@@ -106,8 +106,8 @@ def main() -> int:
     whole, packets = float(np.median(whole_runs)), float(np.median(packet_runs))
     figures["apply_one_hour_s"] = round(whole, 4)
     figures["apply_10_sample_chunks_us_per_chunk"] = round(packets / (n / 10) * 1e6, 2)
-    for k, v in figures.items():
-        print(f"{k:40s} {v}")
+    for name, value in figures.items():
+        print(f"{name:40s} {value}")
     print("wrote", write_results("calibration_accuracy", figures))
     return 0
 

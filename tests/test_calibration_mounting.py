@@ -10,7 +10,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from calibration.flows import MountingFlow
-from calibration.mounting import LiveMountingEstimator, Mounting, estimate_mounting, rotation_angle_deg
+from calibration.mounting import Leg, LiveMountingEstimator, Mounting, estimate_mounting, rotation_angle_deg
 from calibration.synthetic import squat_session
 from tracker.samples import Samples
 
@@ -172,7 +172,7 @@ def test_simulator_random_mounting_on_either_thigh_within_3_deg(seed: int) -> No
     rng = np.random.default_rng(seed)
     accel = _run(AccelFlow(), measure(errors, pose_session(), rng))
     gyro = _run(GyroFlow(), measure(errors, still_session(12.0, rng.normal(size=3)), rng))
-    leg = ("left", "right")[seed % 2]
+    leg: Leg = "left" if seed % 2 else "right"
     session = simulate(
         Workout.from_toml_str(MOUNTING_WORKOUT), seed=seed, leg=leg, mounting="random", imu=errors
     )

@@ -16,7 +16,7 @@ import pytest
 
 from calibration import DeviceCalibration, ImuCalibration, Mounting
 from calibration.flows import AccelFlow, GyroFlow, MountingFlow
-from calibration.mounting import rotation_angle_deg
+from calibration.mounting import Leg, rotation_angle_deg
 from calibration.simsource import MOUNTING_WORKOUT, measure, sim_imu_errors, sim_mounting
 from calibration.synthetic import pose_session, still_session
 from firmware_sim.imu import ImuErrors
@@ -89,7 +89,7 @@ def _depths(sets: list[SetEvent]) -> np.ndarray:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_calibrated_bad_sensor_counts_and_measures_like_an_ideal_one(seed: int) -> None:
-    leg = ("left", "right")[seed % 2]
+    leg: Leg = "left" if seed % 2 else "right"
     workout = Workout.from_toml_str(WORKOUT)
     errors = sim_imu_errors(seed)
     r_true, _ = sim_mounting(seed)
