@@ -129,6 +129,14 @@ class RadioController(Controller):
         self.power_cycle()
         self.host = None
 
+    def on_hci_acl_data_packet(self, packet: hci.HCI_AclDataPacket) -> None:
+        # Data a host sent just before it heard of a disconnection is dropped, as a real
+        # controller drops it (Bumble logs a warning for each).
+        if self.find_connection_by_handle(packet.connection_handle) is None:
+            logger.debug("%s: data for closed connection 0x%04x dropped", self.name, packet.connection_handle)
+            return
+        super().on_hci_acl_data_packet(packet)
+
     # -- Vol 4, Part E, 7.8.13 LE Create Connection Cancel ------------------------------------
 
     def on_hci_le_create_connection_cancel_command(
