@@ -343,9 +343,10 @@ class Timeline:
             self.move(down, **bottom)
             t_bottom = self.t + pause / 2
             self.hold(pause)
-            if ex == "lunge":
-                self.move(up * 0.6, pitch=45.0 if self.state["pitch"] > 40 else -12.0, support=40.0)
-                self.move(up * 0.4, **{k: base[k] for k in ("pitch", "support", "abd", "yaw")})
+            if ex == "lunge":  # push back: the leading thigh rises as its foot leaves the floor
+                self.move(up * 0.55, pitch=50.0 if self.state["pitch"] > 40 else -15.0, support=40.0)
+                self.move(up * 0.45, **{k: base[k] for k in ("pitch", "support", "abd", "yaw")})
+                self.jobs.append(Job("impact", self.t, self.t + 0.2, {"g": self.rng.uniform(0.4, 0.8)}))
             else:
                 self.move(up, **{k: base[k] for k in ("pitch", "support", "abd", "yaw")})
             st.reps.append(RepTruth(n, t_start, t_bottom, self.t))
@@ -387,9 +388,9 @@ class Timeline:
                 self.jobs.append(Job("impact", self.t, self.t + 0.2, {"g": self.rng.uniform(1.0, 1.6)}))
                 self.move(0.25, pitch=28.0)
                 return {"support": depth, "pitch": depth}
-            self.move(self.rng.uniform(0.3, 0.45), pitch=-14.0, support=20.0)
-            self.jobs.append(Job("impact", self.t, self.t + 0.2, {"g": self.rng.uniform(0.3, 0.6)}))
-            return {"support": depth, "pitch": self.rng.uniform(0, 10)}
+            self.move(self.rng.uniform(0.25, 0.35), pitch=-16.0, support=20.0)
+            self.jobs.append(Job("impact", self.t, self.t + 0.2, {"g": self.rng.uniform(0.5, 1.0)}))
+            return {"support": depth, "pitch": self.rng.uniform(8, 20)}
         return {"support": depth, "pitch": depth}
 
     def _balance_loss(self, st: SetTruth, sensor_on: str, base: dict[str, float]) -> None:
@@ -546,7 +547,8 @@ def render(tl: Timeline, t: FloatArray, rate_hz: float, rng: np.random.Generator
             ch["pitch"][i0:i1] += 0.3 * sway_deg
             ch["yaw"][i0:i1] += 0.5 * sway_deg
             hip[i0:i1, 1] += 0.004 * sway_deg
-            trem = band_noise(rng, m, rate_hz, 6.0, 11.0, 3) * (p["tremor_deg"] * win)[:, None]
+            trem_deg = p["tremor_deg"] * (1.0 if p["single_leg"] else 0.2)
+            trem = band_noise(rng, m, rate_hz, 6.0, 11.0, 3) * (trem_deg * win)[:, None]
             tremor[i0:i1] += trem * np.array([0.6, 1.0, 0.6])
         elif job.kind == "shake":
             win = smoothstep_window(ts, job.t0, job.t1, 1.0)
@@ -569,15 +571,18 @@ def render(tl: Timeline, t: FloatArray, rate_hz: float, rng: np.random.Generator
     hip[:, 0] += SHANK_M * np.sin(k * s) - THIGH_M * np.sin(s) + ch["hip_dx"]
     hip[:, 2] += SHANK_M * np.cos(k * s) + THIGH_M * np.cos(s) + ch["hip_dz"]
 
-    bone = np.column_stack([ch["pitch"], ch["abd"], ch["yaw"]])
-
-    # Soft tissue: the strapped sensor rings on the thigh's skin and muscle when the leg moves.
+    # Moving legs are not rigid hinges and a strapped sensor is not bolted to the bone: it rocks on
+    # the muscle (2-6 Hz) and rings on the skin (4-10 Hz), more the faster the leg moves. These turn
+    # the sensor about its own spot, not about the hip. The real recordings show both
+    # (docs/simulator.md, "Realism").
     rate = np.abs(np.gradient(ch["pitch"], dt)) + 0.5 * np.abs(np.gradient(ch["abd"], dt))
     intensity = sosfilt(butter(1, min(2.0, 0.2 * rate_hz) / (rate_hz / 2), output="sos"), rate)
     intensity = np.clip(intensity / 100.0, 0.0, 3.0)
-    tissue = band_noise(rng, n, rate_hz, 6.0, 20.0, 6) * intensity[:, None]
-    extra += tissue[:, :3] * np.array([0.08, 0.06, 0.06])
-    tremor += tissue[:, 3:] * np.array([0.15, 0.15, 0.12])
+    bone = np.column_stack([ch["pitch"], ch["abd"], ch["yaw"]])
+    tremor += band_noise(rng, n, rate_hz, 2.0, 6.0, 3) * intensity[:, None] * np.array([0.4, 1.0, 1.0])
+    tissue = band_noise(rng, n, rate_hz, 4.0, 12.0, 6) * intensity[:, None]
+    extra += tissue[:, :3] * np.array([0.09, 0.07, 0.07])
+    tremor += tissue[:, 3:] * np.array([0.1, 0.2, 0.2])
     ch["pitch"] += tremor[:, 0]
     ch["abd"] += tremor[:, 1]
     ch["yaw"] += tremor[:, 2]

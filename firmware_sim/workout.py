@@ -31,7 +31,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "single_leg_squat": {"depth_deg": 62.0, "tempo_s": (1.6, 0.3, 1.3), "wobble_deg": 2.0},
     "deadlift": {"depth_deg": 30.0, "tempo_s": (1.5, 0.6, 1.3)},
     "single_leg_deadlift": {"depth_deg": 75.0, "tempo_s": (1.7, 0.5, 1.4), "wobble_deg": 2.0},
-    "lunge": {"depth_deg": 80.0, "tempo_s": (1.3, 0.3, 1.2)},
+    "lunge": {"depth_deg": 82.0, "tempo_s": (1.0, 0.2, 1.0)},
     "crunch": {"depth_deg": 30.0, "tempo_s": (0.9, 0.3, 0.9)},
     "bicycle": {"depth_deg": 60.0, "tempo_s": (0.7, 0.0, 0.7)},
 }
@@ -45,7 +45,9 @@ class Step:
     reps: int = 0
     duration_s: float = 0.0  # holds and non-exercise movement; exercise sets last as long as their reps
     leg: str = "both"  # working (standing) leg: left | right | both
-    sensor_on: str = ""  # instead of leg, for single-leg work: standing | free (relative to the sensor's thigh)
+    sensor_on: str = (
+        ""  # instead of leg, for single-leg work: standing | free (relative to the sensor's thigh)
+    )
     depth_deg: float = 0.0  # peak flexion of the working thigh (0: the exercise's default)
     tempo_s: tuple[float, float, float] = (0.0, 0.0, 0.0)  # down, bottom pause, up (0: default)
     variability: float = 0.08  # rep-to-rep relative spread of depth and tempo
@@ -173,9 +175,13 @@ def _parse_step(raw: Any, index: int, source: str) -> Step:
         raise InputFileError(source, f"{where}: field 'leg' is {leg!r}; expected left, right or both")
     sensor_on = values.get("sensor_on", "")
     if sensor_on not in ("", "standing", "free"):
-        raise InputFileError(source, f"{where}: field 'sensor_on' is {sensor_on!r}; expected standing or free")
+        raise InputFileError(
+            source, f"{where}: field 'sensor_on' is {sensor_on!r}; expected standing or free"
+        )
     if sensor_on and activity not in (*SINGLE_LEG, "lunge"):
-        raise InputFileError(source, f"{where}: field 'sensor_on' applies to single-leg exercises and lunges only")
+        raise InputFileError(
+            source, f"{where}: field 'sensor_on' applies to single-leg exercises and lunges only"
+        )
     if sensor_on and "leg" in values:
         raise InputFileError(source, f"{where}: give either 'leg' or 'sensor_on', not both")
     if activity in SINGLE_LEG and leg == "both" and not sensor_on:
