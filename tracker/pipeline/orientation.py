@@ -33,7 +33,7 @@ class ThighAngles:
     roll_deg: FloatArray
     pitch_rate_dps: FloatArray
     roll_rate_dps: FloatArray
-    impact_g: FloatArray  # |specific force| jump from its smoothed value (landings, heel strikes)
+    impact_g: FloatArray  # |specific force| jump from the previous sample (landings, heel strikes)
     height_m: FloatArray  # sensor height change, leaky double integral of vertical acceleration
 
 
@@ -47,15 +47,16 @@ class OrientationFilter:
         self.alpha = config.fusion_tau_s / (config.fusion_tau_s + dt)
         self.roll_sign = roll_sign
         self._lp = signal.butter(2, min(config.accel_lowpass_hz, 0.4 * rate_hz), fs=rate_hz, output="sos")
-        self._imp = signal.butter(1, min(5.0, 0.4 * rate_hz), fs=rate_hz, output="sos")
         self._last_t: float | None = None
         self._zi_fused: FloatArray | None = None  # (1, 2): pitch, roll
         self._zi_lp: FloatArray | None = None  # accel-only: (sections, 2, 2)
-        self._zi_imp: FloatArray | None = None
+        self._last_norm: float | None = None
         self._last_angles: FloatArray | None = None
         self._leak = float(np.exp(-dt / config.height_tau_s))
-        self._zi_v: FloatArray | None = None
-        self._zi_h: FloatArray | None = None
+        # velocity and height integrators in one second-order section: 1 / (1 - leak z^-1)^2
+        self._h_b = np.array([dt])
+        self._h_a = np.array([1.0, -2.0 * self._leak, self._leak**2])
+        self._zi_h = np.zeros(2)
 
     def feed(self, chunk: Samples) -> ThighAngles:
         t = chunk.t_s
@@ -71,10 +72,8 @@ class OrientationFilter:
         acc_angles = np.degrees(np.stack([np.arctan2(a[:, 0], a[:, 2]), np.arctan2(-a[:, 1], horiz)], axis=1))
         acc_angles[:, 1] *= self.roll_sign
         norm = np.linalg.norm(a, axis=1)
-        if self._zi_imp is None:
-            self._zi_imp = signal.sosfilt_zi(self._imp) * norm[0]
-        smooth, self._zi_imp = signal.sosfilt(self._imp, norm, zi=self._zi_imp)
-        impact = np.abs(norm - smooth)
+        impact = np.abs(np.diff(norm, prepend=norm[0] if self._last_norm is None else self._last_norm))
+        self._last_norm = float(norm[-1])
         if chunk.gyro_dps is not None:
             w = chunk.gyro_dps
             rates = np.stack([-w[:, 1], -w[:, 0] * self.roll_sign], axis=1)
@@ -93,13 +92,8 @@ class OrientationFilter:
         ph = np.radians(angles[:, 1] * self.roll_sign)
         cp = np.cos(ph)
         a_up = a[:, 0] * cp * np.sin(th) - a[:, 1] * np.sin(ph) + a[:, 2] * cp * np.cos(th)
-        lam = self._leak
         acc = (a_up - 1.0) * 9.80665 * dt
-        if self._zi_v is None:
-            self._zi_v = np.zeros(1)
-            self._zi_h = np.zeros(1)
-        v, self._zi_v = signal.lfilter([1.0], [1.0, -lam], acc, zi=self._zi_v)
-        h, self._zi_h = signal.lfilter([1.0], [1.0, -lam], v * dt, zi=self._zi_h)
+        h, self._zi_h = signal.lfilter(self._h_b, self._h_a, acc, zi=self._zi_h)
         return np.asarray(h)
 
     def _fuse(

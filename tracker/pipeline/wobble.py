@@ -110,18 +110,18 @@ def sway_stats(t: FloatArray, ap: FloatArray, ml: FloatArray) -> SwayStats:
 
 
 class SwayFilter:
-    """High-pass the thigh angles into sway (sosfilt with carried state)."""
+    """High-pass the thigh angles into sway (one biquad, lfilter with carried state)."""
 
     def __init__(self, config: PipelineConfig, rate_hz: float) -> None:
         self.config = config
-        self._sos = signal.butter(2, config.sway_highpass_hz, btype="highpass", fs=rate_hz, output="sos")
-        self._zi = np.zeros((self._sos.shape[0], 2, 2))
+        self._b, self._a = signal.butter(2, config.sway_highpass_hz, btype="highpass", fs=rate_hz)
+        self._zi = np.zeros((2, 2))
         self._started = False
 
     def feed(self, pitch: FloatArray, roll: FloatArray) -> tuple[FloatArray, FloatArray]:
         x = np.stack([pitch, roll], axis=1)
         if not self._started:
-            self._zi = signal.sosfilt_zi(self._sos)[:, :, None] * x[0][None, None, :]
+            self._zi = signal.lfilter_zi(self._b, self._a)[:, None] * x[0][None, :]
             self._started = True
-        y, self._zi = signal.sosfilt(self._sos, x, axis=0, zi=self._zi)
+        y, self._zi = signal.lfilter(self._b, self._a, x, axis=0, zi=self._zi)
         return y[:, 0], y[:, 1]
