@@ -33,6 +33,9 @@ class PipelineConfig:
     rep_end_fraction: float = 0.25  # back up: below this fraction of the rep's depth ...
     rep_end_deg: float = 5.0  # ... or this many degrees, whichever is larger
     min_depth_deg: float = 10.0
+    rebound_deg: float = 10.0  # rising again this far above the lowest point since the peak ...
+    rebound_fraction: float = 0.3  # ... (or this fraction of the depth) ends a rep without standing up,
+    rebound_min_deg: float = 25.0  # ... when that lowest point is this far from standing (a parked leg)
     rearm_at_standing: bool = True  # True: after a rep, wait for the standing band before the next
     min_extension_deg: float = 35.0  # backward swings (free leg of a single-leg deadlift) go far
     min_rep_s: float = 1.25

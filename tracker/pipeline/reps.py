@@ -64,6 +64,7 @@ class RepDetector:
         self._pre = _Trace()  # samples since the last quiet standing sample
         self._trace = _Trace()
         self._peak = 0.0
+        self._trough = np.inf
         self._t_start = 0.0
         self._quiet_since: float | None = None
         self._armed = True
@@ -154,30 +155,58 @@ class RepDetector:
                 run_peak = np.maximum.accumulate(np.maximum(ad, self._peak))
                 thr = np.maximum(cfg.rep_end_deg, cfg.rep_end_fraction * run_peak)
                 too_long = (t[i:] - self._t_start) > cfg.max_rep_s
-                end = np.flatnonzero((ad < thr) | too_long)
-                stop = int(end[0]) if end.size else n - i
+                ended = (ad < thr) | too_long
                 if self.phase == "descent":
-                    asc = np.flatnonzero(ad[:stop] < 0.8 * run_peak[:stop])
-                    asc = asc[run_peak[asc] >= cfg.min_depth_deg]
-                    if asc.size:
-                        self._set_phase(float(t[i + int(asc[0])]), "ascent")
-                self._trace.add(data[:, i : i + stop + (1 if end.size else 0)])
-                if stop:
-                    self._peak = float(run_peak[stop - 1])
-                if not end.size:
+                    turn = (ad < 0.8 * run_peak) & (run_peak >= cfg.min_depth_deg)
+                else:
+                    # a free leg parked in the air comes back only part of the way between reps
+                    trough = np.minimum.accumulate(np.minimum(ad, self._trough))
+                    rise = np.maximum(cfg.rebound_deg, cfg.rebound_fraction * run_peak)
+                    turn = (ad > trough + rise) & (trough >= cfg.rebound_min_deg)
+                hit = np.flatnonzero(ended | turn)
+                if not hit.size:
+                    self._trace.add(data[:, i:])
+                    self._peak = float(run_peak[-1])
+                    if self.phase == "ascent":
+                        self._trough = float(trough[-1])
                     break
-                j = i + stop
-                if too_long[stop]:
-                    self._set_phase(float(t[j]), "hold")
-                    self._quiet_since = None
+                k = int(hit[0])
+                j = i + k
+                if ended[k]:
+                    self._trace.add(data[:, i : j + 1])
+                    if too_long[k]:
+                        self._set_phase(float(t[j]), "hold")
+                        self._quiet_since = None
+                        self._trace = _Trace()
+                        i = j
+                        continue
+                    out.append(self._finish(float(t[j]), self._trace.array()))
                     self._trace = _Trace()
+                    self._set_phase(float(t[j]), "standing")
+                    self._pre = _Trace()
+                    self._armed = not cfg.rearm_at_standing
                     i = j
                     continue
-                out.append(self._finish(float(t[j])))
+                self._trace.add(data[:, i:j])
+                if self.phase == "descent":
+                    self._peak = float(run_peak[k - 1]) if k else self._peak
+                    self._trough = np.inf
+                    self._set_phase(float(t[j]), "ascent")
+                    i = j
+                    continue
+                # rebound: the rep ended at the lowest point since its peak; the next one starts there
+                tr = self._trace.array()
+                dev = np.abs(tr[1] - self.base_deg)
+                kp = int(np.argmax(dev))
+                kt = kp + int(np.argmin(dev[kp:]))
+                done = self._finish(float(t[j]), tr[:, : kt + 1])
+                out.append(done)
                 self._trace = _Trace()
-                self._set_phase(float(t[j]), "standing")
-                self._pre = _Trace()
-                self._armed = not cfg.rearm_at_standing
+                self._trace.add(tr[:, kt:])
+                self._t_start = float(tr[0, kt])
+                self._peak = float(np.max(dev[kt:]))
+                self._from_standing = done.valid  # a chain of reps, not of strides
+                self._set_phase(float(t[j]), "descent")
                 i = j
                 continue
             # hold: sitting, a plank, a free leg parked somewhere: wait for quiet, then re-learn
@@ -215,10 +244,9 @@ class RepDetector:
         self.phase = phase
         self.phase_changes.append((t_s, phase))
 
-    def _finish(self, t_event: float) -> Excursion:
+    def _finish(self, t_event: float, tr: FloatArray) -> Excursion:
         cfg = self.config
         assert self.base_deg is not None
-        tr = self._trace.array()
         t = tr[0]
         d = tr[1] - self.base_deg
         ad = np.abs(d)
