@@ -199,13 +199,13 @@ class RepDetector:
                 dev = np.abs(tr[1] - self.base_deg)
                 kp = int(np.argmax(dev))
                 kt = kp + int(np.argmin(dev[kp:]))
-                done = self._finish(float(t[j]), tr[:, : kt + 1])
-                out.append(done)
+                finished = self._finish(float(t[j]), tr[:, : kt + 1])
+                out.append(finished)
                 self._trace = _Trace()
                 self._trace.add(tr[:, kt:])
                 self._t_start = float(tr[0, kt])
                 self._peak = float(np.max(dev[kt:]))
-                self._from_standing = done.valid  # a chain of reps, not of strides
+                self._from_standing = finished.valid  # a chain of reps, not of strides
                 self._set_phase(float(t[j]), "descent")
                 i = j
                 continue
