@@ -91,7 +91,7 @@ async def reconnect_times(kind: str, count: int = 3) -> list[float]:
 
 async def run(seconds: float) -> tuple[list[dict[str, float]], dict[str, list[float]]]:
     rows = []
-    for max_spp in (40, 5):
+    for max_spp in (10, 40, 5):  # the default, a full MTU-247 packet (19), and a low-latency setting
         for interval_ms in (7.5, 15.0, 30.0):
             rows.append(await measure(interval_ms, max_spp, seconds))
     recon = {kind: await reconnect_times(kind) for kind in ("disconnect", "brownout")}

@@ -202,7 +202,7 @@ class SimulatedSensor:
         gyro_range_dps: float = 1000.0,
         battery_pct: float = 100.0,
         battery_drain_pct_per_h: float = 20.0,
-        max_samples_per_packet: int = 40,
+        max_samples_per_packet: int = 10,
         report: Callable[[str], None] | None = None,
     ) -> None:
         if speed <= 0:

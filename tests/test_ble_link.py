@@ -214,7 +214,7 @@ async def test_device_information_battery_and_rate_command() -> None:
         assert (info.name, info.serial, info.manufacturer) == ("RepTrack-0042", "ABC0042", "RepTrack")
         assert info.battery_pct is not None and info.battery_pct >= 99
         assert info.config.rate_hz == 50 and info.config.streaming
-        assert info.mtu == 247 and info.config.samples_per_packet == 19
+        assert info.mtu == 247 and info.config.samples_per_packet == 10
         battery_events = []
         async for chunk in link.stream():
             if len(chunk.samples) >= 2:
