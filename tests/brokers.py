@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +40,23 @@ def free_port() -> int:
     return _free()
 
 
-def wait_for_broker(port: int, up: bool = True, timeout_s: float = 10.0) -> None:
+def _port_open(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for_broker(port: int, up: bool = True, timeout_s: float = 10.0, tls: bool = False) -> None:
     from tracker.mqtt.broker import broker_answers
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if broker_answers("127.0.0.1", port, timeout_s=0.5) == up:
+        answers = _port_open(port) if tls else broker_answers("127.0.0.1", port, timeout_s=0.5)
+        if answers == up:
             return
         time.sleep(0.05)
     raise TimeoutError(f"broker on port {port} did not {'start' if up else 'stop'} within {timeout_s} s")
@@ -53,12 +65,15 @@ def wait_for_broker(port: int, up: bool = True, timeout_s: float = 10.0) -> None
 class RealBroker:
     """A broker process on 127.0.0.1:<free port>; ``kind`` is "mosquitto" or "amqtt"."""
 
-    def __init__(self, kind: str | None = None, users: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, kind: str | None = None, users: dict[str, str] | None = None, tls: TestPKI | None = None
+    ) -> None:
         self.kind = kind or os.environ.get("REPTRACK_TEST_BROKER") or ("mosquitto" if MOSQUITTO else "amqtt")
         if self.kind == "mosquitto" and not MOSQUITTO:
             raise RuntimeError("mosquitto is not installed")
         self.port = free_port()
         self.users = users
+        self.tls = tls  # serve TLS with this PKI; mosquitto also requires a client certificate
         self.dir = Path(tempfile.mkdtemp(prefix="reptrack-broker-"))
         self.proc: subprocess.Popen[bytes] | None = None
         self._prepare()
@@ -85,6 +100,13 @@ class RealBroker:
                 for user, pw in self.users.items():
                     subprocess.run(["mosquitto_passwd", "-b", str(pwfile), user, pw], check=True)
                 lines.append(f"password_file {pwfile}")
+            if self.tls:
+                lines += [
+                    f"cafile {self.tls.ca}",
+                    f"certfile {self.tls.server_cert}",
+                    f"keyfile {self.tls.server_key}",
+                    "require_certificate true",
+                ]
             (self.dir / "mosquitto.conf").write_text("\n".join(lines) + "\n")
         elif self.users:
             from pwdlib import PasswordHash
@@ -98,12 +120,12 @@ class RealBroker:
             assert MOSQUITTO is not None
             cmd = [MOSQUITTO, "-c", str(self.dir / "mosquitto.conf")]
         else:
-            cmd = [sys.executable, __file__, str(self.port)]
-            if self.users:
-                cmd.append(str(self.dir / "passwd"))
+            cmd = [sys.executable, __file__, str(self.port), str(self.dir / "passwd") if self.users else "-"]
+            if self.tls:
+                cmd += [str(self.tls.ca), str(self.tls.server_cert), str(self.tls.server_key)]
         log = open(self.dir / "broker.log", "ab")  # noqa: SIM115 (lives as long as the process)
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        wait_for_broker(self.port, True)
+        wait_for_broker(self.port, True, tls=self.tls is not None)
         return self
 
     def kill(self) -> None:
@@ -112,7 +134,7 @@ class RealBroker:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
             self.proc = None
-        wait_for_broker(self.port, False)
+        wait_for_broker(self.port, False, tls=self.tls is not None)
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -198,7 +220,87 @@ def wait_until(cond: Callable[[], bool], timeout_s: float = 10.0, what: str = "c
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
-def _serve_amqtt(port: int, password_file: str | None) -> None:
+@dataclass(frozen=True)
+class TestPKI:
+    """A throwaway CA, a server certificate for 127.0.0.1/localhost and a client certificate."""
+
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+
+
+def make_test_pki(folder: Path) -> TestPKI:
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> Path:
+        path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        return path
+
+    def issue(
+        cn: str,
+        key: ec.EllipticCurvePrivateKey,
+        issuer_key: ec.EllipticCurvePrivateKey,
+        ca: bool,
+        san: list[x509.GeneralName] | None = None,
+    ) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(name(cn))
+            .issuer_name(name("reptrack test CA"))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if san:
+            builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = issue("reptrack test CA", ca_key, ca_key, True)
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server_cert = issue(
+        "localhost",
+        server_key,
+        ca_key,
+        False,
+        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))],
+    )
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client_cert = issue("gateway-1", client_key, ca_key, False)
+    pem = serialization.Encoding.PEM
+    (folder / "ca.pem").write_bytes(ca_cert.public_bytes(pem))
+    (folder / "server.pem").write_bytes(server_cert.public_bytes(pem))
+    (folder / "client.pem").write_bytes(client_cert.public_bytes(pem))
+    return TestPKI(
+        folder / "ca.pem",
+        folder / "server.pem",
+        write_key(server_key, folder / "server.key"),
+        folder / "client.pem",
+        write_key(client_key, folder / "client.key"),
+    )
+
+
+def _serve_amqtt(port: int, password_file: str | None, tls: list[str]) -> None:
     import asyncio
 
     from amqtt.broker import Broker
@@ -208,7 +310,10 @@ def _serve_amqtt(port: int, password_file: str | None) -> None:
     }
     if password_file:
         plugins["amqtt.plugins.authentication.FileAuthPlugin"] = {"password_file": password_file}
-    config = {"listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}}, "plugins": plugins}
+    listener: dict[str, object] = {"type": "tcp", "bind": f"127.0.0.1:{port}"}
+    if tls:
+        listener.update(ssl=True, cafile=tls[0], certfile=tls[1], keyfile=tls[2])
+    config = {"listeners": {"default": listener}, "plugins": plugins}
 
     async def main() -> None:
         broker = Broker(config)
@@ -226,4 +331,4 @@ def _serve_amqtt(port: int, password_file: str | None) -> None:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    _serve_amqtt(int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else None)
+    _serve_amqtt(int(sys.argv[1]), None if sys.argv[2] == "-" else sys.argv[2], sys.argv[3:])

@@ -291,3 +291,32 @@ def test_without_broker_option_a_local_broker_is_used_else_an_embedded_one(
         assert embedded is not None
         embedded.stop()
     assert not broker_module.broker_answers("127.0.0.1", nothing_there)
+
+
+def test_tls_with_a_ca_file_and_a_client_certificate(tmp_path) -> None:
+    from tests.brokers import make_test_pki
+
+    pki = make_test_pki(tmp_path / "pki")
+    with RealBroker(tls=pki) as b:
+        url = BrokerURL.parse(f"mqtts://127.0.0.1:{b.port}")
+        good = MqttSettings(url, Security(ca_file=pki.ca, cert_file=pki.client_cert, key_file=pki.client_key))
+        with Watcher(good) as watcher:
+            pub = SensorPublisher(good, "tls-thigh", "sess")
+            pub.connect()
+            pub.publish(rep_event(1, 1))
+            pub.close()
+            wait_until(
+                lambda: (
+                    "tls-thigh" in watcher.facts.sensors and len(watcher.facts.sensors["tls-thigh"].reps) == 1
+                )
+            )
+        untrusted = MqttSettings(url, Security(cert_file=pki.client_cert, key_file=pki.client_key))
+        with pytest.raises(
+            BrokerError,
+            match=r"TLS handshake with mqtts://127\.0\.0\.1:\d+ failed: .*REPTRACK_MQTT_CA_FILE",
+        ):
+            SensorPublisher(untrusted, "tls-thigh", "sess").connect(timeout_s=5)
+        if b.kind == "mosquitto":  # mosquitto is configured to require a client certificate
+            no_cert = MqttSettings(url, Security(ca_file=pki.ca))
+            with pytest.raises(BrokerError, match=r"requires a client certificate.*REPTRACK_MQTT_CERT_FILE"):
+                SensorPublisher(no_cert, "tls-thigh", "sess").connect(timeout_s=5)

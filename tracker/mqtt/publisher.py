@@ -98,7 +98,10 @@ def describe_refusal(broker: BrokerURL, security: Security, reason: object) -> s
 
 def connect_error(broker: BrokerURL, exc: BaseException) -> BrokerError:
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return BrokerError(f"TLS handshake with {broker} failed: {exc.verify_message or exc.reason}")
+        return BrokerError(
+            f"TLS handshake with {broker} failed: {exc.verify_message or exc.reason} (the broker's "
+            "certificate is not trusted: give its CA with REPTRACK_MQTT_CA_FILE or ca_file in the config file)"
+        )
     if isinstance(exc, ssl.SSLError):
         return BrokerError(f"TLS handshake with {broker} failed: {exc.reason or exc}")
     if broker.tls and isinstance(exc, TimeoutError):
@@ -163,9 +166,15 @@ def connect_client(
             return client
         if rc is not None and "protocol version" not in str(rc).lower():
             raise BrokerError(describe_refusal(settings.broker, settings.security, rc))
+        hint = ""
+        if settings.broker.tls and settings.security.cert_file is None:
+            hint = (
+                "; if it requires a client certificate, give it with REPTRACK_MQTT_CERT_FILE and "
+                "REPTRACK_MQTT_KEY_FILE (or cert_file, key_file in the config file)"
+            )
         last = BrokerError(
             f"the MQTT broker {settings.broker} closed the connection during login "
-            f"({rc if rc is not None else closed})"
+            f"({rc if rc is not None else closed}){hint}"
         )
         log.info("broker %s refused MQTT %s; trying the next protocol version", settings.broker, protocol)
     assert last is not None
