@@ -65,6 +65,8 @@ class RepDetector:
         self._trace = _Trace()
         self._peak = 0.0
         self._trough = np.inf
+        self._rearm_deg = 0.0
+        self._last_valid = False
         self._t_start = 0.0
         self._quiet_since: float | None = None
         self._armed = True
@@ -110,9 +112,13 @@ class RepDetector:
             ad = np.abs(d)
             if self.phase == "standing" and not self._armed:
                 # a rep ends above the standing band: wait until the thigh is truly back
-                low = np.flatnonzero(ad < cfg.rep_start_deg)
+                # (or turns around slowly below where the last rep ended: a free leg between reps)
+                slow = np.abs(data[3, i:]) < cfg.settle_dps
+                low = np.flatnonzero((ad < cfg.rep_start_deg) | (slow & (ad < self._rearm_deg)))
                 if not low.size:
                     break
+                if slow[int(low[0])] and self._last_valid:
+                    self._settled_t = float(t[i + int(low[0])])
                 self._armed = True
                 self._pre = _Trace()
                 i += int(low[0])
@@ -181,6 +187,10 @@ class RepDetector:
                         i = j
                         continue
                     out.append(self._finish(float(t[j]), self._trace.array()))
+                    self._last_valid = out[-1].valid
+                    # only a free leg swinging back may stay off vertical between reps
+                    backward = self._last_valid and out[-1].signed_depth_deg < 0
+                    self._rearm_deg = float(thr[k]) if backward else cfg.rep_start_deg
                     self._trace = _Trace()
                     self._set_phase(float(t[j]), "standing")
                     self._pre = _Trace()
