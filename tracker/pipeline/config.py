@@ -49,7 +49,7 @@ class PipelineConfig:
     max_rise_dps: float = 150.0  # walking/stairs lift the thigh faster than anyone squats down
     max_impact_g: float = 3.0  # heel strikes: accelerometer jumps larger than this
     knee_lift_m: float = 0.015  # the sensor rising this much while the thigh flexes: a step, not a rep
-    knee_lift_max_s: float = 2.5  # ... when it is quick (stepping is; a slow hinge is not)
+    knee_lift_max_s: float = 2.0  # ... when it is quick (stepping is; a slow hinge is not)
 
     # --- exercise -------------------------------------------------------------------------
     deadlift_max_deg: float = 35.0  # thigh flexion below this: a hinge (deadlift family)
