@@ -33,6 +33,7 @@ from tracker.mqtt.topics import DEFAULT_PREFIX, Topics, sensor_topic_id
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BUFFERED_EVENTS = 10_000
+MAX_REPLAYED = 100  # acknowledged events sent again after a reconnect, at most (on top of the buffer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +258,10 @@ class SensorPublisher:
     acknowledged it (PUBACK). When the connection is lost, the unacknowledged events go back to
     the front of the buffer; after reconnecting (a fresh session) and ``resume_delay_s``, the
     buffer is sent again in order. The delay gives subscribers of a broker that forgot their
-    sessions in a restart time to resubscribe before the backlog arrives.
+    sessions in a restart time to resubscribe before the backlog arrives. Events the broker
+    acknowledged within ``replay_window_s`` before the loss are sent again too: a broker that
+    crashed can lose messages it acknowledged but had not delivered yet. Subscribers drop the
+    duplicates by id.
     """
 
     def __init__(
@@ -267,13 +271,15 @@ class SensorPublisher:
         session_id: str,
         *,
         name: str | None = None,
-        resume_delay_s: float = 1.0,
+        resume_delay_s: float = 2.0,
+        replay_window_s: float = 5.0,
     ) -> None:
         self.settings = settings
         self.sensor_id = sensor_topic_id(sensor_id)
         self.name = name or sensor_id
         self.session_id = session_id
         self.resume_delay_s = resume_delay_s
+        self.replay_window_s = replay_window_s
         self.topics = Topics(settings.prefix, self.sensor_id)
         self.state = payloads.StateTracker()
         self.dropped_events = 0
@@ -283,6 +289,7 @@ class SensorPublisher:
         self._lock = threading.RLock()
         self._backlog: collections.deque[tuple[str, bytes]] = collections.deque()  # not handed to paho
         self._inflight: dict[int, tuple[str, bytes]] = {}  # handed to paho, not acknowledged
+        self._recent: collections.deque[tuple[float, str, bytes]] = collections.deque()  # acknowledged lately
         # PUBACKs noted by paho's thread without any lock of ours (paho holds its own locks when it
         # calls back; taking ours there would invert the lock order), applied under our lock.
         self._acks: collections.deque[tuple[mqtt.Client, int]] = collections.deque()
@@ -311,10 +318,17 @@ class SensorPublisher:
             return len(self._backlog) + len(self._inflight)
 
     def _apply_acks(self) -> None:
+        now = time.monotonic()
         while self._acks:
             client, mid = self._acks.popleft()
             if client is self._client:
-                self._inflight.pop(mid, None)  # not an event (status, state): nothing to do
+                message = self._inflight.pop(mid, None)  # None: not an event (status, state)
+                if message is not None and self.replay_window_s > 0:
+                    self._recent.append((now, *message))
+        while self._recent and (
+            now - self._recent[0][0] > self.replay_window_s or len(self._recent) > MAX_REPLAYED
+        ):
+            self._recent.popleft()
 
     def _prepare(self, c: mqtt.Client) -> None:
         will = payloads.encode(
@@ -380,9 +394,13 @@ class SensorPublisher:
         """Give up the current connection: its unacknowledged events go back to the backlog."""
         with self._lock:
             self._apply_acks()
-            # Unacknowledged events go back, in order, in front of the ones that never left.
+            # Unacknowledged events go back, in order, in front of the ones that never left; in
+            # front of them the events acknowledged in the last replay_window_s, which a broker
+            # that crashed may have lost before delivering them (subscribers drop duplicates by id).
             self._backlog.extendleft(reversed(list(self._inflight.values())))
+            self._backlog.extendleft(reversed([(topic, data) for _, topic, data in self._recent]))
             self._inflight.clear()
+            self._recent.clear()
             old = self._client
             if old is not None:
                 self._retired.append(old)

@@ -145,6 +145,9 @@ class Watcher:
             c.on_disconnect = self._on_disconnect
             c.on_message = self._on_message
             c.on_subscribe = lambda *a: self.subscribed.set()
+            # Retry every second, no longer backoff: after a broker restart the watcher must be
+            # back (and subscribed) before trackers send their backlog (2 s after they reconnect).
+            c.reconnect_delay_set(1, 1)
 
         self._client = connect_client(
             self.settings,
