@@ -64,7 +64,9 @@ def bench_hour(samples: Samples) -> dict[str, float]:
     }
 
 
-def bench_live(samples: Samples, sensors: int = 200, packet: int = 10, seconds: float = 60.0) -> dict[str, float]:
+def bench_live(
+    samples: Samples, sensors: int = 200, packet: int = 10, seconds: float = 60.0
+) -> dict[str, float]:
     """Feed ``sensors`` pipelines ``seconds`` of data each, in ``packet``-sample chunks."""
     rate = samples.estimated_rate_hz()
     n = int(seconds * rate)
@@ -100,7 +102,12 @@ def bench_memory(hours: float = 8.0) -> dict[str, float]:
         if k in (1, rounds // 2, rounds - 1):
             sizes.append(tracemalloc.get_traced_memory()[0])
     tracemalloc.stop()
-    return {"hours": hours, "bytes_after_30min": sizes[0], "bytes_at_half": sizes[1], "bytes_at_end": sizes[2]}
+    return {
+        "hours": hours,
+        "bytes_after_30min": sizes[0],
+        "bytes_at_half": sizes[1],
+        "bytes_at_end": sizes[2],
+    }
 
 
 def main() -> int:
