@@ -23,7 +23,7 @@ from tracker.pipeline.orientation import ThighAngles
 from tracker.pipeline.wobble import SwayStats, sway_stats
 from tracker.samples import FloatArray
 
-BLOCK = 1024
+BLOCK = 512
 TRACE_FIELDS = ("t", "pitch", "roll", "rate", "impact", "height", "sway_ap", "sway_ml")
 
 
