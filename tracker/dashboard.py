@@ -124,7 +124,13 @@ def plain_line(sensor: str, leaf: str, body: dict[str, Any]) -> str | None:
 
 
 class Dashboard:
-    """Watches a prefix and shows it: rich live table on a terminal, plain lines otherwise."""
+    """Watches a prefix and shows it: rich live table on a terminal, plain lines otherwise.
+
+    The table is redrawn by its own thread as soon as a message arrives, at most every
+    ``MIN_REDRAW_S``: a burst of messages from many sensors costs one redraw, not one each.
+    """
+
+    MIN_REDRAW_S = 0.04
 
     def __init__(
         self,
@@ -140,32 +146,58 @@ class Dashboard:
         self.watcher = Watcher(settings, client_id=client_id, persistent=False, on_message=self._on_message)
         self._live: Live | None = None
         self._lock = threading.Lock()
+        self._dirty = threading.Event()
+        self._stopping = threading.Event()
+        self._painter: threading.Thread | None = None
 
     @property
     def facts(self) -> LiveFacts:
         return self.watcher.facts
 
     def _on_message(self, sensor: str, leaf: str, body: dict[str, Any]) -> None:
+        if self.live_mode:
+            self._dirty.set()
+            return
+        line = plain_line(sensor, leaf, body)
+        if line:
+            with self._lock:
+                print(line, file=self.out, flush=True)
+
+    def _paint(self) -> None:
+        while not self._stopping.is_set():
+            if not self._dirty.wait(0.5):
+                if not self.watcher.connected.is_set():
+                    self._redraw(Text("broker unreachable, reconnecting...", style="red"))
+                continue
+            self._dirty.clear()
+            t0 = time.monotonic()
+            self._redraw()
+            self._stopping.wait(max(0.0, self.MIN_REDRAW_S - (time.monotonic() - t0)))
+
+    def _redraw(self, note: Text | None = None) -> None:
         with self._lock:
             if self._live is not None:
-                self._live.update(render(self.facts), refresh=True)
-            elif not self.live_mode:
-                line = plain_line(sensor, leaf, body)
-                if line:
-                    print(line, file=self.out, flush=True)
+                view = render(self.facts)
+                self._live.update(view if note is None else Group(view, note), refresh=True)
 
     def start(self) -> Dashboard:
         if self.live_mode:
             self._live = Live(render(self.facts), console=self.console, auto_refresh=False, transient=False)
             self._live.start()
+            self._painter = threading.Thread(target=self._paint, name="dashboard-painter", daemon=True)
+            self._painter.start()
         self.watcher.start()
         return self
 
     def stop(self) -> None:
         self.watcher.stop()
+        self._stopping.set()
+        if self._painter is not None:
+            self._painter.join(timeout=5)
+            self._painter = None
+        self._redraw()
         with self._lock:
             if self._live is not None:
-                self._live.update(render(self.facts), refresh=True)
                 self._live.stop()
                 self._live = None
 
@@ -173,12 +205,6 @@ class Dashboard:
         deadline = None if duration_s is None else time.monotonic() + duration_s
         while deadline is None or time.monotonic() < deadline:
             time.sleep(0.2)
-            if self._live is not None and not self.watcher.connected.is_set():
-                with self._lock:
-                    self._live.update(
-                        Group(render(self.facts), Text("broker unreachable, reconnecting...", style="red")),
-                        refresh=True,
-                    )
 
 
 def _wobble_level(view: SensorView) -> float | None:
