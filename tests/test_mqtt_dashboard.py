@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 from rich.console import Console
 
@@ -52,3 +53,39 @@ def test_dashboard_shows_many_sensors_and_survives_a_broker_restart() -> None:
     for cell in ("offline", "single_leg_squat", "89%", "1.0%", "80°", "0.9/0.2/0.9"):
         assert cell in row, f"{cell!r} missing from {row!r}"
     assert "4.20" in next(line for line in table.splitlines() if "athlete-0" in line)  # wobble gauge value
+
+
+def test_live_table_redraws_on_new_facts_and_coalesces_bursts(monkeypatch) -> None:
+    import tracker.dashboard as dashboard_module
+
+    draws: list[float] = []
+    real_render = dashboard_module.render
+
+    def counting_render(facts, title=""):
+        draws.append(time.monotonic())
+        return real_render(facts, title)
+
+    monkeypatch.setattr(dashboard_module, "render", counting_render)
+    out = io.StringIO()
+    with RealBroker() as broker:
+        settings = MqttSettings(BrokerURL.parse(broker.url))
+        dash = Dashboard(settings, live=True, out=out).start()
+        pub = SensorPublisher(settings, "burst", "s")
+        pub.connect()
+        try:
+            wait_until(lambda: "burst" in dash.facts.sensors, what="the sensor's status")
+            time.sleep(0.2)
+            before = len(draws)
+            sent = time.monotonic()
+            for n in range(1, 41):
+                pub.publish(rep_event(1, n))
+            wait_until(lambda: len(dash.facts.sensors["burst"].reps) == 40, what="40 reps")
+            time.sleep(0.3)
+        finally:
+            pub.close()
+            dash.stop()
+    burst_draws = [t for t in draws[before:] if t >= sent]
+    assert burst_draws, "no redraw after new facts"
+    assert burst_draws[0] - sent < 0.5
+    assert len(burst_draws) < 40, "a burst must not cost one redraw per message"
+    assert "burst" in out.getvalue()
