@@ -263,13 +263,18 @@ class RepDetector:
         k = int(np.argmax(ad))
         depth = float(ad[k])
         signed = float(d[k])
-        band = ad >= depth - max(3.0, 0.1 * depth)
-        idx = np.flatnonzero(band)
-        t_b0, t_b1 = float(t[idx[0]]), float(t[idx[-1]])
         t_start = float(t[0])
         # the end: where the thigh is back in the standing band, extrapolated at the current rate
         rate_end = abs(float(tr[3, -1]))
         t_end = t_event + min(0.4, float(ad[-1]) / max(rate_end, 30.0))
+        if depth < cfg.min_depth_deg or t_end - t_start < cfg.min_rep_s:
+            # most candidates (strides, fidgets) stop here: only what the gates need
+            quick = Rep(0, t_start, float(t[k]), t_end, depth, 0.0, 0.0, 0.0, 0.0)
+            reason = "shallow" if depth < cfg.min_depth_deg else "short"
+            return Excursion(quick, signed, 0.0, 0.0, 0.0, SwayStats(), t_event, False, reason)
+        band = ad >= depth - max(3.0, 0.1 * depth)
+        idx = np.flatnonzero(band)
+        t_b0, t_b1 = float(t[idx[0]]), float(t[idx[-1]])
         rise = float(tr[5, k] - tr[5, 0])
         drop = float(np.max(tr[5, : k + 1]) - tr[5, k])
         rep = Rep(
