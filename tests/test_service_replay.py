@@ -15,7 +15,7 @@ from tracker.mqtt.topics import split_topic
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data" / "cmu-thigh"
-FILES = ("SqDL_LeftThigh", "Lunge_RightThigh", "Walk_LeftThigh")
+FILES = ("SqDL_LeftThigh", "Lunge_LeftThigh", "Walk_LeftThigh")
 
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"real recordings not found at {DATA}")
 
