@@ -58,3 +58,48 @@ def test_three_recordings_at_once_reach_the_subscriber_with_the_true_counts(tmp_
     for n in FILES:
         state = watcher.facts.sensors[n].state
         assert state["total_reps"] == truth[n]
+
+
+def test_run_applies_a_calibration_file_and_records_its_id(tmp_path: Path) -> None:
+    """`run --calibration FILE --record OUT`: the mounting is used and OUT names the calibration."""
+    from calibration import DeviceCalibration, Mounting, save_calibration
+    from firmware_sim.session import simulate
+    from firmware_sim.workout import Workout
+    from tracker.importers import load_session
+    from tracker.recording import RecordingMeta, RecordingWriter
+
+    workout = Workout.from_toml_str(
+        '[[step]]\nactivity = "stand"\nduration_s = 4\n\n[[step]]\nactivity = "squat"\nreps = 6\nrest_s = 3\n'
+    )
+    sim = simulate(workout, seed=11, leg="right", mounting="random")
+    rec = tmp_path / "squats.rtrk"
+    with RecordingWriter.create(rec, RecordingMeta(device_id="sensor-7", rate_hz=100.0)) as writer:
+        writer.write_packets(sim.packets())
+    cal = DeviceCalibration("sensor-7", mounting=Mounting(sim.R_thigh_from_sensor, "right"))
+    cal_file = tmp_path / "sensor-7.json"
+    save_calibration(cal, cal_file)
+    out = tmp_path / "kept.rtrk"
+    with RealBroker() as broker:
+        cmd = [sys.executable, "-m", "tracker.cli", "run", "--speed", "0", "--broker", broker.url, "--json"]
+        cmd += ["--quiet", "--replay", str(rec), "--calibration", str(cal_file), "--record", str(out)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert f"applying calibration {cal.id}" in proc.stderr
+    summary = json.loads(proc.stdout[proc.stdout.index("{") :])
+    assert summary["total_reps"] == sim.truth.total_reps == 6
+    kept = load_session(out)
+    assert kept.meta.calibration_id == cal.id
+    assert kept.meta.device_id == "sensor-7"
+
+
+def test_run_refuses_a_calibration_made_for_another_sensor(tmp_path: Path) -> None:
+    from calibration import DeviceCalibration, save_calibration
+
+    cal_file = tmp_path / "other.json"
+    save_calibration(DeviceCalibration("sensor-9"), cal_file)
+    cmd = [sys.executable, "-m", "tracker.cli", "run", "--speed", "0", "--broker", "mqtt://127.0.0.1:1"]
+    cmd += ["--replay", str(DATA / "SqDL_LeftThigh.csv"), "--calibration", str(cal_file)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert "sensor-9" in proc.stderr or "device" in proc.stderr, proc.stderr

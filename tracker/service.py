@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -20,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from tracker.errors import UserError
+from calibration import DeviceCalibration, resolve_calibration
 from tracker.events import Event, RepEvent, SetEvent
 from tracker.mqtt.publisher import SensorPublisher
+from tracker.pipeline import Pipeline
 from tracker.protocol import StreamNotice, StreamStats
 from tracker.samples import Samples
 
@@ -115,23 +115,16 @@ class SensorResult:
         return [e for e in self.events if isinstance(e, SetEvent)]
 
 
-def make_pipeline(calibration: Callable[[Samples], Samples] | None = None) -> Any:
-    try:
-        pipeline_class = importlib.import_module("tracker.pipeline").Pipeline
-    except (ImportError, AttributeError) as exc:
-        raise UserError(f"the rep-counting pipeline is not available in this build ({exc})") from None
-    return pipeline_class(calibration=calibration)
+def make_pipeline(calibration: Callable[[Samples], Samples] | None = None) -> Pipeline:
+    """A fresh pipeline for one sensor. A :class:`calibration.DeviceCalibration` passed here also
+    gives the pipeline its mounting (sensor-to-thigh rotation and thigh)."""
+    return Pipeline(calibration=calibration)
 
 
-def calibration_for(sensor_id: str, override: Path | None) -> Callable[[Samples], Samples] | None:
-    """The calibration to apply: ``override`` (a file) if given, else the sensor's stored one."""
-    try:
-        from calibration import store
-    except ImportError:
-        return None
-    if override is not None:
-        return store.load_calibration(override, sensor_id)
-    return store.calibration_for_device(sensor_id)
+def calibration_for(sensor_id: str, override: Path | None) -> DeviceCalibration | None:
+    """The calibration to apply: ``override`` (a file, checked against the sensor) if given, else
+    the one stored for the sensor; None when it was never calibrated (docs/calibration.md)."""
+    return resolve_calibration(sensor_id, override)
 
 
 async def run_sensor(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import json
 import signal
 import sys
@@ -85,27 +84,19 @@ def build_sources(args: argparse.Namespace) -> list[Source]:
 
 def sim_source(workout: str, *, seed: int, sensor_id: str, speed: float) -> Source:
     """The simulated sensor, streaming over the in-process virtual BLE radio (docs/ble.md)."""
-    ble_sim = _optional_module("tracker.ble.sim")
-    if ble_sim is None or not hasattr(ble_sim, "simulated_source"):
-        raise UserError("the simulated sensor over the virtual radio is not available in this build")
-    return ble_sim.simulated_source(workout, seed=seed, sensor_id=sensor_id, speed=speed)
+    from tracker.ble.sim import simulated_source
+
+    return simulated_source(workout, seed=seed, sensor_id=sensor_id, speed=speed)
 
 
 def device_source(address: str) -> Source:
-    live = _optional_module("tracker.ble.live")
-    if live is None or not hasattr(live, "device_source"):
-        raise UserError("BLE sensors are not supported in this build yet; use --sim or --replay")
-    return live.device_source(address)
+    """A real sensor through bleak (backend and transport from REPTRACK_BLE_* , docs/ble.md)."""
+    from tracker.ble.live import device_source as ble_device_source
+
+    return ble_device_source(address)
 
 
-def _optional_module(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
-
-
-def _recorder(args: argparse.Namespace, source: Source, several: bool) -> Any:
+def _recorder(args: argparse.Namespace, source: Source, several: bool, calibration_id: str | None) -> Any:
     if args.record is None:
         return None
     from tracker.recording import RecordingMeta, RecordingWriter
@@ -113,7 +104,12 @@ def _recorder(args: argparse.Namespace, source: Source, several: bool) -> Any:
     path = Path(args.record)
     if several:
         path = path.with_name(f"{path.stem}-{source.sensor_id}{path.suffix or '.rtrk'}")
-    meta = RecordingMeta(device_id=source.sensor_id, device_name=source.name, source="reptrack run")
+    meta = RecordingMeta(
+        device_id=source.sensor_id,
+        device_name=source.name,
+        source="reptrack run",
+        calibration_id=calibration_id,
+    )
     return RecordingWriter.create(path, meta)
 
 
@@ -189,21 +185,26 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, _on_signal, loop, sig, stop)
+    # Calibrations first: a broken or mismatched file is the user's to fix before anything connects.
+    cals = [calibration_for(src.sensor_id, getattr(args, "calibration", None)) for src in sources]
     publishers: list[SensorPublisher] = []
     try:
         for src in sources:
             pub = SensorPublisher(settings, sensor_topic_id(src.sensor_id), session_id, name=src.name)
             await asyncio.to_thread(pub.connect)
             publishers.append(pub)
-        runs = [
-            (
-                src,
-                pub,
-                make_pipeline(calibration_for(src.sensor_id, getattr(args, "calibration", None))),
-                _recorder(args, src, len(sources) > 1),
+        runs = []
+        for src, pub, cal in zip(sources, publishers, cals, strict=True):
+            if cal is not None:
+                print(f"[{src.sensor_id}] applying calibration {cal.id}", file=sys.stderr, flush=True)
+            runs.append(
+                (
+                    src,
+                    pub,
+                    make_pipeline(cal),
+                    _recorder(args, src, len(sources) > 1, None if cal is None else cal.id),
+                )
             )
-            for src, pub in zip(sources, publishers, strict=True)
-        ]
     except BaseException:
         for pub in publishers:
             await asyncio.to_thread(pub.close, 1.0)
