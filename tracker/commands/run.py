@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from tracker.ble.options import add_link_arguments
 from tracker.errors import UserError
 from tracker.events import Event, RepEvent, SetEvent, WobbleEvent
 from tracker.mqtt.options import add_mqtt_arguments, broker_from_args
@@ -59,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the session summary as JSON at the end")
     parser.add_argument("--quiet", action="store_true", help="no line per rep on the terminal")
     add_mqtt_arguments(parser)
+    add_link_arguments(parser)
 
 
 def build_sources(args: argparse.Namespace) -> list[Source]:
@@ -73,7 +75,7 @@ def build_sources(args: argparse.Namespace) -> list[Source]:
     for i, workout in enumerate(args.sim):
         sources.append(sim_source(workout, seed=args.seed + i, sensor_id=f"sim-{i + 1}", speed=speed))
     for address in args.device:
-        sources.append(device_source(address))
+        sources.append(device_source(address, args))
     if not sources:
         raise UserError("no source: give --device ADDR, --sim WORKOUT or --replay FILE")
     ids = [s.sensor_id for s in sources]
@@ -89,11 +91,12 @@ def sim_source(workout: str, *, seed: int, sensor_id: str, speed: float) -> Sour
     return simulated_source(workout, seed=seed, sensor_id=sensor_id, speed=speed)
 
 
-def device_source(address: str) -> Source:
-    """A real sensor through bleak (backend and transport from REPTRACK_BLE_* , docs/ble.md)."""
-    from tracker.ble.live import device_source as ble_device_source
+def device_source(address: str, args: argparse.Namespace | None = None) -> Source:
+    """A real sensor through bleak, or through Bumble on a raw controller (--backend, --transport)."""
+    from tracker.ble.live import DeviceSource
+    from tracker.ble.options import link_config_from_args
 
-    return ble_device_source(address)
+    return DeviceSource(link_config_from_args(args or argparse.Namespace(), address))
 
 
 def _recorder(args: argparse.Namespace, source: Source, several: bool, calibration_id: str | None) -> Any:
