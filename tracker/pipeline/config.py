@@ -59,7 +59,13 @@ class PipelineConfig:
     # --- sets -----------------------------------------------------------------------------
     set_rest_s: float = 10.0  # no rep for this long ends a set
     min_relative_depth: float = 0.55  # within a set, a rep at least this fraction of the usual depth
-    min_set_reps: int = 2  # a lone rep-like movement is no set (its rep is announced with the second)
+    min_set_reps: int = 2  # a lone rep-like movement is no set (its rep is announced with the second) ...
+    # ... unless its shape is unambiguous: then the first rep of a set is announced at once
+    first_max_impact_g: float = 0.5  # no jolt (steps, stairs, landing on a seat)
+    first_min_s: float = 1.45  # not quick (sitting down on a step, stepping up and back are)
+    first_hinge_min_s: float = 2.0  # a shallow flexion (hinge) or a backward swing lasts this long
+    first_max_extension_deg: float = 90.0  # a backward swing deeper than this is a run's back kick
+    first_max_speed_ratio: float = 3.3  # peak thigh speed (deg/s) per degree of depth: stepping is jerkier
 
     # --- wobble ---------------------------------------------------------------------------
     sway_highpass_hz: float = 1.0  # sway = thigh angles above this frequency

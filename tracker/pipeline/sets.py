@@ -44,6 +44,23 @@ def classify(ex: Excursion, config: PipelineConfig) -> tuple[str, str]:
     return ("single_leg_squat", "standing") if wobbly else ("squat", "both")
 
 
+def unambiguous_first(ex: Excursion, config: PipelineConfig) -> bool:
+    """A lone rep whose shape leaves no doubt is announced at once (docs/pipeline.md): slow and
+    smooth (no jolt), the sensor lowered rather than lifted (stepping up and sitting down lift it),
+    hinges and backward swings slower still; anything else waits for a second rep."""
+    r = ex.rep
+    duration = r.t_end_s - r.t_start_s
+    if ex.max_impact_g >= config.first_max_impact_g or duration < config.first_min_s:
+        return False
+    if r.peak_velocity_dps > config.first_max_speed_ratio * r.depth_deg:
+        return False
+    if ex.signed_depth_deg < 0:
+        return -ex.signed_depth_deg <= config.first_max_extension_deg and duration >= config.first_hinge_min_s
+    if ex.rise_height_m > config.knee_lift_m:
+        return False
+    return r.depth_deg >= config.deadlift_max_deg or duration >= config.first_hinge_min_s
+
+
 def working_leg(exercise: str, sensor_on: str, sensor_leg: str) -> Leg:
     if exercise not in SINGLE_LEG:
         return "both"
@@ -129,8 +146,9 @@ class SetTracker:
         return [self._close(t_s)] if self._reps else []
 
     def add(self, ex: Excursion) -> list[RepEvent | SetEvent | WobbleEvent]:
-        """A rep candidate passed the gates. The first rep of a set waits for the second (one lone
-        squat-like movement, a stride or a step, is no set); later reps are emitted at once."""
+        """A rep candidate passed the gates. It is emitted at once, except the first rep of a set
+        when its shape is ambiguous: that one waits for a second rep (a lone stride, step or sit
+        is no set)."""
         if len(self._reps) >= 2:
             typical = float(np.median([r.depth_deg for r in self._reps]))
             if ex.rep.depth_deg < self.config.min_relative_depth * typical:
@@ -138,6 +156,8 @@ class SetTracker:
         if self._reps or self.config.min_set_reps <= 1:
             return self._add(ex)
         first = self._tentative
+        if first is None and unambiguous_first(ex, self.config):
+            return self._add(ex)
         if first is not None and ex.rep.t_start_s - first.rep.t_end_s <= self.config.set_rest_s:
             self._tentative = None
             events = self._add(first, t_event=ex.t_event_s)
