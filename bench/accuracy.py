@@ -117,7 +117,7 @@ def false_reps(truth: dict[str, Any], events: list[Any]) -> tuple[int, float]:
 
 
 def real_recordings() -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     if not REAL.is_dir():
         return out
     for csv in sorted(REAL.glob("*.csv")):

@@ -151,6 +151,7 @@ class Pipeline:
             roll_sign = -1.0 if self.sensor_leg == "right" else 1.0
             self._orient = OrientationFilter(self.config, self.rate_hz, roll_sign)
             self._sway = SwayFilter(self.config, self.rate_hz)
+            self._reps.park_w = max(2, round(self.config.park_s * self.rate_hz))
         assert self._sway is not None
         if self._mounted_by_calibration:
             thigh = chunk

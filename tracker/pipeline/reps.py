@@ -40,6 +40,7 @@ class Excursion:
     t_event_s: float
     valid: bool = True
     reject_reason: str = ""
+    parked: bool = False  # measured from a free leg held in the air (single-leg squat, free leg)
 
 
 @dataclass(slots=True)
@@ -74,6 +75,11 @@ class RepDetector:
         self._settled_t: float | None = None
         self._run_since: float | None = None
         self._from_standing = True
+        self._parked = False  # reps are measured from a free leg held in the air ...
+        self._stand_deg = 0.0  # ... and this is the standing pitch to come back to
+        self.park_w = 0  # samples in ``park_s`` (set once the sample rate is known)
+        self._park_at = 0
+        self._park_level = 0.0
         self.phase_changes: list[tuple[float, str]] = []
 
     def feed(self, ang: ThighAngles, sway_ap: FloatArray, sway_ml: FloatArray) -> list[Excursion]:
@@ -114,9 +120,17 @@ class RepDetector:
                 # a rep ends above the standing band: wait until the thigh is truly back
                 # (or turns around slowly below where the last rep ended: a free leg between reps)
                 slow = np.abs(data[3, i:]) < cfg.settle_dps
-                low = np.flatnonzero((ad < cfg.rep_start_deg) | (slow & (ad < self._rearm_deg)))
+                near = (ad < cfg.rep_start_deg) | (slow & (ad < self._rearm_deg))
+                if self._parked:
+                    near |= np.abs(data[1, i:] - self._stand_deg) < cfg.rep_start_deg
+                low = np.flatnonzero(near)
                 if not low.size:
                     break
+                if (
+                    self._parked
+                    and abs(float(data[1, i + int(low[0])]) - self._stand_deg) < cfg.rep_start_deg
+                ):
+                    self._unpark()
                 if slow[int(low[0])] and self._last_valid:
                     self._settled_t = float(t[i + int(low[0])])
                 self._armed = True
@@ -169,7 +183,23 @@ class RepDetector:
                     trough = np.minimum.accumulate(np.minimum(ad, self._trough))
                     rise = np.maximum(cfg.rebound_deg, cfg.rebound_fraction * run_peak)
                     turn = (ad > trough + rise) & (trough >= cfg.rebound_min_deg)
-                hit = np.flatnonzero(ended | turn)
+                stop_at = ended | turn
+                if self._parked:
+                    stop_at = stop_at | (np.abs(data[1, i:] - self._stand_deg) < cfg.rep_start_deg)
+                elif (
+                    self.park_w
+                    and t[i] - self._t_start <= cfg.park_within_s + cfg.park_s
+                    and float(np.max(d)) > cfg.park_min_deg + cfg.rep_start_deg
+                ):
+                    k_park = self._find_park(data[:, i:])
+                    if k_park is not None:
+                        stop_at[k_park:] = False
+                        if not np.any(stop_at):
+                            i = self._park(data, i, k_park)
+                            if self.phase != "descent":
+                                self._set_phase(float(t[i - 1]), "descent")
+                            continue
+                hit = np.flatnonzero(stop_at)
                 if not hit.size:
                     self._trace.add(data[:, i:])
                     self._peak = float(run_peak[-1])
@@ -178,6 +208,14 @@ class RepDetector:
                     break
                 k = int(hit[0])
                 j = i + k
+                if self._parked and not (ended[k] or turn[k]):  # the free leg is back down
+                    self._unpark()
+                    self._trace = _Trace()
+                    self._set_phase(float(t[j]), "standing")
+                    self._pre = _Trace()
+                    self._armed = True
+                    i = j
+                    continue
                 if ended[k]:
                     self._trace.add(data[:, i : j + 1])
                     if too_long[k]:
@@ -233,11 +271,71 @@ class RepDetector:
                 break
             j = i + int(done[0])
             self.base_deg = float(data[1, j])
+            self._parked = False
             self._quiet_since = None
             self._set_phase(float(t[j]), "standing")
             self._pre = _Trace()
             i = j
         return out
+
+    def _find_park(self, new: FloatArray) -> int | None:
+        """Index in ``new`` where the thigh, held still off standing soon after leaving it, flexes
+        again: a free leg parked in the air (depends only on the samples up to that index)."""
+        cfg = self.config
+        assert self.base_deg is not None
+        tr = np.concatenate([*self._trace.parts, new], axis=1) if self._trace.parts else new
+        t = tr[0]
+        n0 = tr.shape[1] - new.shape[1]
+        m = len(t)
+        if t[-1] - t[0] < cfg.park_s:
+            return None
+        w = self.park_w
+        if m <= w:
+            return None
+        d = tr[1] - self.base_deg
+        win = np.lib.stride_tricks.sliding_window_view(d, w)
+        hi, lo = win.max(axis=1), win.min(axis=1)
+        end = np.arange(w - 1, m)
+        plateau = (
+            (hi - lo < cfg.park_band_deg)
+            & (lo >= cfg.park_min_deg)
+            & (hi <= cfg.park_max_deg)
+            & (t[end] - self._t_start <= cfg.park_within_s)
+        )
+        if not plateau.any():
+            return None
+        last = np.full(m, -1)
+        last[end[plateau]] = end[plateau]
+        last = np.maximum.accumulate(last)
+        level = np.where(last >= 0, d[np.maximum(last, 0)], np.inf)
+        rise = np.flatnonzero((last >= 0) & (d - level > cfg.rep_start_deg))
+        rise = rise[rise >= n0]
+        if not rise.size:
+            return None
+        k = int(rise[0])
+        if float(np.max(tr[4, : k + 1])) > cfg.park_max_impact_g:
+            return None  # a foot strike on the way: a lunge's step forward, not a lifted free leg
+        self._park_at = int(last[k]) - n0  # plateau end, relative to ``new`` (may be negative)
+        self._park_level = float(tr[1, int(last[k])])
+        return k - n0
+
+    def _park(self, data: FloatArray, i: int, k_park: int) -> int:
+        """Re-base on the parked free leg: the excursion so far was the lift, not a rep."""
+        tr = np.concatenate([*self._trace.parts, data[:, i : i + k_park + 1]], axis=1)
+        start = tr.shape[1] - (k_park + 1) + self._park_at
+        self._parked = True
+        assert self.base_deg is not None
+        self._stand_deg = self.base_deg
+        self.base_deg = self._park_level
+        self._trace = _Trace()
+        self._trace.add(tr[:, start:])
+        self._t_start = float(tr[0, start])
+        self._peak = float(np.max(np.abs(tr[1, start:] - self.base_deg)))
+        return i + k_park + 1
+
+    def _unpark(self) -> None:
+        self._parked = False
+        self.base_deg = self._stand_deg
 
     def _quiet_runs(self, t: FloatArray, quiet: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
         """Indices of quiet samples that have been quiet for ``standing_quiet_s`` (run carried)."""
@@ -296,6 +394,7 @@ class RepDetector:
             max_impact_g=float(np.max(tr[4])),
             sway=SwayStats(),
             t_event_s=t_event,
+            parked=self._parked,
         )
         reason = ""
         if depth < cfg.min_depth_deg:
@@ -308,7 +407,7 @@ class RepDetector:
             reason = "not_from_standing"
         elif ex.max_impact_g > cfg.max_impact_g:
             reason = "impact"
-        elif signed < 0 and depth < cfg.min_extension_deg:
+        elif signed < 0 and depth < cfg.min_extension_deg and not self._parked:
             reason = "shallow_extension"
         elif (
             signed > 0

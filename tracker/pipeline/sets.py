@@ -35,6 +35,8 @@ def classify(ex: Excursion, config: PipelineConfig) -> tuple[str, str]:
     sway = ex.sway.metrics()
     ml_sway = sway["ml_rms_deg"] if sway else 0.0
     wobbly = ml_sway >= config.single_leg_sway_deg
+    if ex.parked:
+        return "single_leg_squat", "free"
     if ex.signed_depth_deg < 0:
         return "single_leg_deadlift", "free"
     if depth < config.deadlift_max_deg:
