@@ -203,3 +203,48 @@ def test_calibrated_mounting_is_used_as_given() -> None:
     sets = [e for e in events if isinstance(e, SetEvent)]
     assert [len(s.reps) for s in sets] == [6, 5]
     assert p.state["sensor_leg"] == "right"
+
+
+FREE_LEG_WORKOUT = """
+[[step]]
+activity = "stand"
+duration_s = 5
+[[step]]
+activity = "squat"
+reps = 3
+rest_s = 15
+[[step]]
+activity = "single_leg_squat"
+leg = "{working}"
+reps = 7
+free_leg = "{free_leg}"
+rest_s = 12
+"""
+
+
+@pytest.mark.parametrize(("seed", "sensor_leg", "free_leg"), [(21, "left", "knee"), (22, "right", "hover")])
+def test_single_leg_squat_counted_on_the_free_leg_and_announced_at_once(
+    seed: int, sensor_leg: str, free_leg: str
+) -> None:
+    """The sensor on the free leg (held on the standing knee or hovering in front): every rep is
+    counted, as a single-leg squat, as soon as the free thigh is back; packets change nothing."""
+    working = "right" if sensor_leg == "left" else "left"
+    workout = workout_mod.Workout.from_toml_str(FREE_LEG_WORKOUT.format(working=working, free_leg=free_leg))
+    session = sim.simulate(workout, seed=seed, leg=sensor_leg, mounting="random")
+    truth = session.truth.to_json()
+    true_set = truth["sets"][1]
+    assert true_set["sensor_on"] == "free"
+    p = Pipeline()
+    events = []
+    for chunk in session.samples().chunks(10):
+        events += p.feed(chunk)
+    events += p.finish()
+    squats, s = [e for e in events if isinstance(e, SetEvent)]
+    assert len(squats.reps) == 3 and len(s.reps) == true_set["reps"] == 7
+    assert s.exercise == "single_leg_squat"
+    reps = [e for e in events if isinstance(e, RepEvent) and e.set_index == s.index]
+    delays = [r.t_s - tr["t_end_s"] for r, tr in zip(reps[1:], true_set["reps_detail"][1:], strict=True)]
+    assert max(delays) < 0.15
+    q = Pipeline()
+    whole = q.feed(session.samples()) + q.finish()
+    assert whole == events

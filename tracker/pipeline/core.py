@@ -166,6 +166,7 @@ class Pipeline:
         phases = list(self._reps.phase_changes)
         for ex in excursions:
             while phases and phases[0][0] < ex.t_event_s:
+                events += self._sets.close_due(t, until_s=phases[0][0])
                 events.append(self._phase_event(*phases.pop(0)))
             events += self._sets.close_due(t, until_s=ex.t_event_s)
             if ex.valid:

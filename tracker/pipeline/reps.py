@@ -407,7 +407,9 @@ class RepDetector:
             reason = "not_from_standing"
         elif ex.max_impact_g > cfg.max_impact_g:
             reason = "impact"
-        elif signed < 0 and depth < cfg.min_extension_deg and not self._parked:
+        elif signed < 0 and self._parked:
+            reason = "below_parked_leg"  # a parked free leg sagging and lifted back: no rep
+        elif signed < 0 and depth < cfg.min_extension_deg:
             reason = "shallow_extension"
         elif (
             signed > 0
