@@ -248,3 +248,44 @@ def test_single_leg_squat_counted_on_the_free_leg_and_announced_at_once(
     q = Pipeline()
     whole = q.feed(session.samples()) + q.finish()
     assert whole == events
+
+
+SINGLE_LEG_WORKOUT = """
+[[step]]
+activity = "stand"
+duration_s = 5
+[[step]]
+activity = "squat"
+reps = 3
+rest_s = 15
+[[step]]
+activity = "single_leg_squat"
+leg = "left"
+reps = 5
+rest_s = 15
+[[step]]
+activity = "single_leg_deadlift"
+leg = "right"
+reps = 5
+rest_s = 15
+"""
+
+
+def test_replay_names_the_working_leg_from_the_recordings_sensor_leg(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A recording whose meta says the sensor is on the left thigh: the left-leg set is worked by
+    the sensor's (standing) leg, the right-leg set by the other one (sensor on the free leg)."""
+    from firmware_sim.cli import main as sim_main
+
+    script = tmp_path / "w.toml"
+    script.write_text(SINGLE_LEG_WORKOUT)
+    rec = tmp_path / "s.rtrk"
+    assert (
+        sim_main(["generate", "--workout", str(script), "--out", str(rec), "--seed", "4", "--leg", "left"])
+        == 0
+    )
+    capsys.readouterr()
+    summary = _replay_json(capsys, str(rec))
+    got = [(s["exercise"], s["leg"], s["reps"]) for s in summary["sets"]]
+    assert got == [("squat", "both", 3), ("single_leg_squat", "left", 5), ("single_leg_deadlift", "right", 5)]

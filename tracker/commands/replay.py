@@ -53,7 +53,7 @@ def replay_file(
         from calibration import load_calibration
 
         cal = load_calibration(calibration)
-    pipeline = Pipeline(calibration=None if cal is None else cal.apply)
+    pipeline = Pipeline(calibration=None if cal is None else cal.apply, sensor_leg=session.meta.sensor_leg)
     samples = session.samples
     events = []
     if chunk > 0:

@@ -47,13 +47,22 @@ class Pipeline:
 
     ``calibration``, when given, maps sensor-frame samples to corrected samples; if it carries a
     ``mounting`` its output is taken to be in the thigh frame already (and ``mounting.leg`` names
-    the thigh). Without a mounting the pipeline finds one itself.
+    the thigh). Without a mounting the pipeline finds one itself. ``sensor_leg`` (``left`` or
+    ``right``, e.g. from a recording's meta) names the sensor's thigh when the calibration does not:
+    the working leg of single-leg sets follows from it.
     """
 
-    def __init__(self, config: PipelineConfig | None = None, calibration: Calibration | None = None) -> None:
+    def __init__(
+        self,
+        config: PipelineConfig | None = None,
+        calibration: Calibration | None = None,
+        sensor_leg: str | None = None,
+    ) -> None:
         self.config = config or PipelineConfig()
         self.calibration = calibration
         rot, self.sensor_leg = _calibration_mounting(calibration)
+        if self.sensor_leg not in ("left", "right") and sensor_leg in ("left", "right"):
+            self.sensor_leg = sensor_leg  # e.g. the recording's meta: which thigh wears the sensor
         self._mounted_by_calibration = rot is not None
         self.R_thigh_from_sensor: FloatArray | None = np.eye(3) if rot is not None else None
         self.rate_hz: float | None = None

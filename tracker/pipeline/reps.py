@@ -264,7 +264,10 @@ class RepDetector:
             last_break = np.maximum.accumulate(np.where(quiet, -1, np.arange(m)))
             carried = t[i] if self._quiet_since is None else self._quiet_since
             run_start = np.where(last_break >= 0, t[i + np.minimum(last_break + 1, m - 1)], carried)
-            settled = quiet & ((t[i:] - run_start) >= cfg.rebase_s)
+            # ... but only near vertical: sitting or lying is no standing angle (pitch 0 is the
+            # thigh axis of quiet standing, or of the calibration)
+            upright = np.abs(data[1, i:]) < cfg.stand_max_deg
+            settled = quiet & ((t[i:] - run_start) >= cfg.rebase_s) & upright
             done = np.flatnonzero(settled | (back & quiet))
             if not done.size:
                 self._quiet_since = float(run_start[-1]) if quiet[-1] else None
