@@ -41,6 +41,7 @@ class PipelineConfig:
     park_min_deg: float = 15.0  # ... between these flexions from standing ...
     park_max_deg: float = 60.0
     park_within_s: float = 3.0  # ... soon after leaving standing, then flexing again: reps from there
+    park_rise_s: float = 2.0  # ... (the flexing again starts at most this long after that)
     park_max_impact_g: float = 0.5  # ... and no foot strike on the way (a lunge steps forward)
     rearm_at_standing: bool = True  # True: after a rep, wait for the standing band before the next
     min_extension_deg: float = 35.0  # backward swings (free leg of a single-leg deadlift) go far

@@ -188,7 +188,7 @@ class RepDetector:
                     stop_at = stop_at | (np.abs(data[1, i:] - self._stand_deg) < cfg.rep_start_deg)
                 elif (
                     self.park_w
-                    and t[i] - self._t_start <= cfg.park_within_s + cfg.park_s
+                    and t[i] - self._t_start <= cfg.park_within_s + cfg.park_rise_s
                     and float(np.max(d)) > cfg.park_min_deg + cfg.rep_start_deg
                 ):
                     k_park = self._find_park(data[:, i:])
@@ -312,7 +312,7 @@ class RepDetector:
         last = np.maximum.accumulate(last)
         level = np.where(last >= 0, d[np.maximum(last, 0)], np.inf)
         rise = np.flatnonzero((last >= 0) & (d - level > cfg.rep_start_deg))
-        rise = rise[rise >= n0]
+        rise = rise[(rise >= n0) & (t[rise] - self._t_start <= cfg.park_within_s + cfg.park_rise_s)]
         if not rise.size:
             return None
         k = int(rise[0])
