@@ -289,3 +289,39 @@ def test_replay_names_the_working_leg_from_the_recordings_sensor_leg(
     summary = _replay_json(capsys, str(rec))
     got = [(s["exercise"], s["leg"], s["reps"]) for s in summary["sets"]]
     assert got == [("squat", "both", 3), ("single_leg_squat", "left", 5), ("single_leg_deadlift", "right", 5)]
+
+
+def test_core_work_on_the_floor_is_never_a_squat() -> None:
+    """A plank, crunches and bicycles between two squat sets: only the squat sets come out."""
+    workout = workout_mod.Workout.from_toml_str(
+        """
+[[step]]
+activity = "stand"
+duration_s = 5
+[[step]]
+activity = "squat"
+reps = 4
+rest_s = 15
+[[step]]
+activity = "plank"
+duration_s = 20
+rest_s = 10
+[[step]]
+activity = "crunch"
+reps = 8
+rest_s = 10
+[[step]]
+activity = "bicycle"
+reps = 8
+rest_s = 15
+[[step]]
+activity = "squat"
+reps = 4
+rest_s = 15
+"""
+    )
+    session = sim.simulate(workout, seed=2, leg="left", mounting="random")
+    p = Pipeline()
+    events = p.feed(session.samples()) + p.finish()
+    sets = [e for e in events if isinstance(e, SetEvent)]
+    assert [(s.exercise, len(s.reps)) for s in sets] == [("squat", 4), ("squat", 4)]

@@ -54,6 +54,7 @@ class PipelineConfig:
     pre_quiet_s: float = 1.5  # ... at most this long before the next rep starts (walking never does)
     rebase_s: float = 1.5  # after a hold, quiet this long re-learns the standing angle ...
     stand_max_deg: float = 25.0  # ... if the thigh is this close to vertical (not seated, not lying)
+    max_thigh_pitch_deg: float = 125.0  # no squat takes the thigh this far: knees to the chest, lying
     max_rise_dps: float = 150.0  # walking/stairs lift the thigh faster than anyone squats down
     max_impact_g: float = 3.0  # heel strikes: accelerometer jumps larger than this
     knee_lift_m: float = 0.015  # the sensor rising this much while the thigh flexes: a step, not a rep

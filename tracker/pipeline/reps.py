@@ -406,6 +406,8 @@ class RepDetector:
             reason = "short"
         elif rep.bottom_s > cfg.max_bottom_s:
             reason = "hold"
+        elif float(np.max(np.abs(tr[1]))) > cfg.max_thigh_pitch_deg:
+            reason = "not_upright"  # lying or kneeling: crunches, bicycles, planks are no squats"
         elif not self._from_standing:
             reason = "not_from_standing"
         elif ex.max_impact_g > cfg.max_impact_g:
