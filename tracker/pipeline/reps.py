@@ -46,10 +46,23 @@ class Excursion:
 @dataclass(slots=True)
 class _Trace:
     parts: list[FloatArray] = field(default_factory=list)
+    n: int = 0
 
     def add(self, block: FloatArray) -> None:
         if block.shape[1]:
             self.parts.append(block)
+            self.n += block.shape[1]
+
+    def tail(self, k: int) -> FloatArray:
+        """The last ``k`` samples."""
+        out: list[FloatArray] = []
+        got = 0
+        for part in reversed(self.parts):
+            if got >= k:
+                break
+            out.append(part[:, max(0, part.shape[1] - (k - got)) :])
+            got += out[-1].shape[1]
+        return np.concatenate(out[::-1], axis=1) if out else np.zeros((len(TRACE_FIELDS), 0))
 
     def array(self) -> FloatArray:
         return np.concatenate(self.parts, axis=1) if self.parts else np.zeros((len(TRACE_FIELDS), 0))
@@ -80,6 +93,10 @@ class RepDetector:
         self.park_w = 0  # samples in ``park_s`` (set once the sample rate is known)
         self._park_at = 0
         self._park_level = 0.0
+        self._pk_key: float | None = None  # excursion whose plateaus are cached (its start time)
+        self._pk_scanned = 0  # trace samples whose plateau windows are done
+        self._pk_last = -1  # trace index of the latest plateau end (-1: none)
+        self._pk_level = 0.0  # its pitch relative to the standing angle
         self.phase_changes: list[tuple[float, str]] = []
 
     def feed(self, ang: ThighAngles, sway_ap: FloatArray, sway_ml: FloatArray) -> list[Excursion]:
@@ -283,44 +300,69 @@ class RepDetector:
 
     def _find_park(self, new: FloatArray) -> int | None:
         """Index in ``new`` where the thigh, held still off standing soon after leaving it, flexes
-        again: a free leg parked in the air (depends only on the samples up to that index)."""
+        again: a free leg parked in the air (depends only on the samples up to that index).
+
+        Plateaus found in samples already in the trace are final and cached per excursion, so each
+        call only looks at the new samples (and the window before them)."""
         cfg = self.config
         assert self.base_deg is not None
-        tr = np.concatenate([*self._trace.parts, new], axis=1) if self._trace.parts else new
-        t = tr[0]
-        n0 = tr.shape[1] - new.shape[1]
-        m = len(t)
-        if t[-1] - t[0] < cfg.park_s:
-            return None
         w = self.park_w
-        if m <= w:
+        n0 = self._trace.n
+        # nothing after the rise deadline matters
+        new = new[
+            :, : int(np.searchsorted(new[0], self._t_start + cfg.park_within_s + cfg.park_rise_s, "right"))
+        ]
+        if not new.shape[1]:
             return None
-        d = tr[1] - self.base_deg
-        win = np.lib.stride_tricks.sliding_window_view(d, w)
-        hi, lo = win.max(axis=1), win.min(axis=1)
-        end = np.arange(w - 1, m)
-        plateau = (
-            (hi - lo < cfg.park_band_deg)
-            & (lo >= cfg.park_min_deg)
-            & (hi <= cfg.park_max_deg)
-            & (t[end] - self._t_start <= cfg.park_within_s)
-        )
-        if not plateau.any():
-            return None
+        if self._pk_key != self._t_start:
+            self._pk_key, self._pk_scanned, self._pk_last, self._pk_level = self._t_start, 0, -1, 0.0
+        lead = min(n0, n0 - self._pk_scanned + w - 1)
+        arr = np.concatenate([self._trace.tail(lead), new], axis=1) if lead else new
+        off = n0 - lead  # trace index of arr[:, 0]
+        m = arr.shape[1]
+        t = arr[0]
+        d = arr[1] - self.base_deg
         last = np.full(m, -1)
-        last[end[plateau]] = end[plateau]
-        last = np.maximum.accumulate(last)
-        level = np.where(last >= 0, d[np.maximum(last, 0)], np.inf)
-        rise = np.flatnonzero((last >= 0) & (d - level > cfg.rep_start_deg))
-        rise = rise[(rise >= n0) & (t[rise] - self._t_start <= cfg.park_within_s + cfg.park_rise_s)]
+        if self._pk_last >= 0:
+            last[:] = self._pk_last  # trace index of the latest cached plateau end
+        level = np.full(m, self._pk_level)
+        first_end = max(w - 1, self._pk_scanned - off)
+        last_end = int(np.searchsorted(t, self._t_start + cfg.park_within_s, "right"))  # plateaus end by then
+        if last_end > first_end and m >= w:
+            win = np.lib.stride_tricks.sliding_window_view(d[:last_end], w)[first_end - w + 1 :]
+            end = np.arange(first_end, last_end)
+            hi, lo = win.max(axis=1), win.min(axis=1)
+            plateau = (hi - lo < cfg.park_band_deg) & (lo >= cfg.park_min_deg) & (hi <= cfg.park_max_deg)
+            if plateau.any():
+                marks = np.full(m, -1)
+                marks[end[plateau]] = end[plateau] + off
+                idx = np.maximum.accumulate(np.maximum(marks, last))
+                new_level = d[np.clip(idx - off, 0, m - 1)]
+                level = np.where(idx == last, level, new_level)
+                last = idx
+        # cache what is final: plateaus ending in samples already in the trace
+        k_in = n0 - off - 1  # arr index of the last trace sample
+        if k_in >= 0:
+            self._pk_scanned = n0
+            self._pk_last, self._pk_level = int(last[k_in]), float(level[k_in])
+        if last[-1] < 0:
+            return None
+        j0 = n0 - off  # arr index of new[:, 0]
+        rise = np.flatnonzero((last[j0:] >= 0) & (d[j0:] - level[j0:] > cfg.rep_start_deg))
+        rise = rise[t[j0 + rise] - self._t_start <= cfg.park_within_s + cfg.park_rise_s]
         if not rise.size:
             return None
         k = int(rise[0])
-        if float(np.max(tr[4, : k + 1])) > cfg.park_max_impact_g:
+        if float(np.max(new[4, : k + 1])) > cfg.park_max_impact_g or self._impact_before_park():
             return None  # a foot strike on the way: a lunge's step forward, not a lifted free leg
-        self._park_at = int(last[k]) - n0  # plateau end, relative to ``new`` (may be negative)
-        self._park_level = float(tr[1, int(last[k])])
-        return k - n0
+        self._park_at = int(last[j0 + k]) - n0  # plateau end, relative to ``new`` (may be negative)
+        self._park_level = float(self.base_deg + level[j0 + k])
+        return k
+
+    def _impact_before_park(self) -> bool:
+        """Was there a foot strike since the excursion began?"""
+        tr = self._trace.array()
+        return bool(tr.shape[1]) and float(np.max(tr[4])) > self.config.park_max_impact_g
 
     def _park(self, data: FloatArray, i: int, k_park: int) -> int:
         """Re-base on the parked free leg: the excursion so far was the lift, not a rep."""
