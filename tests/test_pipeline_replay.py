@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tracker.cli import main
-from tracker.events import RepEvent, SetEvent
+from tracker.events import RepEvent, SetEvent, WobbleEvent
 from tracker.pipeline import Pipeline
 from tracker.samples import Samples
 
@@ -325,3 +325,38 @@ rest_s = 15
     events = p.feed(session.samples()) + p.finish()
     sets = [e for e in events if isinstance(e, SetEvent)]
     assert [(s.exercise, len(s.reps)) for s in sets] == [("squat", 4), ("squat", 4)]
+
+
+def test_free_foot_touching_down_is_a_balance_loss_event() -> None:
+    """The sensor on the free leg of a single-leg squat: the foot touching down mid-set is reported."""
+    workout = workout_mod.Workout.from_toml_str(
+        """
+[[step]]
+activity = "stand"
+duration_s = 5
+[[step]]
+activity = "squat"
+reps = 3
+rest_s = 15
+[[step]]
+activity = "single_leg_squat"
+leg = "left"
+reps = 8
+free_leg = "hover"
+balance_losses = 1
+rest_s = 15
+"""
+    )
+    session = sim.simulate(workout, seed=3, leg="right", mounting="random")
+    truth = session.truth.to_json()
+    (loss,) = truth["balance_losses"]
+    p = Pipeline()
+    events = []
+    for chunk in session.samples().chunks(10):
+        events += p.feed(chunk)
+    events += p.finish()
+    losses = [e for e in events if isinstance(e, WobbleEvent) and e.balance_loss]
+    assert [round(e.t_s - loss["t_s"]) for e in losses] == [0]
+    assert losses[0].set_index == 2
+    sets = [e for e in events if isinstance(e, SetEvent)]
+    assert [len(s.reps) for s in sets] == [3, 8]

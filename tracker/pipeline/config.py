@@ -76,6 +76,13 @@ class PipelineConfig:
     first_max_extension_deg: float = 90.0  # a backward swing deeper than this is a run's back kick
     first_max_speed_ratio: float = 3.3  # peak thigh speed (deg/s) per degree of depth: stepping is jerkier
 
+    # --- balance loss ---------------------------------------------------------------------
+    balance_loss_g: float = (
+        0.14  # a jolt this large in a single-leg set (its reps stay below about 0.1 g) ...
+    )
+    balance_loss_window_s: float = 3.0  # ... within this long after a rep ended: the free foot touched down
+    balance_loss_gap_s: float = 2.0  # one event per touchdown
+
     # --- wobble ---------------------------------------------------------------------------
     sway_highpass_hz: float = 1.0  # sway = thigh angles above this frequency
     wobble_ratio: float = 2.0  # a wobble event when the level exceeds this times the baseline ...

@@ -76,6 +76,7 @@ class Pipeline:
         self._reps = RepDetector(self.config)
         self._sets = SetTracker(self.config, self.sensor_leg)
         self._last_t: float | None = None
+        self._jolts: tuple[FloatArray, FloatArray] = (np.zeros(0), np.zeros(0))
         self._phase = "idle"
         self.samples_seen = 0
 
@@ -168,6 +169,8 @@ class Pipeline:
             gyro = None if chunk.gyro_dps is None else chunk.gyro_dps @ rot.T
             thigh = Samples(chunk.t_s, chunk.accel_g @ rot.T, gyro)
         ang = self._orient.feed(thigh)
+        jolt = np.flatnonzero(ang.impact_g >= self.config.balance_loss_g)  # usually none
+        self._jolts = (ang.t_s[jolt], ang.impact_g[jolt])
         ap, ml = self._sway.feed(ang.pitch_deg, ang.roll_deg)
         excursions = self._reps.feed(ang, ap, ml)
         t = chunk.t_s
@@ -175,18 +178,34 @@ class Pipeline:
         phases = list(self._reps.phase_changes)
         for ex in excursions:
             while phases and phases[0][0] < ex.t_event_s:
+                events += self._touchdowns(phases[0][0])
                 events += self._sets.close_due(t, until_s=phases[0][0])
                 events.append(self._phase_event(*phases.pop(0)))
+            events += self._touchdowns(ex.t_event_s)
             events += self._sets.close_due(t, until_s=ex.t_event_s)
             if ex.valid:
                 events += self._sets.add(ex)
         for ph in phases:
+            events += self._touchdowns(ph[0])
             events += self._sets.close_due(t, until_s=ph[0])
             events.append(self._phase_event(*ph))
+        events += self._touchdowns(None)
         events += self._sets.close_due(t)
         self._sets.drop_stale(float(t[-1]))
         self._last_t = float(t[-1])
         return events
+
+    def _touchdowns(self, until_s: float | None) -> list[Event]:
+        """Balance-loss events for the jolts of this chunk up to ``until_s`` (in time order)."""
+        t_j, g_j = self._jolts
+        if not t_j.size:
+            return []
+        k = len(t_j) if until_s is None else int(np.searchsorted(t_j, until_s, "right"))
+        out: list[Event] = []
+        for t, g in zip(t_j[:k], g_j[:k], strict=True):
+            out += self._sets.touchdown(float(t), float(g))
+        self._jolts = (t_j[k:], g_j[k:])
+        return out
 
     def _phase_event(self, t_s: float, phase: str) -> PhaseEvent:
         self._phase = phase

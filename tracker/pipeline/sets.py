@@ -115,6 +115,8 @@ class SetTracker:
         self._start_s = 0.0
         self._last_end_s: float | None = None
         self._sway_baseline: float | None = None  # EMA of single-leg rep sway RMS, this athlete
+        self._last_event_s = -np.inf  # when the last rep was announced
+        self._last_touchdown_s: float | None = None
         self._tentative: Excursion | None = None  # a lone rep waits for a second one to make a set
 
     @property
@@ -167,6 +169,22 @@ class SetTracker:
         self._tentative = ex
         return []
 
+    def touchdown(self, t_s: float, jolt_g: float) -> list[WobbleEvent]:
+        """A jolt (foot strike) during a single-leg set, soon after a rep: the free foot touched
+        down to catch the balance (docs/pipeline.md)."""
+        cfg = self.config
+        last = self._last_end_s
+        if not self._reps or last is None or self.current()[0] not in SINGLE_LEG:
+            return []
+        if not (self._last_event_s < t_s <= last + cfg.balance_loss_window_s):
+            return []
+        if self._last_touchdown_s is not None and t_s - self._last_touchdown_s < cfg.balance_loss_gap_s:
+            return []
+        self._last_touchdown_s = t_s
+        return [
+            WobbleEvent(t_s, self.set_index, round(jolt_g, 3), round(self._sway_baseline or 0.0, 3), True)
+        ]
+
     def drop_stale(self, t_s: float) -> None:
         """Forget a lone rep once its would-be set has rested too long."""
         if self._tentative is not None and t_s - self._tentative.rep.t_end_s > self.config.set_rest_s:
@@ -191,6 +209,7 @@ class SetTracker:
         self._reps.append(rep)
         self._sway = self._sway + ex.sway
         self._last_end_s = rep.t_end_s
+        self._last_event_s = t_ev
         self.total_reps += 1
         leg = working_leg(exercise, sensor_on, self.sensor_leg)
         events.append(RepEvent(t_ev, self.set_index, exercise, leg, rep))
