@@ -94,6 +94,7 @@ def score_session(truth: dict[str, Any], events: list[Any], stats: dict[str, Any
         st["exact"] += int(got == ts["reps"])
         st["within1"] += int(abs(got - ts["reps"]) <= 1)
         st["abs_err"] += abs(got - ts["reps"])
+        st["label"] += int(bool(found) and all(s.exercise == ts["exercise"] for s in found))
         for tr in ts["reps_detail"]:
             near = [r for r in reps if abs(r.rep.t_bottom_s - tr["t_bottom_s"]) < 1.0]
             if near:
@@ -141,6 +142,7 @@ def main() -> int:
             "exact": 0,
             "within1": 0,
             "abs_err": 0,
+            "label": 0,
             "depth_err": [],
             "delay": [],
             "delay_first": [],
@@ -164,7 +166,7 @@ def main() -> int:
             fr_n, fr_h = fr_n + n, fr_h + h
     table = {}
     print(f"simulated: {args.seeds} random workouts per thigh, random mounting, 10-sample packets")
-    head = f"{'exercise':<46} {'sets':>4} {'exact%':>7} {'+-1%':>6} {'MAE':>5} {'depth err':>9} {'delay med/p95 s':>16} {'1st rep med/p95 s':>17} {'1st<=150ms':>10}"
+    head = f"{'exercise':<46} {'sets':>4} {'exact%':>7} {'+-1%':>6} {'MAE':>5} {'label%':>6} {'depth err':>9} {'delay med/p95 s':>16} {'1st rep med/p95 s':>17} {'1st<=150ms':>10}"
     print(head)
     print("-" * len(head))
     for key in sorted(stats):
@@ -180,6 +182,7 @@ def main() -> int:
             "exact_pct": 100.0 * st["exact"] / n,
             "within1_pct": 100.0 * st["within1"] / n,
             "mae_reps": st["abs_err"] / n,
+            "label_pct": 100.0 * st["label"] / n,
             "depth_err_deg": de,
             "delay_median_s": med,
             "delay_p95_s": p95,
@@ -189,7 +192,7 @@ def main() -> int:
         }
         table[key] = row
         print(
-            f"{key:<46} {n:>4} {row['exact_pct']:>7.1f} {row['within1_pct']:>6.1f} {row['mae_reps']:>5.2f} "
+            f"{key:<46} {n:>4} {row['exact_pct']:>7.1f} {row['within1_pct']:>6.1f} {row['mae_reps']:>5.2f} {row['label_pct']:>6.0f} "
             f"{de:>9.1f} {med:>7.3f}/{p95:<7.3f}  {row['first_rep_delay_median_s']:>7.2f}/{row['first_rep_delay_p95_s']:<7.2f}"
             f" {row['first_rep_on_time_pct']:>8.0f}%"
         )

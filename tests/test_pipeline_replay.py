@@ -69,6 +69,13 @@ def test_first_real_squat_is_announced_as_the_athlete_stands_up(name: str) -> No
 
 
 @needs_real
+@pytest.mark.parametrize("name", ["Lunge_LeftThigh", "Lunge_RightThigh"])
+def test_real_lunges_are_named_lunges(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    (s,) = _replay_json(capsys, str(REAL / f"{name}.csv"))["sets"]
+    assert (s["exercise"], s["reps"]) == ("lunge", 5)
+
+
+@needs_real
 def test_half_squat_depths_are_below_full_squat_depths(capsys: pytest.CaptureFixture[str]) -> None:
     full = _replay_json(capsys, str(REAL / "SqDL_LeftThigh.csv"))["sets"][0]["summary"]["mean_depth_deg"]
     half = _replay_json(capsys, str(REAL / "SqHalfDL_LeftThigh.csv"))["sets"][0]["summary"]["mean_depth_deg"]

@@ -63,6 +63,8 @@ class PipelineConfig:
     # --- exercise -------------------------------------------------------------------------
     deadlift_max_deg: float = 35.0  # thigh flexion below this: a hinge (deadlift family)
     squat_min_deg: float = 78.0  # at or above this: a bodyweight squat
+    lunge_impact_g: float = 0.25  # a rep with a foot strike this large is a lunge (a step) ...
+    lunge_step_impact_g: float = 0.15  # ... or this large while the sensor rose (leg lifted to step)
     single_leg_sway_deg: float = 1.3  # side-to-side rep sway RMS at or above this: single-leg work
 
     # --- sets -----------------------------------------------------------------------------

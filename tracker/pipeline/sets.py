@@ -37,6 +37,11 @@ def classify(ex: Excursion, config: PipelineConfig) -> tuple[str, str]:
     wobbly = ml_sway >= config.single_leg_sway_deg
     if ex.parked:
         return "single_leg_squat", "free"
+    if ex.signed_depth_deg > 0 and (
+        ex.max_impact_g >= config.lunge_impact_g
+        or (ex.max_impact_g >= config.lunge_step_impact_g and ex.rise_height_m > 0)
+    ):
+        return "lunge", "both"  # a foot strike: stepping into the lunge (squats land no step)
     if ex.signed_depth_deg < 0:
         return "single_leg_deadlift", "free"
     if depth < config.deadlift_max_deg:
