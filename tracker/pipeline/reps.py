@@ -205,10 +205,13 @@ class RepDetector:
                     stop_at = stop_at | (np.abs(data[1, i:] - self._stand_deg) < cfg.rep_start_deg)
                 elif (
                     self.park_w
+                    and self.phase == "descent"
                     and t[i] - self._t_start <= cfg.park_within_s + cfg.park_rise_s
                     and float(np.max(d)) > cfg.park_min_deg + cfg.rep_start_deg
                 ):
-                    k_park = self._find_park(data[:, i:])
+                    first_hit = np.flatnonzero(stop_at)
+                    upto = int(first_hit[0]) + 1 if first_hit.size else n - i  # later samples wait
+                    k_park = self._find_park(data[:, i : i + upto])
                     if k_park is not None:
                         stop_at[k_park:] = False
                         if not np.any(stop_at):
