@@ -6,7 +6,9 @@ random mounting with the default IMU errors, separated by walking; plus the buil
 ``daily-life`` script (walking, running, stairs, sitting, fidgeting, step-ups: zero reps).
 Per exercise it prints the share of sets counted exactly and within +-1, the mean absolute count
 error, the depth error of matched reps, and the rep event delay against the simulator's
-``t_end_s``; then false reps per hour of non-exercise movement, and the real recordings.
+``t_end_s`` (all reps, and first reps of sets on their own), the share of sets given the right
+exercise; then false reps per hour of non-exercise movement, balance-loss events against the
+truth of the ``runner-strength`` script, and the real recordings.
 Writes bench/results/accuracy.json. Run: ``.venv/bin/python bench/accuracy.py [--seeds N]``.
 """
 
@@ -27,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from firmware_sim.session import simulate  # noqa: E402
 from firmware_sim.workout import Workout, load_workout  # noqa: E402
-from tracker.events import RepEvent, SetEvent  # noqa: E402
+from tracker.events import RepEvent, SetEvent, WobbleEvent  # noqa: E402
 from tracker.pipeline import Pipeline  # noqa: E402
 from tracker.samples import Samples  # noqa: E402
 
@@ -117,6 +119,31 @@ def false_reps(truth: dict[str, Any], events: list[Any]) -> tuple[int, float]:
     return n, hours
 
 
+def balance_losses(seeds: int) -> dict[str, int]:
+    """Balance-loss events against the truth of the built-in runner-strength workout."""
+    out = {"sessions": 0, "free": 0, "free_found": 0, "standing": 0, "standing_found": 0, "false": 0}
+    workout = load_workout("builtin:runner-strength")
+    for seed in range(seeds):
+        for leg in ("left", "right"):
+            session = simulate(workout, seed=seed, leg=leg, mounting="random")
+            truth = session.truth.to_json()
+            found = [
+                e.t_s
+                for e in run_pipeline(session.samples())
+                if isinstance(e, WobbleEvent) and e.balance_loss
+            ]
+            out["sessions"] += 1
+            for b in truth["balance_losses"]:
+                (ts,) = [s for s in truth["sets"] if s["index"] == b["set_index"]]
+                where = "free" if ts["sensor_on"] == "free" else "standing"
+                out[where] += 1
+                out[f"{where}_found"] += int(any(abs(t - b["t_s"]) < 1.0 for t in found))
+            out["false"] += sum(
+                not any(abs(t - b["t_s"]) < 1.0 for b in truth["balance_losses"]) for t in found
+            )
+    return out
+
+
 def real_recordings() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if not REAL.is_dir():
@@ -198,6 +225,12 @@ def main() -> int:
         )
     rate = fr_n / fr_h if fr_h > 0 else float("nan")
     print(f"false reps in non-exercise movement: {fr_n} in {fr_h:.2f} h -> {rate:.1f} per hour")
+    bl = balance_losses(min(args.seeds, 5))
+    print(
+        f"balance losses (builtin:runner-strength, {bl['sessions']} sessions): "
+        f"free leg {bl['free_found']}/{bl['free']} found, standing leg {bl['standing_found']}/{bl['standing']}, "
+        f"{bl['false']} false"
+    )
     real = real_recordings()
     if real:
         print("real recordings (/work/shared/data/cmu-thigh, unknown mounting):")
@@ -211,7 +244,13 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         json.dumps(
-            {"seeds": args.seeds, "per_exercise": table, "false_reps_per_hour": rate, "real": real},
+            {
+                "seeds": args.seeds,
+                "per_exercise": table,
+                "false_reps_per_hour": rate,
+                "balance_losses": bl,
+                "real": real,
+            },
             indent=2,
         )
         + "\n"
