@@ -75,6 +75,7 @@ class PipelineConfig:
     first_max_impact_g: float = 0.5  # no jolt (steps, stairs, landing on a seat)
     first_min_s: float = 1.45  # not quick (sitting down on a step, stepping up and back are)
     first_hinge_min_s: float = 2.0  # a shallow flexion (hinge) or a backward swing lasts this long
+    first_slow_s: float = 2.5  # ... a slower, not so deep one may read a rising sensor (height drifts)
     first_max_extension_deg: float = 90.0  # a backward swing deeper than this is a run's back kick
     first_max_speed_ratio: float = 3.3  # peak thigh speed (deg/s) per degree of depth: stepping is jerkier
 

@@ -63,8 +63,10 @@ def unambiguous_first(ex: Excursion, config: PipelineConfig) -> bool:
         return False
     if ex.signed_depth_deg < 0:
         return -ex.signed_depth_deg <= config.first_max_extension_deg and duration >= config.first_hinge_min_s
-    if ex.rise_height_m > config.knee_lift_m:
-        return False
+    if ex.rise_height_m > config.knee_lift_m and (
+        duration < config.first_slow_s or r.depth_deg >= config.squat_min_deg
+    ):
+        return False  # lifted quickly (a step) or deep (sitting down); slow single-leg reps drift
     return r.depth_deg >= config.deadlift_max_deg or duration >= config.first_hinge_min_s
 
 
