@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
-from tracker.events import RepEvent, SetEvent
+from tracker.events import RepEvent, SetEvent, WobbleEvent
 from tracker.pipeline import Pipeline
 from tracker.samples import Samples
 
@@ -95,3 +96,53 @@ def test_state_follows_the_session() -> None:
     p.finish()
     assert p.state["total_reps"] == 4
     assert p.state["set_index"] is None  # set closed after the rest
+
+
+def _simulated(workout_toml: str, seed: int, leg: str) -> Samples | None:
+    try:
+        from firmware_sim.session import simulate
+        from firmware_sim.workout import Workout
+    except ImportError:  # pragma: no cover - the simulator is part of the repository
+        return None
+    return simulate(Workout.from_toml_str(workout_toml), seed=seed, leg=leg, mounting="random").samples()
+
+
+# squats to find the mounting, then single-leg squats with the sensor on the free leg (held in
+# the air: the parked-leg rule) with a balance loss, then single-leg deadlifts on the free leg
+FREE_LEG = _simulated(
+    """
+[[step]]
+activity = "stand"
+duration_s = 4
+[[step]]
+activity = "squat"
+reps = 2
+rest_s = 12
+[[step]]
+activity = "single_leg_squat"
+leg = "left"
+reps = 5
+free_leg = "knee"
+balance_losses = 1
+rest_s = 12
+[[step]]
+activity = "single_leg_deadlift"
+leg = "left"
+reps = 3
+rest_s = 12
+""",
+    seed=7,
+    leg="right",
+)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(min_value=1, max_value=500), min_size=1, max_size=10))
+def test_streaming_equals_batch_for_free_leg_single_leg_work(sizes: list[int]) -> None:
+    if FREE_LEG is None:  # pragma: no cover
+        pytest.skip("firmware_sim is not importable")
+    batch = run(FREE_LEG)
+    sets = [e for e in batch if isinstance(e, SetEvent)]
+    assert [len(s.reps) for s in sets] == [2, 5, 3]
+    assert any(isinstance(e, WobbleEvent) and e.balance_loss for e in batch)
+    assert run(FREE_LEG, sizes) == batch
