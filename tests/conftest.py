@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -16,3 +17,10 @@ def real_data_dir() -> Path:
     if not REAL_DATA_DIR.is_dir():
         pytest.skip(f"real recordings not found at {REAL_DATA_DIR}")
     return REAL_DATA_DIR
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_config_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never read or write the user's own calibrations: an empty config dir unless a test
+    sets its own (child processes inherit it)."""
+    os.environ["REPTRACK_CONFIG_DIR"] = str(tmp_path_factory.mktemp("reptrack-config"))

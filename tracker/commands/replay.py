@@ -48,12 +48,8 @@ def replay_file(
     if not path.exists():
         raise UserError(f"{path}: no such file")
     session = load_session(path, accel_unit=accel_unit, gyro_unit=gyro_unit)
-    cal = None
-    if calibration is not None:
-        from calibration import load_calibration
-
-        cal = load_calibration(calibration)
-    pipeline = Pipeline(calibration=None if cal is None else cal.apply, sensor_leg=session.meta.sensor_leg)
+    cal, note = _calibration_for(session.meta, calibration)
+    pipeline = Pipeline(calibration=cal, sensor_leg=session.meta.sensor_leg)
     samples = session.samples
     events = []
     if chunk > 0:
@@ -63,9 +59,34 @@ def replay_file(
         events += pipeline.feed(samples)
     events += pipeline.finish()
     summary = summarize(str(path), samples.duration_s, events)
-    if session.warnings:
-        summary["warnings"] = list(session.warnings)
+    summary["calibration_id"] = None if cal is None else cal.id
+    warnings = list(session.warnings) + ([note] if note else [])
+    if warnings:
+        summary["warnings"] = warnings
     return summary
+
+
+def _calibration_for(meta: Any, override: Path | None) -> tuple[Any, str | None]:
+    """What a replay applies (docs/calibration.md): ``--calibration FILE``; else the calibration the
+    recording names, when it is still in the store; else the device's current one; else none."""
+    from calibration import find_calibration_by_id, resolve_calibration
+
+    if override is not None:
+        return resolve_calibration(meta.device_id, override), None
+    if meta.calibration_id:
+        used = find_calibration_by_id(meta.calibration_id)
+        if used is not None:
+            return used, None
+        current = resolve_calibration(meta.device_id)
+        return current, (
+            f"recorded with calibration {meta.calibration_id}, which is not in the store; "
+            + (
+                "replayed uncalibrated"
+                if current is None
+                else f"replayed with the device's current {current.id}"
+            )
+        )
+    return resolve_calibration(meta.device_id), None
 
 
 def _table(summary: dict[str, Any]) -> str:
