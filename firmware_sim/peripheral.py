@@ -75,6 +75,7 @@ class SensorData:
     accel_g: npt.NDArray[np.float64]
     gyro_dps: npt.NDArray[np.float64] | None
     rate_hz: float
+    leg: str | None = None  # the thigh the simulated sensor is on, when the simulator says
 
     def __post_init__(self) -> None:
         n = self.clock_us.shape[0]
@@ -108,6 +109,7 @@ class SensorData:
             np.asarray(session.accel_g, dtype=np.float64),
             None if gyro is None else np.asarray(gyro, dtype=np.float64),
             float(rate),
+            getattr(session, "leg", None),
         )
 
     @classmethod

@@ -103,3 +103,29 @@ def test_run_refuses_a_calibration_made_for_another_sensor(tmp_path: Path) -> No
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     assert "sensor-9" in proc.stderr or "device" in proc.stderr, proc.stderr
+
+
+def test_run_names_the_working_leg_from_the_recordings_sensor_leg(tmp_path: Path) -> None:
+    from firmware_sim.session import simulate
+    from firmware_sim.workout import Workout
+    from tracker.recording import RecordingMeta, RecordingWriter
+
+    workout = Workout.from_toml_str(
+        '[[step]]\nactivity = "stand"\nduration_s = 4\n\n'
+        '[[step]]\nactivity = "single_leg_squat"\nleg = "right"\nreps = 8\nrest_s = 12\n\n'
+        '[[step]]\nactivity = "single_leg_squat"\nleg = "left"\nreps = 8\nfree_leg = "hover"\nrest_s = 3\n'
+    )
+    sim = simulate(workout, seed=4, leg="right", mounting="random")
+    rec = tmp_path / "sls.rtrk"
+    with RecordingWriter.create(
+        rec, RecordingMeta(device_id="sensor-3", rate_hz=100.0, sensor_leg="right")
+    ) as w:
+        w.write_packets(sim.packets())
+    with RealBroker() as broker:
+        cmd = [sys.executable, "-m", "tracker.cli", "run", "--speed", "0", "--broker", broker.url, "--json"]
+        cmd += ["--quiet", "--replay", str(rec)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout[proc.stdout.index("{") :])
+    got = [(s["exercise"], s["leg"], s["reps"]) for s in summary["sets"]]
+    assert got == [("single_leg_squat", "right", 8), ("single_leg_squat", "left", 8)]

@@ -76,6 +76,8 @@ class ReplaySource:
         device = self.session.meta.device_id
         self.sensor_id = sensor_id or (device if device and device != "unknown" else self.path.stem)
         self.name = self.session.meta.device_name or self.sensor_id
+        leg = self.session.meta.sensor_leg
+        self.sensor_leg = leg if leg in ("left", "right") else None
         self.speed = speed
         self.wall_t0: float | None = None
         self.stats = StreamStats()
@@ -115,10 +117,14 @@ class SensorResult:
         return [e for e in self.events if isinstance(e, SetEvent)]
 
 
-def make_pipeline(calibration: Callable[[Samples], Samples] | None = None) -> Pipeline:
+def make_pipeline(
+    calibration: Callable[[Samples], Samples] | None = None, sensor_leg: str | None = None
+) -> Pipeline:
     """A fresh pipeline for one sensor. A :class:`calibration.DeviceCalibration` passed here also
-    gives the pipeline its mounting (sensor-to-thigh rotation and thigh)."""
-    return Pipeline(calibration=calibration)
+    gives the pipeline its mounting (sensor-to-thigh rotation and thigh); ``sensor_leg`` is the
+    thigh when the source knows it (a recording's metadata, the simulator), so single-leg sets
+    can say which leg worked."""
+    return Pipeline(calibration=calibration, sensor_leg=sensor_leg)
 
 
 def calibration_for(sensor_id: str, override: Path | None) -> DeviceCalibration | None:

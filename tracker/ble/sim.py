@@ -35,6 +35,7 @@ class SimulatedSource:
         self.stats = StreamStats()
         self.duration_s = self.data.duration_s
         self.inner: DeviceSource | None = None
+        self.sensor_leg = self.data.leg  # a real sensor's thigh comes from its calibration instead
 
     async def chunks(self) -> AsyncIterator[Any]:
         from firmware_sim.peripheral import simulated_sensor

@@ -204,7 +204,7 @@ async def serve(
                 (
                     src,
                     pub,
-                    make_pipeline(cal),
+                    make_pipeline(cal, sensor_leg=getattr(src, "sensor_leg", None)),
                     _recorder(args, src, len(sources) > 1, None if cal is None else cal.id),
                 )
             )
