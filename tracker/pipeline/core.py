@@ -93,7 +93,7 @@ class Pipeline:
             self._probe_n += n
             if self._probe_n < self.config.rate_probe_samples:
                 return []
-            chunk = Samples.concat(self._probe)
+            chunk = self._probe[0] if len(self._probe) == 1 else Samples.concat(self._probe)  # no copy
             self._probe = []
             self.rate_hz = self._measure_rate(chunk)
             self._finder = None if self._mounted_by_calibration else MountingFinder(self.config, self.rate_hz)
@@ -150,7 +150,8 @@ class Pipeline:
                 self._pending_s -= dropped.duration_s
             return []
         self.R_thigh_from_sensor = finder.result.R_thigh_from_sensor
-        waiting = Samples.concat(self._pending)
+        # one waiting chunk (a whole recording fed at once) is used as is: no copy of the session
+        waiting = self._pending[0] if len(self._pending) == 1 else Samples.concat(self._pending)
         self._pending = []
         return self._process(waiting)
 

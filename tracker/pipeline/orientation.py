@@ -57,6 +57,9 @@ class OrientationFilter:
         self._h_b = np.array([dt])
         self._h_a = np.array([1.0, -2.0 * self._leak, self._leak**2])
         self._zi_h = np.zeros(2)
+        # complementary filter y[n] = alpha * y[n-1] + u[n], coefficients built once, not per chunk
+        self._fuse_b = np.array([1.0])
+        self._fuse_a = np.array([1.0, -self.alpha])
 
     def feed(self, chunk: Samples) -> ThighAngles:
         t = chunk.t_s
@@ -108,9 +111,13 @@ class OrientationFilter:
             if s0 in restarts or self._zi_fused is None:
                 u0 = u[s0:s1].copy()
                 u0[0] = acc[s0]  # restart exactly on the accelerometer angle
-                y, self._zi_fused = signal.lfilter([1.0], [1.0, -al], u0, axis=0, zi=np.zeros((1, 2)))
+                y, self._zi_fused = signal.lfilter(
+                    self._fuse_b, self._fuse_a, u0, axis=0, zi=np.zeros((1, 2))
+                )
             else:
-                y, self._zi_fused = signal.lfilter([1.0], [1.0, -al], u[s0:s1], axis=0, zi=self._zi_fused)
+                y, self._zi_fused = signal.lfilter(
+                    self._fuse_b, self._fuse_a, u[s0:s1], axis=0, zi=self._zi_fused
+                )
             out[s0:s1] = y
         return out
 
