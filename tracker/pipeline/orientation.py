@@ -24,6 +24,14 @@ from tracker.pipeline.config import PipelineConfig
 from tracker.samples import FloatArray, Samples
 
 
+def _diff_from(x: FloatArray, before: float) -> FloatArray:
+    """``np.diff(x, prepend=before)`` without its concatenation (cheaper for small packets)."""
+    out = np.empty_like(x)
+    out[0] = x[0] - before
+    np.subtract(x[1:], x[:-1], out=out[1:])
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class ThighAngles:
     """Per-sample thigh angles (degrees) and rates (deg/s) for one chunk."""
@@ -65,21 +73,26 @@ class OrientationFilter:
         t = chunk.t_s
         a = chunk.accel_g
         prev = self._last_t
-        dt = np.diff(t, prepend=t[0] if prev is None else prev)
+        dt = _diff_from(t, t[0] if prev is None else prev)
         gaps = np.flatnonzero(dt > self.config.max_gap_s)
         if prev is None:
             gaps = np.concatenate([[0], gaps[gaps > 0]])
         self._last_t = float(t[-1])
         dt = np.clip(dt, 0.0, self.config.max_gap_s)
         horiz = np.hypot(a[:, 0], a[:, 2])
-        acc_angles = np.degrees(np.stack([np.arctan2(a[:, 0], a[:, 2]), np.arctan2(-a[:, 1], horiz)], axis=1))
+        acc_angles = np.empty((len(t), 2))  # filled in place: a packet is small, numpy calls cost
+        np.arctan2(a[:, 0], a[:, 2], out=acc_angles[:, 0])
+        np.arctan2(-a[:, 1], horiz, out=acc_angles[:, 1])
+        np.degrees(acc_angles, out=acc_angles)
         acc_angles[:, 1] *= self.roll_sign
         norm = np.linalg.norm(a, axis=1)
-        impact = np.abs(np.diff(norm, prepend=norm[0] if self._last_norm is None else self._last_norm))
+        impact = np.abs(_diff_from(norm, norm[0] if self._last_norm is None else self._last_norm))
         self._last_norm = float(norm[-1])
         if chunk.gyro_dps is not None:
             w = chunk.gyro_dps
-            rates = np.stack([-w[:, 1], -w[:, 0] * self.roll_sign], axis=1)
+            rates = np.empty((len(t), 2))
+            np.negative(w[:, 1], out=rates[:, 0])
+            rates[:, 1] = -w[:, 0] * self.roll_sign
             angles = self._fuse(acc_angles, rates, dt, gaps)
         else:
             angles = self._lowpass(acc_angles, gaps)
