@@ -100,18 +100,10 @@ class RepDetector:
         self.phase_changes: list[tuple[float, str]] = []
 
     def feed(self, ang: ThighAngles, sway_ap: FloatArray, sway_ml: FloatArray) -> list[Excursion]:
-        data = np.vstack(
-            [
-                ang.t_s,
-                ang.pitch_deg,
-                ang.roll_deg,
-                ang.pitch_rate_dps,
-                ang.impact_g,
-                ang.height_m,
-                sway_ap,
-                sway_ml,
-            ]
-        )
+        columns = (ang.t_s, ang.pitch_deg, ang.roll_deg, ang.pitch_rate_dps, ang.impact_g, ang.height_m)
+        data = np.empty((len(TRACE_FIELDS), len(ang.t_s)))  # rows as in TRACE_FIELDS
+        for row, column in enumerate((*columns, sway_ap, sway_ml)):
+            data[row] = column
         if self.base_deg is None:
             self.base_deg = float(ang.pitch_deg[0])
         self.phase_changes = []
