@@ -150,9 +150,10 @@ class RepDetector:
                 start = np.flatnonzero(ad > cfg.rep_start_deg)
                 stop = int(start[0]) if start.size else n - i
                 # quiet standing: close to the standing angle and still for a while
-                quiet = (ad[:stop] < cfg.rep_rest_deg) & (np.abs(data[3, i : i + stop]) < cfg.quiet_dps)
+                speed = np.abs(data[3, i : i + stop])  # computed once for both tests
+                quiet = (ad[:stop] < cfg.rep_rest_deg) & (speed < cfg.quiet_dps)
                 q = self._quiet_runs(t[i : i + stop], quiet)
-                settled = np.flatnonzero(np.abs(data[3, i : i + stop]) < cfg.settle_dps)
+                settled = np.flatnonzero(speed < cfg.settle_dps)
                 if settled.size:
                     self._settled_t = float(t[i + int(settled[-1])])
                 if q.size:
@@ -356,8 +357,8 @@ class RepDetector:
 
     def _impact_before_park(self) -> bool:
         """Was there a foot strike since the excursion began?"""
-        tr = self._trace.array()
-        return bool(tr.shape[1]) and float(np.max(tr[4])) > self.config.park_max_impact_g
+        parts = self._trace.parts  # the max of each part: no concatenation of the whole trace
+        return bool(parts) and max(float(np.max(p[4])) for p in parts) > self.config.park_max_impact_g
 
     def _park(self, data: FloatArray, i: int, k_park: int) -> int:
         """Re-base on the parked free leg: the excursion so far was the lift, not a rep."""
