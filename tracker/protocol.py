@@ -447,7 +447,6 @@ class StreamDecoder:
         self._origin_us: int | None = None
         self._last_end_s = 0.0  # session time just after the last sample
         self._last_host_s: float | None = None
-        self._period_us = 0
 
     def feed(
         self, packets: Sequence[bytes], host_times_s: Sequence[float] | None = None
@@ -531,7 +530,6 @@ class StreamDecoder:
             assert self._origin_us is not None
             t_first[i] = (raw_us + self._clock_base_us - self._origin_us) / 1e6
             self._last_seq = seq
-            self._period_us = period
             self._last_end_s = t_first[i] + int(batch.n[i]) * period / 1e6
             if h is not None:
                 self._last_host_s = h
@@ -569,7 +567,6 @@ class StreamDecoder:
         self._clock_base_us += int(wraps[-1])
         self._last_raw_us = int(batch.t0_us[-1])
         self._last_seq = int(batch.seq[-1])
-        self._period_us = int(batch.period_us[-1])
         self._last_end_s = float(t_first[-1] + batch.n[-1] * batch.period_us[-1] / 1e6)
         self.stats.packets += len(batch)
         self.stats.samples += int(batch.n.sum())
