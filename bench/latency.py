@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._common import write_results
 from tracker.mqtt import BrokerURL, EmbeddedBroker, MqttSettings, SensorPublisher, Watcher
 from tracker.mqtt.broker import broker_answers, free_port
-from tracker.service import make_pipeline, run_sensor
+from tracker.pipeline import Pipeline
+from tracker.service import run_sensor
 
 
 def truth_rep_ends(workout: str, seed: int) -> list[float]:
@@ -94,7 +95,7 @@ async def measure(workout: str, seed: int, seconds: float, url: BrokerURL) -> di
     publisher.connect()
     stop = asyncio.Event()
     asyncio.get_running_loop().call_later(seconds, stop.set)
-    result = await run_sensor(source, publisher, make_pipeline(None), stop=stop)
+    result = await run_sensor(source, publisher, Pipeline(), stop=stop)
     await asyncio.sleep(0.5)
     watcher.stop()
     if source.wall_t0 is None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 import json
 import signal
 import subprocess
@@ -22,24 +20,6 @@ from tracker.mqtt.topics import split_topic
 
 REPO = Path(__file__).resolve().parent.parent
 
-
-def _has_pipeline() -> bool:
-    try:
-        return hasattr(importlib.import_module("tracker.pipeline"), "Pipeline")
-    except ImportError:
-        return False
-
-
-def _has_simulator() -> bool:
-    return importlib.util.find_spec("firmware_sim.session") is not None
-
-
-needs_pipeline = pytest.mark.skipif(
-    not _has_pipeline(), reason="tracker.pipeline.Pipeline not in this build yet"
-)
-needs_simulator = pytest.mark.skipif(
-    not _has_simulator(), reason="firmware_sim.session not in this build yet"
-)
 
 SEED = 3
 SHORT_WORKOUT = """
@@ -82,14 +62,13 @@ def schema_checker(problems: list[str]):
     return on_raw
 
 
-@needs_pipeline
-@needs_simulator
 def test_subscriber_counts_equal_the_truth_across_a_broker_restart_mid_set(workout: str) -> None:
+    from firmware_sim.session import simulate
     from firmware_sim.workout import load_workout
     from tracker.ble.sim import simulated_source
-    from tracker.service import make_pipeline, run_sensor
+    from tracker.pipeline import Pipeline
+    from tracker.service import run_sensor
 
-    simulate = importlib.import_module("firmware_sim.session").simulate
     truth = simulate(load_workout(workout), seed=SEED).truth.to_json()
     truth_counts = {i + 1: len(s["reps_detail"]) for i, s in enumerate(truth["sets"])}
     problems: list[str] = []
@@ -121,7 +100,7 @@ def test_subscriber_counts_equal_the_truth_across_a_broker_restart_mid_set(worko
             source = simulated_source(workout, seed=SEED, sensor_id="thigh", speed=20.0)
             publisher = SensorPublisher(settings, "thigh", "e2e")
             publisher.connect()
-            result = asyncio.run(run_sensor(source, publisher, make_pipeline(None)))
+            result = asyncio.run(run_sensor(source, publisher, Pipeline()))
             view = watcher.facts.sensors["thigh"]
             wait_until(lambda: len(view.reps) >= len(result.reps), 15.0, "every rep at the subscriber")
             wait_until(lambda: view.status.get("status") == "offline", 10.0, "offline status")
@@ -136,18 +115,11 @@ def test_subscriber_counts_equal_the_truth_across_a_broker_restart_mid_set(worko
     assert view.reps_per_set() == truth_counts, "rep counts must equal the ground truth"
 
 
-@needs_pipeline
 def test_ctrl_c_flushes_publishes_offline_and_closes_the_recording(tmp_path, workout: str) -> None:
     from tracker.importers import load_session
 
     record = tmp_path / "live.rtrk"
-    if _has_simulator():
-        source_args, sensor = ["--sim", workout, "--speed", "4", "--seed", str(SEED)], "sim-1"
-    elif (REPO.parent / "shared" / "data" / "cmu-thigh").is_dir():
-        csv = REPO.parent / "shared" / "data" / "cmu-thigh" / "Lunge_LeftThigh.csv"
-        source_args, sensor = ["--replay", str(csv), "--speed", "3"], "Lunge_LeftThigh"
-    else:
-        pytest.skip("neither the simulator nor the real recordings are available")
+    source_args, sensor = ["--sim", workout, "--speed", "4", "--seed", str(SEED)], "sim-1"
     problems: list[str] = []
     with RealBroker() as broker:
         settings = MqttSettings(BrokerURL.parse(broker.url))

@@ -19,10 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from calibration import DeviceCalibration, resolve_calibration
 from tracker.events import Event, RepEvent, SetEvent
 from tracker.mqtt.publisher import SensorPublisher
-from tracker.pipeline import Pipeline
 from tracker.protocol import StreamNotice, StreamStats
 from tracker.samples import Samples
 
@@ -115,22 +113,6 @@ class SensorResult:
     @property
     def sets(self) -> list[SetEvent]:
         return [e for e in self.events if isinstance(e, SetEvent)]
-
-
-def make_pipeline(
-    calibration: Callable[[Samples], Samples] | None = None, sensor_leg: str | None = None
-) -> Pipeline:
-    """A fresh pipeline for one sensor. A :class:`calibration.DeviceCalibration` passed here also
-    gives the pipeline its mounting (sensor-to-thigh rotation and thigh); ``sensor_leg`` is the
-    thigh when the source knows it (a recording's metadata, the simulator), so single-leg sets
-    can say which leg worked."""
-    return Pipeline(calibration=calibration, sensor_leg=sensor_leg)
-
-
-def calibration_for(sensor_id: str, override: Path | None) -> DeviceCalibration | None:
-    """The calibration to apply: ``override`` (a file, checked against the sensor) if given, else
-    the one stored for the sensor; None when it was never calibrated (docs/calibration.md)."""
-    return resolve_calibration(sensor_id, override)
 
 
 async def run_sensor(

@@ -19,13 +19,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from calibration import resolve_calibration
 from tracker.ble.options import add_link_arguments
 from tracker.errors import UserError
 from tracker.events import Event, RepEvent, SetEvent, WobbleEvent
 from tracker.mqtt.options import add_mqtt_arguments, broker_from_args
 from tracker.mqtt.publisher import MqttSettings, SensorPublisher
 from tracker.mqtt.topics import sensor_topic_id
-from tracker.service import SensorResult, Source, calibration_for, make_pipeline, run_service
+from tracker.pipeline import Pipeline
+from tracker.service import SensorResult, Source, run_service
 
 HELP = "live service: sensor(s) -> rep counting -> MQTT"
 
@@ -189,7 +191,7 @@ async def serve(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, _on_signal, loop, sig, stop)
     # Calibrations first: a broken or mismatched file is the user's to fix before anything connects.
-    cals = [calibration_for(src.sensor_id, getattr(args, "calibration", None)) for src in sources]
+    cals = [resolve_calibration(src.sensor_id, getattr(args, "calibration", None)) for src in sources]
     publishers: list[SensorPublisher] = []
     try:
         for src in sources:
@@ -204,7 +206,8 @@ async def serve(
                 (
                     src,
                     pub,
-                    make_pipeline(cal, sensor_leg=getattr(src, "sensor_leg", None)),
+                    # A DeviceCalibration also gives the pipeline its mounting; the source may know the thigh.
+                    Pipeline(calibration=cal, sensor_leg=getattr(src, "sensor_leg", None)),
                     _recorder(args, src, len(sources) > 1, None if cal is None else cal.id),
                 )
             )
