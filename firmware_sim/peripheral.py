@@ -685,11 +685,7 @@ def load_sensor_data(spec: str, seed: int = 0) -> SensorData:
         if seconds <= 0:
             raise UserError(f"workout {spec!r}: the duration must be positive")
         return SensorData.synthetic(seconds, seed=seed)
-    try:
-        from firmware_sim.session import simulate  # type: ignore[import-not-found,unused-ignore]
-        from firmware_sim.workout import load_workout  # type: ignore[import-not-found,unused-ignore]
-    except ImportError as exc:
-        raise UserError(
-            f"the workout simulator is not available ({exc}); use --workout synthetic:SECONDS"
-        ) from None
+    from firmware_sim.session import simulate
+    from firmware_sim.workout import load_workout
+
     return SensorData.from_session(simulate(load_workout(spec), seed=seed))

@@ -27,20 +27,16 @@ pytestmark = pytest.mark.timeout(60)
 
 @functools.cache
 def _session(seed: int) -> Any:
-    try:
-        from firmware_sim.session import simulate  # type: ignore[import-not-found,unused-ignore]
-        from firmware_sim.workout import load_workout  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
+    from firmware_sim.session import simulate
+    from firmware_sim.workout import load_workout
+
     return simulate(load_workout("builtin:runner-strength"), seed=seed)
 
 
 def _sim_data(duration_s: float, seed: int = 0) -> SensorData:
     """``duration_s`` of the simulated workout from 2 s into its first set (single-leg squats), so
-    every fault lands mid-set; the synthetic squat signal when the simulator is missing."""
+    every fault lands mid-set."""
     session = _session(seed)
-    if session is None:
-        return SensorData.synthetic(duration_s, seed=seed)
     first_set = session.truth.sets[0]
     assert first_set["end_s"] - first_set["start_s"] > duration_s + 2.0
     data = SensorData.from_session(session)
