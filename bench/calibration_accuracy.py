@@ -4,7 +4,9 @@ For N simulated sensors with random errors of the simulator's model (firmware_si
 bias up to 0.1 g, scale error up to 5%, misalignment up to 3 deg per term, gyro bias up to
 5 deg/s, gyro scale 2% and misalignment 3 deg, noise and bias drift) and random mountings, runs the same
 flows as ``reptrack calibrate`` (poses, stillness, and the simulator's standing and squats) and reports the worst and
-95th-percentile estimation errors; then times ``DeviceCalibration.apply`` on one hour of 100 Hz
+95th-percentile estimation errors (the mounting against the simulator's truth as the calibrated
+axes see it, ``mount_deg``, and against the package axes, ``mount_vs_package_deg``: see
+docs/calibration.md, "Measured accuracy"); then times ``DeviceCalibration.apply`` on one hour of 100 Hz
 samples. Prints the figures and writes bench/results/calibration_accuracy.json.
 
     python bench/calibration_accuracy.py [--sensors N]
@@ -45,7 +47,16 @@ def main() -> int:
     ap.add_argument("--sensors", type=int, default=50)
     args = ap.parse_args()
     err: dict[str, list[float]] = {
-        k: [] for k in ("bias_g", "scale_pct", "axis_deg", "gyro_dps", "mount_deg", "accel_vs_gyro_axes_deg")
+        k: []
+        for k in (
+            "bias_g",
+            "scale_pct",
+            "axis_deg",
+            "gyro_dps",
+            "mount_deg",
+            "mount_vs_package_deg",
+            "accel_vs_gyro_axes_deg",
+        )
     }
     verdict_redo = 0
     for seed in range(args.sensors):
@@ -73,13 +84,21 @@ def main() -> int:
         mf = MountingFlow(imu=ImuCalibration(accel, gyro))
         run(mf, sensor)
         est = mf.finish()
-        # Against the simulator's truth (the sensor's true axes, which no calibration can observe
-        # better than half-way between the accelerometer's and the gyroscope's) ...
-        err["mount_deg"].append(rotation_angle_deg(est.mounting.R_thigh_from_sensor, r))
-        # ... and what the pipeline sees: corrected accel and gyro on the same axes.
+        # The corrected axes are the sensor's true (package) axes turned by a small rotation H that
+        # no calibration can observe: the rotating part of the accelerometer's and gyroscope's own
+        # misalignments (the flow splits the difference, docs/calibration.md). The thigh angles only
+        # depend on R_est @ H, so the mounting's truth, as the calibrated sensor sees it, is R @ H^T.
         ua, _, va = np.linalg.svd(accel.correction @ errors.accel_matrix)
         ug, _, vg = np.linalg.svd(accel.gyro_correction @ errors.gyro_matrix)
-        err["accel_vs_gyro_axes_deg"].append(rotation_angle_deg(ua @ va, ug @ vg))
+        h_accel, h_gyro = ua @ va, ug @ vg
+        r_est = est.mounting.R_thigh_from_sensor
+        err["mount_deg"].append(
+            max(rotation_angle_deg(r_est @ h_accel, r), rotation_angle_deg(r_est @ h_gyro, r))
+        )
+        # ... against the package axes (includes H: up to a few degrees by construction) ...
+        err["mount_vs_package_deg"].append(rotation_angle_deg(r_est, r))
+        # ... and what the pipeline sees: corrected accel and gyro on the same axes.
+        err["accel_vs_gyro_axes_deg"].append(rotation_angle_deg(h_accel, h_gyro))
         for q in (accel.quality, gyro.quality, est.mounting.quality):
             verdict_redo += int(q is None or q.verdict != "good")
 
