@@ -26,6 +26,7 @@ class PipelineConfig:
     fusion_tau_s: float = 0.25  # complementary filter: gyro below, accelerometer above this time
     accel_lowpass_hz: float = 3.0  # accelerometer-only angle smoothing (no gyroscope)
     height_tau_s: float = 1.5  # leak of the vertical velocity and height integrators
+    pitch_wrap_deg: float = -155.0  # accelerometer pitch below this is read as flexion past 180
 
     # --- reps -----------------------------------------------------------------------------
     rep_start_deg: float = 7.0  # leaving standing: thigh this far from its standing angle
