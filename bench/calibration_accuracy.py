@@ -24,14 +24,23 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import write_results
-from calibration import DeviceCalibration, ImuCalibration
+from calibration import DeviceCalibration, ImuCalibration, Mounting
 from calibration.flows import AccelFlow, GyroFlow, MountingFlow
 from calibration.imu import scale_and_axis_angles
-from calibration.mounting import rotation_angle_deg
-from calibration.simsource import MOUNTING_WORKOUT, measure, sim_imu_errors
+from calibration.mounting import Leg, rotation_angle_deg
+from calibration.simsource import (
+    MOUNTING_WORKOUT,
+    calibrate_simulated,
+    ideal_twin,
+    measure,
+    sim_imu_errors,
+    sim_mounting,
+)
 from calibration.synthetic import pose_session, still_session
 from firmware_sim.session import simulate
-from firmware_sim.workout import Workout
+from firmware_sim.workout import Workout, load_workout
+from tracker.events import SetEvent
+from tracker.pipeline import Pipeline
 from tracker.samples import Samples
 
 
@@ -42,9 +51,54 @@ def run(flow: AccelFlow | GyroFlow | MountingFlow, samples: Samples) -> None:
             break
 
 
+def _sets(samples: Samples, calibration: DeviceCalibration) -> list[SetEvent]:
+    pipeline = Pipeline(calibration=calibration)
+    events = [e for chunk in samples.chunks(10) for e in pipeline.feed(chunk)] + pipeline.finish()
+    return [e for e in events if isinstance(e, SetEvent)]
+
+
+def twins(sensors: int) -> dict[str, object]:
+    """Badly mounted, error-laden sensors, calibrated with the user's flows, against ideal twins.
+
+    Each sensor and its twin (thigh-aligned, no bias, scale or misalignment; the same noise) wear
+    the same simulated body through builtin:everything (every exercise, both legs' single-leg
+    sets, walking, stairs, running, sitting); the figures are the share of sets whose exercise and
+    count agree and the worst depth difference of the reps they share.
+    """
+    workout = load_workout("builtin:everything")
+    sets_same = sets_total = 0
+    depth_diff: list[float] = []
+    for seed in range(sensors):
+        leg: Leg = ("left", "right")[seed % 2]
+        errors = sim_imu_errors(seed)
+        r_true, _ = sim_mounting(seed)
+        cal = calibrate_simulated(f"sim-{seed}", errors, r_true, leg, seed)
+        ideal = simulate(workout, seed=seed, leg=leg, mounting=np.eye(3), imu=ideal_twin(errors))
+        bad = simulate(workout, seed=seed, leg=leg, mounting=r_true, imu=errors)
+        ref = _sets(ideal.samples(), DeviceCalibration("ideal", mounting=Mounting(np.eye(3), leg)))
+        got = _sets(bad.samples(), cal)
+        sets_total += len(ref)
+        for a in ref:
+            same = [b for b in got if abs(b.start_s - a.start_s) < 2.0]
+            if same and (same[0].exercise, len(same[0].reps)) == (a.exercise, len(a.reps)):
+                sets_same += 1
+                depth_diff += [
+                    abs(x.depth_deg - y.depth_deg) for x, y in zip(a.reps, same[0].reps, strict=True)
+                ]
+    return {
+        "twins_sensors": sensors,
+        "twins_sets_same_pct": round(100 * sets_same / max(sets_total, 1), 1),
+        "twins_depth_diff_deg_max": round(max(depth_diff, default=float("nan")), 2),
+        "twins_depth_diff_deg_median": round(float(np.median(depth_diff)) if depth_diff else float("nan"), 3),
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sensors", type=int, default=50)
+    ap.add_argument(
+        "--twins", type=int, default=10, help="calibrated sensors whose reps are compared with an ideal twin"
+    )
     args = ap.parse_args()
     err: dict[str, list[float]] = {
         k: []
@@ -108,6 +162,7 @@ def main() -> int:
         figures[f"{k}_max"] = round(float(np.max(v)), 5)
         figures[f"{k}_p95"] = round(float(np.percentile(v, 95)), 5)
 
+    figures.update(twins(args.twins))
     cal = DeviceCalibration("bench", ImuCalibration(accel, gyro), est.mounting)
     n = 360_000
     hour = Samples.from_arrays(

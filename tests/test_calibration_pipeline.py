@@ -8,18 +8,12 @@ bounds) see the same reps. The bad sensor is calibrated with the same flows a us
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
-
 import numpy as np
 import pytest
 
-from calibration import DeviceCalibration, ImuCalibration, Mounting
-from calibration.flows import AccelFlow, GyroFlow, MountingFlow
+from calibration import DeviceCalibration, Mounting
 from calibration.mounting import Leg, rotation_angle_deg
-from calibration.simsource import MOUNTING_WORKOUT, measure, sim_imu_errors, sim_mounting
-from calibration.synthetic import pose_session, still_session
-from firmware_sim.imu import ImuErrors
+from calibration.simsource import calibrate_simulated, ideal_twin, sim_imu_errors, sim_mounting
 from firmware_sim.session import simulate
 from firmware_sim.workout import Workout
 from tracker.events import SetEvent
@@ -51,36 +45,10 @@ rest_s = 10
 """
 
 
-def _run(flow: Any, samples: Samples) -> Any:
-    for chunk in samples.chunks(20):
-        flow.feed(chunk)
-        if flow.done:
-            break
-    return flow.finish()
-
-
 def _sets(samples: Samples, calibration: DeviceCalibration) -> list[SetEvent]:
     pipeline = Pipeline(calibration=calibration)
     events = [e for chunk in samples.chunks(10) for e in pipeline.feed(chunk)] + pipeline.finish()
     return [e for e in events if isinstance(e, SetEvent)]
-
-
-def _ideal_twin(errors: ImuErrors) -> ImuErrors:
-    """The same sensor without the errors calibration is about: noise, drift and clock stay.
-
-    The simulator draws noise and drift in the same order whatever the other terms, so the twin
-    even has the same noise realisation. Noise-free samples are not a fair reference: the
-    pipeline's depths move with the noise level, which no calibration can remove.
-    """
-    return replace(
-        errors,
-        accel_bias_g=np.zeros(3),
-        gyro_bias_dps=np.zeros(3),
-        accel_scale=np.zeros(3),
-        gyro_scale=np.zeros(3),
-        accel_misalignment=np.zeros((3, 3)),
-        gyro_misalignment=np.zeros((3, 3)),
-    )
 
 
 def _depths(sets: list[SetEvent]) -> np.ndarray:
@@ -94,20 +62,13 @@ def test_calibrated_bad_sensor_counts_and_measures_like_an_ideal_one(seed: int) 
     errors = sim_imu_errors(seed)
     r_true, _ = sim_mounting(seed)
     assert rotation_angle_deg(r_true, np.eye(3)) > 20  # really badly mounted
-    ideal = simulate(workout, seed=seed, leg=leg, mounting=np.eye(3), imu=_ideal_twin(errors))
+    ideal = simulate(workout, seed=seed, leg=leg, mounting=np.eye(3), imu=ideal_twin(errors))
     bad = simulate(workout, seed=seed, leg=leg, mounting=r_true, imu=errors)
 
     # The user's calibration of the bad sensor, with the same flows as `reptrack calibrate`.
-    rng = np.random.default_rng(seed)
-    accel = _run(AccelFlow(), measure(errors, pose_session(), rng))
-    gyro = _run(GyroFlow(), measure(errors, still_session(12.0, rng.normal(size=3)), rng))
-    strap = simulate(
-        Workout.from_toml_str(MOUNTING_WORKOUT), seed=seed + 100, leg=leg, mounting=r_true, imu=errors
-    )
-    mounting = _run(MountingFlow(imu=ImuCalibration(accel, gyro), leg=leg), strap.samples()).mounting
-    for part in (accel, gyro, mounting):
-        assert part.quality.verdict == "good", part.quality
-    cal = DeviceCalibration("bad", ImuCalibration(accel, gyro), mounting)
+    cal = calibrate_simulated("bad", errors, r_true, leg, seed)
+    for part in (cal.imu.accel, cal.imu.gyro, cal.mounting):
+        assert part is not None and part.quality is not None and part.quality.verdict == "good", part
 
     reference = _sets(ideal.samples(), DeviceCalibration("ideal", mounting=Mounting(np.eye(3), leg)))
     measured = _sets(bad.samples(), cal)
@@ -121,7 +82,7 @@ def test_without_calibration_the_bad_sensor_is_measurably_off() -> None:
     workout = Workout.from_toml_str(WORKOUT)
     errors = sim_imu_errors(1)
     r_true, _ = sim_mounting(1)
-    ideal = simulate(workout, seed=1, leg="right", mounting=np.eye(3), imu=_ideal_twin(errors))
+    ideal = simulate(workout, seed=1, leg="right", mounting=np.eye(3), imu=ideal_twin(errors))
     bad = simulate(workout, seed=1, leg="right", mounting=r_true, imu=errors)
     reference = _sets(ideal.samples(), DeviceCalibration("ideal", mounting=Mounting(np.eye(3), "right")))
     # The mounting known exactly, the sensor's own errors not corrected.
