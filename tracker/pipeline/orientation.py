@@ -84,11 +84,6 @@ class OrientationFilter:
         np.arctan2(a[:, 0], a[:, 2], out=acc_angles[:, 0])
         np.arctan2(-a[:, 1], horiz, out=acc_angles[:, 1])
         np.degrees(acc_angles, out=acc_angles)
-        # no thigh points that far back: it is flexion past 180 deg (a bouncing, bent leg's own
-        # acceleration can swamp gravity); read as -180 it would pull the fused pitch down by
-        # (1 - a) * 360 deg, 14 deg at 100 Hz, on each such sample
-        pitch = acc_angles[:, 0]
-        np.add(pitch, 360.0, out=pitch, where=pitch < self.config.pitch_wrap_deg)
         acc_angles[:, 1] *= self.roll_sign
         norm = np.linalg.norm(a, axis=1)
         impact = np.abs(_diff_from(norm, norm[0] if self._last_norm is None else self._last_norm))
