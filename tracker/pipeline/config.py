@@ -26,11 +26,11 @@ class PipelineConfig:
     fusion_tau_s: float = 0.25  # complementary filter: gyro below, accelerometer above this time
     accel_lowpass_hz: float = 3.0  # accelerometer-only angle smoothing (no gyroscope)
     height_tau_s: float = 1.5  # leak of the vertical velocity and height integrators
-    pitch_wrap_deg: float = -155.0  # accelerometer pitch below this is read as flexion past 180
 
     # --- reps -----------------------------------------------------------------------------
     rep_start_deg: float = 7.0  # leaving standing: thigh this far from its standing angle
-    rep_rest_deg: float = 6.5  # the standing angle is re-learnt only this close to it
+    rep_rest_deg: float = 6.5  # the standing angle is re-learnt only this close to it ...
+    rebase_upright_deg: float = 3.0  # ... and within this of the most upright pitch of the pause before
     rep_end_fraction: float = 0.25  # back up: below this fraction of the rep's depth ...
     rep_end_deg: float = 5.0  # ... or this many degrees, whichever is larger
     min_depth_deg: float = 10.0

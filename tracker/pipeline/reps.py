@@ -85,6 +85,8 @@ class RepDetector:
         self._quiet_since: float | None = None
         self._armed = True
         self._quiet_pitch: float | None = None
+        self._quiet_upright = (np.inf, -np.inf)  # pitch range of the pause up to that quiet moment
+        self._pause_range = (np.inf, -np.inf)  # pitch range of the pause so far (since the last rep)
         self._settled_t: float | None = None
         self._run_since: float | None = None
         self._from_standing = True
@@ -153,12 +155,17 @@ class RepDetector:
                 speed = np.abs(data[3, i : i + stop])  # computed once for both tests
                 quiet = (ad[:stop] < cfg.rep_rest_deg) & (speed < cfg.quiet_dps)
                 q = self._quiet_runs(t[i : i + stop], quiet)
+                lo = np.minimum.accumulate(np.minimum(data[1, i : i + stop], self._pause_range[0]))
+                hi = np.maximum.accumulate(np.maximum(data[1, i : i + stop], self._pause_range[1]))
+                if stop:
+                    self._pause_range = (float(lo[-1]), float(hi[-1]))
                 settled = np.flatnonzero(speed < cfg.settle_dps)
                 if settled.size:
                     self._settled_t = float(t[i + int(settled[-1])])
                 if q.size:
                     last_q = int(q[-1])
                     self._quiet_pitch = float(data[1, i + last_q])
+                    self._quiet_upright = (float(lo[last_q]), float(hi[last_q]))
                     self._pre = _Trace()
                     self._pre.add(data[:, i + last_q : i + stop])
                 else:
@@ -166,10 +173,15 @@ class RepDetector:
                 if not start.size:
                     break
                 i += stop
-                # the standing angle is re-learnt from the last quiet moment before each rep
+                # the standing angle is re-learnt from the last quiet moment before each rep, unless
+                # the thigh was well more upright earlier in the pause: then that moment was the slow
+                # start of this rep (a slow, shallow hinge is quiet), not standing
                 if self._quiet_pitch is not None:
-                    self.base_deg = self._quiet_pitch
+                    upright = self._quiet_upright[0 if d[stop] > 0 else 1]
+                    if abs(self._quiet_pitch - upright) <= cfg.rebase_upright_deg:
+                        self.base_deg = self._quiet_pitch
                 self._quiet_pitch = None
+                self._pause_range = (np.inf, -np.inf)
                 self._trace = self._pre
                 self._pre = _Trace()
                 first = self._trace.parts[0] if self._trace.parts else data[:, i : i + 1]
