@@ -178,9 +178,11 @@ class RepDetector:
                 # start of this rep (a slow, shallow hinge is quiet), not standing
                 if self._quiet_pitch is not None:
                     upright = self._quiet_upright[0 if d[stop] > 0 else 1]
-                    if abs(self._quiet_pitch - upright) <= cfg.rebase_upright_deg:
-                        self.base_deg = self._quiet_pitch
-                self._quiet_pitch = None
+                    quiet_pitch, self._quiet_pitch = self._quiet_pitch, None
+                    if abs(quiet_pitch - upright) <= cfg.rebase_upright_deg:
+                        self.base_deg = quiet_pitch
+                        if abs(data[1, i] - quiet_pitch) <= cfg.rep_start_deg:
+                            continue  # still standing, as the new standing angle sees it
                 self._pause_range = (np.inf, -np.inf)
                 self._trace = self._pre
                 self._pre = _Trace()
