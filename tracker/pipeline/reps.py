@@ -343,6 +343,9 @@ class RepDetector:
             end = np.arange(first_end, last_end)
             hi, lo = win.max(axis=1), win.min(axis=1)
             plateau = (hi - lo < cfg.park_band_deg) & (lo >= cfg.park_min_deg) & (hi <= cfg.park_max_deg)
+            # held, not creeping: the slow start of the first rep is no plateau (it would set the
+            # reference part of the way up that rep)
+            plateau &= np.abs(win[:, -1] - win[:, 0]) < cfg.park_drift_deg
             if plateau.any():
                 marks = np.full(m, -1)
                 marks[end[plateau]] = end[plateau] + off
