@@ -117,6 +117,7 @@ class SetTracker:
         self.set_index = 0
         self.total_reps = 0
         self._reps: list[Rep] = []
+        self._parked: list[bool] = []  # per rep: measured from a free leg held in the air
         self._votes: Counter[tuple[str, str]] = Counter()
         self._sway = SwayStats()
         self._start_s = 0.0
@@ -160,8 +161,11 @@ class SetTracker:
         """A rep candidate passed the gates. It is emitted at once, except the first rep of a set
         when its shape is ambiguous: that one waits for a second rep (a lone stride, step or sit
         is no set)."""
-        if len(self._reps) >= 2:
-            typical = float(np.median([r.depth_deg for r in self._reps]))
+        # like with like: a free leg's reps are measured from where it is held, and a first rep
+        # merged with the lift of that leg is measured from standing (much deeper)
+        same = [r.depth_deg for r, p in zip(self._reps, self._parked, strict=True) if p == ex.parked]
+        if len(same) >= 2:
+            typical = float(np.median(same))
             if ex.rep.depth_deg < self.config.min_relative_depth * typical:
                 return []  # a half-hearted movement between or after reps (stepping back, a shuffle)
         if self._reps or self.config.min_set_reps <= 1:
@@ -214,6 +218,7 @@ class SetTracker:
         wob = ex.sway.metrics()
         rep = dataclasses.replace(ex.rep, n=len(self._reps) + 1, wobble=wob)
         self._reps.append(rep)
+        self._parked.append(ex.parked)
         self._sway = self._sway + ex.sway
         self._last_end_s = rep.t_end_s
         self._last_event_s = t_ev
@@ -244,5 +249,6 @@ class SetTracker:
             summary=set_summary(reps),
         )
         self._reps = []
+        self._parked = []
         self._last_end_s = None
         return ev
