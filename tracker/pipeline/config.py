@@ -30,7 +30,8 @@ class PipelineConfig:
     # --- reps -----------------------------------------------------------------------------
     rep_start_deg: float = 7.0  # leaving standing: thigh this far from its standing angle
     rep_rest_deg: float = 6.5  # the standing angle is re-learnt only this close to it ...
-    rebase_upright_deg: float = 3.0  # ... and within this of the most upright pitch of the pause before
+    rebase_upright_deg: float = 3.0  # ... and, before a flexion, this close to the pause's lowest pitch
+    rebase_hold_s: float = 0.5  # ... or held there this long (within rebase_upright_deg)
     rep_end_fraction: float = 0.25  # back up: below this fraction of the rep's depth ...
     rep_end_deg: float = 5.0  # ... or this many degrees, whichever is larger
     min_depth_deg: float = 10.0
@@ -74,7 +75,7 @@ class PipelineConfig:
     min_relative_depth: float = 0.55  # within a set, a rep at least this fraction of the usual depth
     min_set_reps: int = 2  # a lone rep-like movement is no set (its rep is announced with the second) ...
     # ... unless its shape is unambiguous: then the first rep of a set is announced at once
-    first_max_impact_g: float = 0.5  # no jolt (steps, stairs, landing on a seat)
+    first_max_impact_g: float = 0.3  # no jolt (steps, stairs, landing on a seat: 0.34 g and more)
     first_min_s: float = 1.45  # not quick (sitting down on a step, stepping up and back are)
     first_hinge_min_s: float = 2.0  # a shallow flexion (hinge) or a backward swing lasts this long
     first_slow_s: float = 2.5  # ... a slower, not so deep one may read a rising sensor (height drifts)

@@ -85,10 +85,12 @@ class RepDetector:
         self._quiet_since: float | None = None
         self._armed = True
         self._quiet_pitch: float | None = None
-        self._quiet_upright = (np.inf, -np.inf)  # pitch range of the pause up to that quiet moment
-        self._pause_range = (np.inf, -np.inf)  # pitch range of the pause so far (since the last rep)
+        self._quiet_low = np.inf  # lowest pitch of the pause up to that quiet moment
+        self._pause_low = np.inf  # lowest pitch of the pause so far (from its first quiet sample)
         self._settled_t: float | None = None
         self._run_since: float | None = None
+        self._run_from = 0.0  # pitch where the current quiet run began
+        self._quiet_held = False  # the last quiet moment ends a hold (long, not drifting)
         self._from_standing = True
         self._parked = False  # reps are measured from a free leg held in the air ...
         self._stand_deg = 0.0  # ... and this is the standing pitch to come back to
@@ -154,18 +156,22 @@ class RepDetector:
                 # quiet standing: close to the standing angle and still for a while
                 speed = np.abs(data[3, i : i + stop])  # computed once for both tests
                 quiet = (ad[:stop] < cfg.rep_rest_deg) & (speed < cfg.quiet_dps)
-                q = self._quiet_runs(t[i : i + stop], quiet)
-                lo = np.minimum.accumulate(np.minimum(data[1, i : i + stop], self._pause_range[0]))
-                hi = np.maximum.accumulate(np.maximum(data[1, i : i + stop], self._pause_range[1]))
-                if stop:
-                    self._pause_range = (float(lo[-1]), float(hi[-1]))
+                q = self._quiet_runs(t[i : i + stop], quiet, data[1, i : i + stop])
+                # the pause is counted from its first quiet sample (not the way back from the last move)
+                k0 = 0
+                if not np.isfinite(self._pause_low):
+                    quiet_at = np.flatnonzero(quiet)
+                    k0 = int(quiet_at[0]) if quiet_at.size else stop
+                lo = np.minimum.accumulate(np.minimum(data[1, i + k0 : i + stop], self._pause_low))
+                if stop > k0:
+                    self._pause_low = float(lo[-1])
                 settled = np.flatnonzero(speed < cfg.settle_dps)
                 if settled.size:
                     self._settled_t = float(t[i + int(settled[-1])])
                 if q.size:
                     last_q = int(q[-1])
                     self._quiet_pitch = float(data[1, i + last_q])
-                    self._quiet_upright = (float(lo[last_q]), float(hi[last_q]))
+                    self._quiet_low = float(lo[last_q - k0])
                     self._pre = _Trace()
                     self._pre.add(data[:, i + last_q : i + stop])
                 else:
@@ -173,17 +179,22 @@ class RepDetector:
                 if not start.size:
                     break
                 i += stop
-                # the standing angle is re-learnt from the last quiet moment before each rep, unless
-                # the thigh was well more upright earlier in the pause: then that moment was the slow
-                # start of this rep (a slow, shallow hinge is quiet), not standing
+                # the standing angle is re-learnt from the last quiet moment before each rep; before
+                # a flexion, only if it is near the lowest pitch of the pause or held there: else that
+                # moment was the slow start of this rep (a slow, shallow hinge is quiet), not standing
+                # (a free leg that swings back may rest behind vertical: backward reps learn it)
                 if self._quiet_pitch is not None:
-                    upright = self._quiet_upright[0 if d[stop] > 0 else 1]
                     quiet_pitch, self._quiet_pitch = self._quiet_pitch, None
-                    if abs(quiet_pitch - upright) <= cfg.rebase_upright_deg:
+                    slow_start = (
+                        d[stop] > 0
+                        and quiet_pitch - self._quiet_low > cfg.rebase_upright_deg
+                        and not self._quiet_held
+                    )
+                    if not slow_start:
                         self.base_deg = quiet_pitch
                         if abs(data[1, i] - quiet_pitch) <= cfg.rep_start_deg:
                             continue  # still standing, as the new standing angle sees it
-                self._pause_range = (np.inf, -np.inf)
+                self._pause_low = np.inf
                 self._trace = self._pre
                 self._pre = _Trace()
                 first = self._trace.parts[0] if self._trace.parts else data[:, i : i + 1]
@@ -395,16 +406,31 @@ class RepDetector:
         self._parked = False
         self.base_deg = self._stand_deg
 
-    def _quiet_runs(self, t: FloatArray, quiet: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
-        """Indices of quiet samples that have been quiet for ``standing_quiet_s`` (run carried)."""
+    def _quiet_runs(
+        self, t: FloatArray, quiet: npt.NDArray[np.bool_], pitch: FloatArray
+    ) -> npt.NDArray[np.intp]:
+        """Indices of quiet samples that have been quiet for ``standing_quiet_s`` (run carried);
+        notes whether the last of them ends a hold (quiet for ``rebase_hold_s`` without drifting)."""
         m = len(t)
         if not m:
             return np.zeros(0, dtype=np.intp)
         last_break = np.maximum.accumulate(np.where(quiet, -1, np.arange(m)))
+        first = np.minimum(last_break + 1, m - 1)
         carried = t[0] if self._run_since is None else self._run_since
-        run_start = np.where(last_break >= 0, t[np.minimum(last_break + 1, m - 1)], carried)
+        run_start = np.where(last_break >= 0, t[first], carried)
+        run_from = np.where(
+            last_break >= 0, pitch[first], pitch[0] if self._run_since is None else self._run_from
+        )
         self._run_since = float(run_start[-1]) if quiet[-1] else None
-        return np.flatnonzero(quiet & (t - run_start >= self.config.standing_quiet_s))
+        self._run_from = float(run_from[-1])
+        q = np.flatnonzero(quiet & (t - run_start >= self.config.standing_quiet_s))
+        if q.size:
+            k = int(q[-1])
+            self._quiet_held = bool(
+                t[k] - run_start[k] >= self.config.rebase_hold_s
+                and abs(pitch[k] - run_from[k]) <= self.config.rebase_upright_deg
+            )
+        return q
 
     def _set_phase(self, t_s: float, phase: str) -> None:
         self.phase = phase

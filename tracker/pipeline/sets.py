@@ -174,6 +174,14 @@ class SetTracker:
         if first is None and unambiguous_first(ex, self.config):
             return self._add(ex)
         if first is not None and ex.rep.t_start_s - first.rep.t_end_s <= self.config.set_rest_s:
+            # two reps of a set are alike: one under min_relative_depth of the other is no rep of
+            # it (a step up, then the step down; a free leg's lift is measured from standing)
+            ratio = self.config.min_relative_depth
+            if ex.parked == first.parked and ex.rep.depth_deg < ratio * first.rep.depth_deg:
+                return []
+            if ex.parked == first.parked and first.rep.depth_deg < ratio * ex.rep.depth_deg:
+                self._tentative = ex
+                return []
             self._tentative = None
             events = self._add(first, t_event=ex.t_event_s)
             return events + self._add(ex)
