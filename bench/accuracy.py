@@ -9,7 +9,7 @@ error, the depth error of matched reps, and the rep event delay against the simu
 ``t_end_s`` (all reps, and first reps of sets on their own), the share of sets given the right
 exercise; then false reps per hour of non-exercise movement, balance-loss events against the
 truth of the ``runner-strength`` script, and the real recordings.
-Writes bench/results/accuracy.json. Run: ``.venv/bin/python bench/accuracy.py [--seeds N]``.
+Writes bench/results/accuracy.json. Run: ``.venv/bin/python bench/accuracy.py [--seeds N] [--first-seed K]``.
 """
 
 from __future__ import annotations
@@ -119,11 +119,11 @@ def false_reps(truth: dict[str, Any], events: list[Any]) -> tuple[int, float]:
     return n, hours
 
 
-def balance_losses(seeds: int) -> dict[str, int]:
+def balance_losses(seeds: int, first_seed: int = 0) -> dict[str, int]:
     """Balance-loss events against the truth of the built-in runner-strength workout."""
     out = {"sessions": 0, "free": 0, "free_found": 0, "standing": 0, "standing_found": 0, "false": 0}
     workout = load_workout("builtin:runner-strength")
-    for seed in range(seeds):
+    for seed in range(first_seed, first_seed + seeds):
         for leg in ("left", "right"):
             session = simulate(workout, seed=seed, leg=leg, mounting="random")
             truth = session.truth.to_json()
@@ -161,6 +161,7 @@ def real_recordings() -> list[dict[str, Any]]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10, help="random workouts per thigh")
+    ap.add_argument("--first-seed", type=int, default=0, help="first seed (e.g. 25 for a hold-out of 25)")
     args = ap.parse_args()
     t0 = time.time()
     stats: dict[str, Any] = defaultdict(
@@ -177,7 +178,8 @@ def main() -> int:
     )
     fr_n, fr_h = 0, 0.0
     daily = load_workout("builtin:daily-life")
-    for seed in range(args.seeds):
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    for seed in seeds:
         for leg in ("left", "right"):
             rng = np.random.default_rng(1000 * seed + (leg == "right"))
             session = simulate(random_workout(rng, leg), seed=seed, leg=leg, mounting="random")
@@ -192,7 +194,10 @@ def main() -> int:
             n, h = false_reps(truth, events)
             fr_n, fr_h = fr_n + n, fr_h + h
     table = {}
-    print(f"simulated: {args.seeds} random workouts per thigh, random mounting, 10-sample packets")
+    print(
+        f"simulated: {args.seeds} random workouts per thigh (seeds {seeds.start}..{seeds.stop - 1}),"
+        " random mounting, 10-sample packets"
+    )
     head = f"{'exercise':<46} {'sets':>4} {'exact%':>7} {'+-1%':>6} {'MAE':>5} {'label%':>6} {'depth err':>9} {'delay med/p95 s':>16} {'1st rep med/p95 s':>17} {'1st<=150ms':>10}"
     print(head)
     print("-" * len(head))
@@ -225,7 +230,7 @@ def main() -> int:
         )
     rate = fr_n / fr_h if fr_h > 0 else float("nan")
     print(f"false reps in non-exercise movement: {fr_n} in {fr_h:.2f} h -> {rate:.1f} per hour")
-    bl = balance_losses(min(args.seeds, 5))
+    bl = balance_losses(min(args.seeds, 5), args.first_seed)
     print(
         f"balance losses (builtin:runner-strength, {bl['sessions']} sessions): "
         f"free leg {bl['free_found']}/{bl['free']} found, standing leg {bl['standing_found']}/{bl['standing']}, "
@@ -246,6 +251,7 @@ def main() -> int:
         json.dumps(
             {
                 "seeds": args.seeds,
+                "first_seed": args.first_seed,
                 "per_exercise": table,
                 "false_reps_per_hour": rate,
                 "balance_losses": bl,
