@@ -180,13 +180,16 @@ class RepDetector:
                     break
                 i += stop
                 # the standing angle is re-learnt from the last quiet moment before each rep; before
-                # a flexion, only if it is near the lowest pitch of the pause or held there: else that
-                # moment was the slow start of this rep (a slow, shallow hinge is quiet), not standing
+                # a flexion, only if it is near the old one, near the lowest pitch of the pause or held
+                # there: else that moment was the slow start of this rep (a slow, shallow hinge is
+                # quiet on its way down), not standing
                 # (a free leg that swings back may rest behind vertical: backward reps learn it)
                 if self._quiet_pitch is not None:
                     quiet_pitch, self._quiet_pitch = self._quiet_pitch, None
                     slow_start = (
                         d[stop] > 0
+                        and abs(quiet_pitch) > abs(self.base_deg)  # away from vertical (pitch 0)
+                        and quiet_pitch - self.base_deg > cfg.rebase_upright_deg
                         and quiet_pitch - self._quiet_low > cfg.rebase_upright_deg
                         and not self._quiet_held
                     )
