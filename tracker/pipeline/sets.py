@@ -61,6 +61,8 @@ def unambiguous_first(ex: Excursion, config: PipelineConfig) -> bool:
         return False
     if r.peak_velocity_dps > config.first_max_speed_ratio * r.depth_deg:
         return False
+    if ex.parked:
+        return True  # measured from a free leg lifted and held still: no stride, step or sit does that
     if ex.signed_depth_deg < 0:
         return -ex.signed_depth_deg <= config.first_max_extension_deg and duration >= config.first_hinge_min_s
     if ex.rise_height_m > config.knee_lift_m and (
