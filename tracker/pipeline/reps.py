@@ -68,6 +68,53 @@ class _Trace:
         return np.concatenate(self.parts, axis=1) if self.parts else np.zeros((len(TRACE_FIELDS), 0))
 
 
+class _Block:
+    """A block's arrays that do not depend on the detector's state, or only on its standing angle
+    (recomputed when that changes): a transition slices them instead of recomputing its part of the
+    block, so the cost per transition is a few numpy calls."""
+
+    __slots__ = ("_away", "_near", "_rest", "ad", "base", "cfg", "d", "pitch", "quiet", "slow", "t", "t_max")
+
+    def __init__(self, data: FloatArray, cfg: PipelineConfig) -> None:
+        self.cfg = cfg
+        self.t = data[0]
+        self.pitch = data[1]
+        speed = np.abs(data[3])
+        self.slow = speed < cfg.settle_dps
+        self.quiet = speed < cfg.quiet_dps
+        self.t_max = float(self.t.max())
+        self.base: float | None = None
+        self.d = self.ad = self.pitch
+        self._near: npt.NDArray[np.bool_] | None = None
+        self._away: npt.NDArray[np.bool_] | None = None
+        self._rest: npt.NDArray[np.bool_] | None = None
+
+    def rebase(self, base: float) -> None:
+        if base != self.base:
+            self.base = base
+            self.d = self.pitch - base
+            self.ad = np.abs(self.d)
+            self._near = self._away = self._rest = None
+
+    def near(self) -> npt.NDArray[np.bool_]:
+        """Inside the standing band (``|d| < rep_start_deg``)."""
+        if self._near is None:
+            self._near = self.ad < self.cfg.rep_start_deg
+        return self._near
+
+    def away(self) -> npt.NDArray[np.bool_]:
+        """Out of the standing band (``|d| > rep_start_deg``)."""
+        if self._away is None:
+            self._away = self.ad > self.cfg.rep_start_deg
+        return self._away
+
+    def rest(self) -> npt.NDArray[np.bool_]:
+        """Quiet and close to the standing angle."""
+        if self._rest is None:
+            self._rest = (self.ad < self.cfg.rep_rest_deg) & self.quiet
+        return self._rest
+
+
 class RepDetector:
     """Streaming rep detector over :class:`ThighAngles` (plus sway columns)."""
 
@@ -126,37 +173,38 @@ class RepDetector:
         n = data.shape[1]
         i = 0
         t = data[0]
+        blk = _Block(data, cfg)
         while i < n:
-            d = data[1, i:] - self.base_deg
-            ad = np.abs(d)
+            blk.rebase(self.base_deg)
+            d = blk.d[i:]
+            ad = blk.ad[i:]
             if self.phase == "standing" and not self._armed:
                 # a rep ends above the standing band: wait until the thigh is truly back
                 # (or turns around slowly below where the last rep ended: a free leg between reps)
-                slow = np.abs(data[3, i:]) < cfg.settle_dps
-                near = (ad < cfg.rep_start_deg) | (slow & (ad < self._rearm_deg))
+                near = blk.near()[i:]
+                if self._rearm_deg > cfg.rep_start_deg:  # else inside the band already
+                    near = near | (blk.slow[i:] & (ad < self._rearm_deg))
                 if self._parked:
-                    near |= np.abs(data[1, i:] - self._stand_deg) < cfg.rep_start_deg
-                low = np.flatnonzero(near)
-                if not low.size:
+                    near = near | (np.abs(data[1, i:] - self._stand_deg) < cfg.rep_start_deg)
+                k = int(near.argmax())
+                if not near[k]:
                     break
-                if (
-                    self._parked
-                    and abs(float(data[1, i + int(low[0])]) - self._stand_deg) < cfg.rep_start_deg
-                ):
+                if self._parked and abs(float(data[1, i + k]) - self._stand_deg) < cfg.rep_start_deg:
                     self._unpark()
-                if slow[int(low[0])] and self._last_valid:
-                    self._settled_t = float(t[i + int(low[0])])
+                if blk.slow[i + k] and self._last_valid:
+                    self._settled_t = float(t[i + k])
                 self._armed = True
                 self._pre = _Trace()
-                i += int(low[0])
+                i += k
                 continue
             if self.phase == "standing":
-                start = np.flatnonzero(ad > cfg.rep_start_deg)
-                stop = int(start[0]) if start.size else n - i
+                away = blk.away()[i:]
+                k = int(away.argmax())
+                started = bool(away[k])
+                stop = k if started else n - i
                 # quiet standing: close to the standing angle and still for a while
-                speed = np.abs(data[3, i : i + stop])  # computed once for both tests
-                quiet = (ad[:stop] < cfg.rep_rest_deg) & (speed < cfg.quiet_dps)
-                q = self._quiet_runs(t[i : i + stop], quiet, data[1, i : i + stop])
+                quiet = blk.rest()[i : i + stop]
+                last_q = self._quiet_runs(t[i : i + stop], quiet, data[1, i : i + stop])
                 # the pause is counted from its first quiet sample (not the way back from the last move)
                 k0 = 0
                 if not np.isfinite(self._pause_low):
@@ -165,18 +213,19 @@ class RepDetector:
                 lo = np.minimum.accumulate(np.minimum(data[1, i + k0 : i + stop], self._pause_low))
                 if stop > k0:
                     self._pause_low = float(lo[-1])
-                settled = np.flatnonzero(speed < cfg.settle_dps)
-                if settled.size:
-                    self._settled_t = float(t[i + int(settled[-1])])
-                if q.size:
-                    last_q = int(q[-1])
+                if stop:
+                    slow = blk.slow[i + stop - 1 : (i - 1 if i else None) : -1]  # backwards
+                    k = int(slow.argmax())
+                    if slow[k]:
+                        self._settled_t = float(t[i + stop - 1 - k])
+                if last_q >= 0:
                     self._quiet_pitch = float(data[1, i + last_q])
                     self._quiet_low = float(lo[last_q - k0])
                     self._pre = _Trace()
                     self._pre.add(data[:, i + last_q : i + stop])
                 else:
                     self._pre.add(data[:, i : i + stop])
-                if not start.size:
+                if not started:
                     break
                 i += stop
                 # the standing angle is re-learnt from the last quiet moment before each rep; before
@@ -212,8 +261,11 @@ class RepDetector:
             if self.phase in ("descent", "ascent"):
                 run_peak = np.maximum.accumulate(np.maximum(ad, self._peak))
                 thr = np.maximum(cfg.rep_end_deg, cfg.rep_end_fraction * run_peak)
-                too_long = (t[i:] - self._t_start) > cfg.max_rep_s
-                ended = (ad < thr) | too_long
+                ended = ad < thr
+                too_long = None
+                if not blk.t_max - self._t_start <= cfg.max_rep_s:  # (t - t_start) rises with t
+                    too_long = (t[i:] - self._t_start) > cfg.max_rep_s
+                    ended |= too_long
                 if self.phase == "descent":
                     turn = (ad < 0.8 * run_peak) & (run_peak >= cfg.min_depth_deg)
                 else:
@@ -223,15 +275,16 @@ class RepDetector:
                     turn = (ad > trough + rise) & (trough >= cfg.rebound_min_deg)
                 stop_at = ended | turn
                 if self._parked:
-                    stop_at = stop_at | (np.abs(data[1, i:] - self._stand_deg) < cfg.rep_start_deg)
-                elif (
-                    self.park_w
+                    stop_at |= np.abs(data[1, i:] - self._stand_deg) < cfg.rep_start_deg
+                k = int(stop_at.argmax())  # the first stop, if stop_at[k]
+                if (
+                    not self._parked
+                    and self.park_w
                     and self.phase == "descent"
                     and t[i] - self._t_start <= cfg.park_within_s + cfg.park_rise_s
-                    and float(np.max(d)) > cfg.park_min_deg + cfg.rep_start_deg
+                    and float(d.max()) > cfg.park_min_deg + cfg.rep_start_deg
                 ):
-                    first_hit = np.flatnonzero(stop_at)
-                    upto = int(first_hit[0]) + 1 if first_hit.size else n - i  # later samples wait
+                    upto = k + 1 if stop_at[k] else n - i  # later samples wait
                     k_park = self._find_park(data[:, i : i + upto])
                     if k_park is not None:
                         stop_at[k_park:] = False
@@ -240,14 +293,13 @@ class RepDetector:
                             if self.phase != "descent":
                                 self._set_phase(float(t[i - 1]), "descent")
                             continue
-                hit = np.flatnonzero(stop_at)
-                if not hit.size:
+                        k = int(stop_at.argmax())
+                if not stop_at[k]:
                     self._trace.add(data[:, i:])
                     self._peak = float(run_peak[-1])
                     if self.phase == "ascent":
                         self._trough = float(trough[-1])
                     break
-                k = int(hit[0])
                 j = i + k
                 if self._parked and not (ended[k] or turn[k]):  # the free leg is back down
                     self._unpark()
@@ -259,7 +311,7 @@ class RepDetector:
                     continue
                 if ended[k]:
                     self._trace.add(data[:, i : j + 1])
-                    if too_long[k]:
+                    if too_long is not None and too_long[k]:
                         self._set_phase(float(t[j]), "hold")
                         self._quiet_since = None
                         self._trace = _Trace()
@@ -333,40 +385,50 @@ class RepDetector:
         w = self.park_w
         n0 = self._trace.n
         # nothing after the rise deadline matters
-        new = new[
-            :, : int(np.searchsorted(new[0], self._t_start + cfg.park_within_s + cfg.park_rise_s, "right"))
-        ]
-        if not new.shape[1]:
+        cut = int(new[0].searchsorted(self._t_start + cfg.park_within_s + cfg.park_rise_s, "right"))
+        if not cut:
             return None
+        new = new[:, :cut]
         if self._pk_key != self._t_start:
             self._pk_key, self._pk_scanned, self._pk_last, self._pk_level = self._t_start, 0, -1, 0.0
         lead = min(n0, n0 - self._pk_scanned + w - 1)
+        if self._pk_last < 0 and lead + cut < w:  # no plateau yet, and no window to look at
+            if lead:
+                self._pk_scanned = n0
+            return None
         arr = np.concatenate([self._trace.tail(lead), new], axis=1) if lead else new
         off = n0 - lead  # trace index of arr[:, 0]
         m = arr.shape[1]
         t = arr[0]
         d = arr[1] - self.base_deg
-        last = np.full(m, -1)
-        if self._pk_last >= 0:
-            last[:] = self._pk_last  # trace index of the latest cached plateau end
-        level = np.full(m, self._pk_level)
         first_end = max(w - 1, self._pk_scanned - off)
-        last_end = int(np.searchsorted(t, self._t_start + cfg.park_within_s, "right"))  # plateaus end by then
+        last_end = int(t.searchsorted(self._t_start + cfg.park_within_s, "right"))  # plateaus end by then
+        plateau = None
         if last_end > first_end and m >= w:
             win = np.lib.stride_tricks.sliding_window_view(d[:last_end], w)[first_end - w + 1 :]
-            end = np.arange(first_end, last_end)
             hi, lo = win.max(axis=1), win.min(axis=1)
             plateau = (hi - lo < cfg.park_band_deg) & (lo >= cfg.park_min_deg) & (hi <= cfg.park_max_deg)
             # held, not creeping: the slow start of the first rep is no plateau (it would set the
             # reference part of the way up that rep)
             plateau &= np.abs(win[:, -1] - win[:, 0]) < cfg.park_drift_deg
-            if plateau.any():
-                marks = np.full(m, -1)
-                marks[end[plateau]] = end[plateau] + off
-                idx = np.maximum.accumulate(np.maximum(marks, last))
-                new_level = d[np.clip(idx - off, 0, m - 1)]
-                level = np.where(idx == last, level, new_level)
-                last = idx
+            if not plateau.any():
+                plateau = None
+        if plateau is None and self._pk_last < 0:  # still no plateau: nothing to find
+            if lead:
+                self._pk_scanned = n0
+            return None
+        last = np.full(m, -1)
+        if self._pk_last >= 0:
+            last[:] = self._pk_last  # trace index of the latest cached plateau end
+        level = np.full(m, self._pk_level)
+        if plateau is not None:
+            end = np.arange(first_end, last_end)
+            marks = np.full(m, -1)
+            marks[end[plateau]] = end[plateau] + off
+            idx = np.maximum.accumulate(np.maximum(marks, last))
+            new_level = d[np.clip(idx - off, 0, m - 1)]
+            level = np.where(idx == last, level, new_level)
+            last = idx
         # cache what is final: plateaus ending in samples already in the trace
         k_in = n0 - off - 1  # arr index of the last trace sample
         if k_in >= 0:
@@ -409,14 +471,16 @@ class RepDetector:
         self._parked = False
         self.base_deg = self._stand_deg
 
-    def _quiet_runs(
-        self, t: FloatArray, quiet: npt.NDArray[np.bool_], pitch: FloatArray
-    ) -> npt.NDArray[np.intp]:
-        """Indices of quiet samples that have been quiet for ``standing_quiet_s`` (run carried);
-        notes whether the last of them ends a hold (quiet for ``rebase_hold_s`` without drifting)."""
+    def _quiet_runs(self, t: FloatArray, quiet: npt.NDArray[np.bool_], pitch: FloatArray) -> int:
+        """Index of the last quiet sample that has been quiet for ``standing_quiet_s`` (run carried),
+        -1 if none; notes whether it ends a hold (quiet for ``rebase_hold_s`` without drifting)."""
         m = len(t)
         if not m:
-            return np.zeros(0, dtype=np.intp)
+            return -1
+        if not quiet.any():  # the usual case between strides: no run goes on
+            self._run_since = None
+            self._run_from = float(pitch[-1])
+            return -1
         last_break = np.maximum.accumulate(np.where(quiet, -1, np.arange(m)))
         first = np.minimum(last_break + 1, m - 1)
         carried = t[0] if self._run_since is None else self._run_since
@@ -427,13 +491,14 @@ class RepDetector:
         self._run_since = float(run_start[-1]) if quiet[-1] else None
         self._run_from = float(run_from[-1])
         q = np.flatnonzero(quiet & (t - run_start >= self.config.standing_quiet_s))
-        if q.size:
-            k = int(q[-1])
-            self._quiet_held = bool(
-                t[k] - run_start[k] >= self.config.rebase_hold_s
-                and abs(pitch[k] - run_from[k]) <= self.config.rebase_upright_deg
-            )
-        return q
+        if not q.size:
+            return -1
+        k = int(q[-1])
+        self._quiet_held = bool(
+            t[k] - run_start[k] >= self.config.rebase_hold_s
+            and abs(pitch[k] - run_from[k]) <= self.config.rebase_upright_deg
+        )
+        return k
 
     def _set_phase(self, t_s: float, phase: str) -> None:
         self.phase = phase
