@@ -82,18 +82,26 @@ def sway_stats(t: FloatArray, ap: FloatArray, ml: FloatArray) -> SwayStats:
     n = len(t)
     if n < 3:
         return SwayStats()
-    dt = np.diff(t)
-    step = np.hypot(np.diff(ap), np.diff(ml))
+    dt = t[1:] - t[:-1]  # np.diff, without its Python overhead (called once per rep)
+    d_ap = ap[1:] - ap[:-1]
+    d_ml = ml[1:] - ml[:-1]
+    step = np.hypot(d_ap, d_ml)
     ok = dt > 0
-    vel_ap = np.diff(ap)[ok] / dt[ok]
-    vel_ml = np.diff(ml)[ok] / dt[ok]
-    dt2 = dt[ok][1:]
+    if ok.all():  # no repeated time stamps: no selection (and no copies) needed
+        vel_ap = d_ap / dt
+        vel_ml = d_ml / dt
+        dt2 = dt[1:]
+    else:
+        dt_ok = dt[ok]
+        vel_ap = d_ap[ok] / dt_ok
+        vel_ml = d_ml[ok] / dt_ok
+        dt2 = dt_ok[1:]
     jerk2 = 0.0
     nj = 0
     if dt2.size:
-        acc_ap = np.diff(vel_ap) / dt2
-        acc_ml = np.diff(vel_ml) / dt2
-        jerk2 = float(np.sum(acc_ap**2 + acc_ml**2))
+        acc_ap = (vel_ap[1:] - vel_ap[:-1]) / dt2
+        acc_ml = (vel_ml[1:] - vel_ml[:-1]) / dt2
+        jerk2 = float((acc_ap**2 + acc_ml**2).sum())
         nj = int(dt2.size)
     return SwayStats(
         n=n,
