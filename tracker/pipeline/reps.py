@@ -12,7 +12,7 @@ the few transitions a chunk contains.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +24,7 @@ from tracker.pipeline.wobble import SwayStats, sway_stats
 from tracker.samples import FloatArray
 
 BLOCK = 512
+_NO_SWAY = SwayStats()  # immutable: shared by every excursion that gets no sway stats
 TRACE_FIELDS = ("t", "pitch", "roll", "rate", "impact", "height", "sway_ap", "sway_ml")
 
 
@@ -43,10 +44,12 @@ class Excursion:
     parked: bool = False  # measured from a free leg held in the air (single-leg squat, free leg)
 
 
-@dataclass(slots=True)
 class _Trace:
-    parts: list[FloatArray] = field(default_factory=list)
-    n: int = 0
+    __slots__ = ("n", "parts")
+
+    def __init__(self) -> None:
+        self.parts: list[FloatArray] = []
+        self.n = 0
 
     def add(self, block: FloatArray) -> None:
         if block.shape[1]:
@@ -65,6 +68,9 @@ class _Trace:
         return np.concatenate(out[::-1], axis=1) if out else np.zeros((len(TRACE_FIELDS), 0))
 
     def array(self) -> FloatArray:
+        """All samples (the one part itself when there is one: parts are never written to)."""
+        if len(self.parts) == 1:
+            return self.parts[0]
         return np.concatenate(self.parts, axis=1) if self.parts else np.zeros((len(TRACE_FIELDS), 0))
 
 
@@ -268,12 +274,15 @@ class RepDetector:
                     ended |= too_long
                 if self.phase == "descent":
                     turn = (ad < 0.8 * run_peak) & (run_peak >= cfg.min_depth_deg)
+                elif min(float(ad[0]), self._trough) < cfg.rebound_min_deg:
+                    # the running minimum below is already too low: no rebound in this block
+                    turn = None
                 else:
                     # a free leg parked in the air comes back only part of the way between reps
                     trough = np.minimum.accumulate(np.minimum(ad, self._trough))
                     rise = np.maximum(cfg.rebound_deg, cfg.rebound_fraction * run_peak)
                     turn = (ad > trough + rise) & (trough >= cfg.rebound_min_deg)
-                stop_at = ended | turn
+                stop_at = ended if turn is None else ended | turn
                 if self._parked:
                     stop_at |= np.abs(data[1, i:] - self._stand_deg) < cfg.rep_start_deg
                 k = int(stop_at.argmax())  # the first stop, if stop_at[k]
@@ -297,11 +306,14 @@ class RepDetector:
                 if not stop_at[k]:
                     self._trace.add(data[:, i:])
                     self._peak = float(run_peak[-1])
-                    if self.phase == "ascent":
+                    if self.phase == "ascent" and turn is None:
+                        self._trough = float(np.minimum(ad, self._trough).min())
+                    elif self.phase == "ascent":
                         self._trough = float(trough[-1])
                     break
                 j = i + k
-                if self._parked and not (ended[k] or turn[k]):  # the free leg is back down
+                back_down = not (ended[k] or (turn is not None and turn[k]))
+                if self._parked and back_down:  # the free leg is back down
                     self._unpark()
                     self._trace = _Trace()
                     self._set_phase(float(t[j]), "standing")
@@ -405,7 +417,10 @@ class RepDetector:
         last_end = int(t.searchsorted(self._t_start + cfg.park_within_s, "right"))  # plateaus end by then
         plateau = None
         if last_end > first_end and m >= w:
-            win = np.lib.stride_tricks.sliding_window_view(d[:last_end], w)[first_end - w + 1 :]
+            # the windows ending at first_end..last_end-1 (sliding_window_view, without its overhead)
+            x = d[first_end - w + 1 : last_end]
+            step = x.strides[0]
+            win = np.ndarray((last_end - first_end, w), x.dtype, x, 0, (step, step))
             hi, lo = win.max(axis=1), win.min(axis=1)
             plateau = (hi - lo < cfg.park_band_deg) & (lo >= cfg.park_min_deg) & (hi <= cfg.park_max_deg)
             # held, not creeping: the slow start of the first rep is no plateau (it would set the
@@ -451,7 +466,7 @@ class RepDetector:
     def _impact_before_park(self) -> bool:
         """Was there a foot strike since the excursion began?"""
         parts = self._trace.parts  # the max of each part: no concatenation of the whole trace
-        return bool(parts) and max(float(np.max(p[4])) for p in parts) > self.config.park_max_impact_g
+        return bool(parts) and max(float(p[4].max()) for p in parts) > self.config.park_max_impact_g
 
     def _park(self, data: FloatArray, i: int, k_park: int) -> int:
         """Re-base on the parked free leg: the excursion so far was the lift, not a rep."""
@@ -510,7 +525,7 @@ class RepDetector:
         t = tr[0]
         d = tr[1] - self.base_deg
         ad = np.abs(d)
-        k = int(np.argmax(ad))
+        k = int(ad.argmax())
         depth = float(ad[k])
         signed = float(d[k])
         t_start = float(t[0])
@@ -521,12 +536,12 @@ class RepDetector:
             # most candidates (strides, fidgets) stop here: only what the gates need
             quick = Rep(0, t_start, float(t[k]), t_end, depth, 0.0, 0.0, 0.0, 0.0)
             reason = "shallow" if depth < cfg.min_depth_deg else "short"
-            return Excursion(quick, signed, 0.0, 0.0, 0.0, SwayStats(), t_event, False, reason)
+            return Excursion(quick, signed, 0.0, 0.0, 0.0, _NO_SWAY, t_event, False, reason)
         band = ad >= depth - max(3.0, 0.1 * depth)
         idx = np.flatnonzero(band)
         t_b0, t_b1 = float(t[idx[0]]), float(t[idx[-1]])
         rise = float(tr[5, k] - tr[5, 0])
-        drop = float(np.max(tr[5, : k + 1]) - tr[5, k])
+        drop = float(tr[5, : k + 1].max() - tr[5, k])
         rep = Rep(
             n=0,
             t_start_s=round(t_start, 4),
@@ -536,15 +551,15 @@ class RepDetector:
             descent_s=round(t_b0 - t_start, 3),
             bottom_s=round(t_b1 - t_b0, 3),
             ascent_s=round(t_end - t_b1, 3),
-            peak_velocity_dps=round(float(np.max(np.abs(tr[3]))), 1),
+            peak_velocity_dps=round(float(np.abs(tr[3]).max()), 1),
         )
         ex = Excursion(
             rep=rep,
             signed_depth_deg=signed,
             rise_height_m=rise,
             drop_m=drop,
-            max_impact_g=float(np.max(tr[4])),
-            sway=SwayStats(),
+            max_impact_g=float(tr[4].max()),
+            sway=_NO_SWAY,
             t_event_s=t_event,
             parked=self._parked,
         )
@@ -555,7 +570,7 @@ class RepDetector:
             reason = "short"
         elif rep.bottom_s > cfg.max_bottom_s:
             reason = "hold"
-        elif float(np.max(np.abs(tr[1]))) > cfg.max_thigh_pitch_deg:
+        elif float(np.abs(tr[1]).max()) > cfg.max_thigh_pitch_deg:
             reason = "not_upright"  # lying or kneeling: crunches, bicycles, planks are no squats"
         elif not self._from_standing:
             reason = "not_from_standing"
