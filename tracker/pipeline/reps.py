@@ -79,21 +79,31 @@ class _Block:
     (recomputed when that changes): a transition slices them instead of recomputing its part of the
     block, so the cost per transition is a few numpy calls."""
 
-    __slots__ = ("_away", "_near", "_rest", "ad", "base", "cfg", "d", "pitch", "quiet", "slow", "t", "t_max")
+    __slots__ = ("_away", "_near", "_rest", "_slow", "_t_max", "ad", "base", "cfg", "d", "data", "pitch")
 
     def __init__(self, data: FloatArray, cfg: PipelineConfig) -> None:
         self.cfg = cfg
-        self.t = data[0]
+        self.data = data
         self.pitch = data[1]
-        speed = np.abs(data[3])
-        self.slow = speed < cfg.settle_dps
-        self.quiet = speed < cfg.quiet_dps
-        self.t_max = float(self.t.max())
         self.base: float | None = None
         self.d = self.ad = self.pitch
+        self._slow: npt.NDArray[np.bool_] | None = None
+        self._t_max: float | None = None
         self._near: npt.NDArray[np.bool_] | None = None
         self._away: npt.NDArray[np.bool_] | None = None
         self._rest: npt.NDArray[np.bool_] | None = None
+        # (computed when first needed: a live packet of a few samples needs only some of them)
+
+    def t_max(self) -> float:
+        if self._t_max is None:
+            self._t_max = float(self.data[0].max())
+        return self._t_max
+
+    def slow(self) -> npt.NDArray[np.bool_]:
+        """Turning slower than ``settle_dps``."""
+        if self._slow is None:
+            self._slow = np.abs(self.data[3]) < self.cfg.settle_dps
+        return self._slow
 
     def rebase(self, base: float) -> None:
         if base != self.base:
@@ -117,7 +127,7 @@ class _Block:
     def rest(self) -> npt.NDArray[np.bool_]:
         """Quiet and close to the standing angle."""
         if self._rest is None:
-            self._rest = (self.ad < self.cfg.rep_rest_deg) & self.quiet
+            self._rest = (self.ad < self.cfg.rep_rest_deg) & (np.abs(self.data[3]) < self.cfg.quiet_dps)
         return self._rest
 
 
@@ -189,7 +199,7 @@ class RepDetector:
                 # (or turns around slowly below where the last rep ended: a free leg between reps)
                 near = blk.near()[i:]
                 if self._rearm_deg > cfg.rep_start_deg:  # else inside the band already
-                    near = near | (blk.slow[i:] & (ad < self._rearm_deg))
+                    near = near | (blk.slow()[i:] & (ad < self._rearm_deg))
                 if self._parked:
                     near = near | (np.abs(data[1, i:] - self._stand_deg) < cfg.rep_start_deg)
                 k = int(near.argmax())
@@ -197,7 +207,7 @@ class RepDetector:
                     break
                 if self._parked and abs(float(data[1, i + k]) - self._stand_deg) < cfg.rep_start_deg:
                     self._unpark()
-                if blk.slow[i + k] and self._last_valid:
+                if blk.slow()[i + k] and self._last_valid:
                     self._settled_t = float(t[i + k])
                 self._armed = True
                 self._pre = _Trace()
@@ -220,7 +230,7 @@ class RepDetector:
                 if stop > k0:
                     self._pause_low = float(lo[-1])
                 if stop:
-                    slow = blk.slow[i + stop - 1 : (i - 1 if i else None) : -1]  # backwards
+                    slow = blk.slow()[i + stop - 1 : (i - 1 if i else None) : -1]  # backwards
                     k = int(slow.argmax())
                     if slow[k]:
                         self._settled_t = float(t[i + stop - 1 - k])
@@ -269,7 +279,7 @@ class RepDetector:
                 thr = np.maximum(cfg.rep_end_deg, cfg.rep_end_fraction * run_peak)
                 ended = ad < thr
                 too_long = None
-                if not blk.t_max - self._t_start <= cfg.max_rep_s:  # (t - t_start) rises with t
+                if not blk.t_max() - self._t_start <= cfg.max_rep_s:  # (t - t_start) rises with t
                     too_long = (t[i:] - self._t_start) > cfg.max_rep_s
                     ended |= too_long
                 if self.phase == "descent":
