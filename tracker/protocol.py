@@ -24,6 +24,7 @@ end-2   u16   CRC-16/CCITT (XMODEM: poly 0x1021, init 0) of all bytes before it
 from __future__ import annotations
 
 import binascii
+import itertools
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -183,6 +184,13 @@ def encode_packet(
 
 # --- Decoding ------------------------------------------------------------------------------------
 
+# CRC-16/XMODEM one byte at a time: crc' = (crc << 8 ^ _CRC_TABLE[crc >> 8 ^ byte]) & 0xFFFF
+_CRC_TABLE = np.array([binascii.crc_hqx(bytes([b]), 0) for b in range(256)], dtype=np.int64)
+
+
+def _crc_through(crc: npt.NDArray[np.int64], byte: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    return ((crc << 8) & 0xFFFF) ^ _CRC_TABLE[((crc >> 8) ^ byte) & 0xFF]
+
 
 def _check_header(data: bytes, index: int | None) -> tuple[int, int, int, int, int, int, int]:
     if len(data) < HEADER_SIZE + CRC_SIZE:
@@ -273,7 +281,7 @@ def decode_batch(packets: Sequence[bytes], strict: bool = True) -> PacketBatch:
     otherwise it is dropped and reported in ``errors`` (a live stream goes on).
     """
     count = len(packets)
-    lengths = np.fromiter((len(p) for p in packets), dtype=np.int64, count=count)
+    lengths = np.fromiter(map(len, packets), dtype=np.int64, count=count)
     ok = np.ones(count, dtype=bool)
     errors: list[ProtocolError] = []
     seq = np.zeros(count, np.int64)
@@ -293,7 +301,8 @@ def decode_batch(packets: Sequence[bytes], strict: bool = True) -> PacketBatch:
             for i in idx.tolist():
                 _flag_error(packets, i, ok, errors, strict)
             continue
-        buf = b"".join(packets[i] for i in idx.tolist())
+        group = packets if idx.size == count else [packets[i] for i in idx.tolist()]  # usually all
+        buf = b"".join(group)
         rows = np.frombuffer(buf, dtype=np.uint8).reshape(-1, length)
         head = rows[:, :HEADER_SIZE]
         h_flags = head[:, 1].astype(np.int64)
@@ -311,13 +320,18 @@ def decode_batch(packets: Sequence[bytes], strict: bool = True) -> PacketBatch:
         )
         period_col = head[:, 8].astype(np.int64) | (head[:, 9].astype(np.int64) << 8)
         good &= period_col > 0
-        crc_col = rows[:, -2].astype(np.int64) | (rows[:, -1].astype(np.int64) << 8)
-        crcs = np.fromiter(
-            (binascii.crc_hqx(packets[i][:-CRC_SIZE], 0) for i in idx.tolist()),
+        crc_lo = rows[:, -2].astype(np.int64)
+        crc_hi = rows[:, -1].astype(np.int64)
+        crc_col = crc_lo | (crc_hi << 8)
+        # The CRC of a whole packet (no slice to copy) is the CRC of its contents run on through
+        # its two CRC bytes; that step is one-to-one, so the contents' CRC is the stored one exactly
+        # when the whole packet's CRC is the stored one run on through those two bytes.
+        whole = np.fromiter(
+            map(binascii.crc_hqx, group, itertools.repeat(0)),
             dtype=np.int64,
             count=idx.size,
         )
-        good &= crcs == crc_col
+        good &= whole == _crc_through(_crc_through(crc_col, crc_lo), crc_hi)
         for j in np.flatnonzero(~good).tolist():
             _flag_error(packets, int(idx[j]), ok, errors, strict)
         seq[idx] = head[:, 2].astype(np.int64) | (head[:, 3].astype(np.int64) << 8)
@@ -341,8 +355,12 @@ def decode_batch(packets: Sequence[bytes], strict: bool = True) -> PacketBatch:
         first[1:] = np.cumsum(n_kept)[:-1]
     total = int(n_kept.sum())
     accel = np.empty((total, 3), np.float64)
-    any_gyro = bool(np.any(flags[keep] & Flags.GYRO))
-    gyro = np.full((total, 3), np.nan, np.float64) if any_gyro else None
+    with_gyro = (flags[keep] & Flags.GYRO) != 0
+    gyro = None
+    if with_gyro.all() and keep.size:  # every row is written below
+        gyro = np.empty((total, 3), np.float64)
+    elif with_gyro.any():
+        gyro = np.full((total, 3), np.nan, np.float64)
     # Range codes of rejected packets may be out of bounds; they are never used, so clamp them.
     a_scale = np.asarray(ACCEL_RANGES_G)[np.minimum(arange, len(ACCEL_RANGES_G) - 1)] / 32768.0
     g_scale = np.asarray(GYRO_RANGES_DPS)[np.minimum(grange, len(GYRO_RANGES_DPS) - 1)] / 32768.0
@@ -353,21 +371,30 @@ def decode_batch(packets: Sequence[bytes], strict: bool = True) -> PacketBatch:
         sel = ok[idx]
         if not sel.any():
             continue
-        idx_all = idx[sel]
-        rows_all = rows[sel]
+        every = bool(sel.all())
+        idx_all = idx if every else idx[sel]
+        rows_all = rows if every else rows[sel]
         # One length can hold two layouts (2 samples without gyro = 1 sample with): split by layout.
         has_gyro = (flags[idx_all] & Flags.GYRO) != 0
         for layout in (has_gyro, ~has_gyro):
             if not layout.any():
                 continue
-            idx = idx_all[layout]
+            one_layout = bool(layout.all())
+            idx = idx_all if one_layout else idx_all[layout]
             k = int(n[idx[0]])
             width = 6 if flags[idx[0]] & Flags.GYRO else 3
+            body = rows_all if one_layout else rows_all[layout]
             counts = (
-                np.ascontiguousarray(rows_all[layout, HEADER_SIZE : HEADER_SIZE + k * width * 2])
+                np.ascontiguousarray(body[:, HEADER_SIZE : HEADER_SIZE + k * width * 2])
                 .view("<i2")
                 .reshape(idx.size, k, width)
             )
+            if idx.size == keep.size:  # these are all the kept packets, in order: no scatter
+                np.multiply(counts[:, :, :3], a_scale[idx][:, None, None], out=accel.reshape(idx.size, k, 3))
+                if width == 6 and gyro is not None:
+                    g_out = gyro.reshape(idx.size, k, 3)
+                    np.multiply(counts[:, :, 3:], g_scale[idx][:, None, None], out=g_out)
+                continue
             starts = first[pos[idx]]
             target = (starts[:, None] + np.arange(k)[None, :]).ravel()
             accel[target] = (counts[:, :, :3] * a_scale[idx][:, None, None]).reshape(-1, 3)
