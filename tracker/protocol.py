@@ -479,13 +479,29 @@ class StreamDecoder:
         self, packets: Sequence[bytes], host_times_s: Sequence[float] | None = None
     ) -> tuple[Samples, list[StreamNotice]]:
         """Decode packets in arrival order. Corrupt packets are dropped and reported."""
+        batch = decode_batch(packets, strict=False)
         if self._last_seq is None and len(packets) > 1:
             # The first packet sets the clock origin; the rest can then take the vectorised path.
-            head, head_notices = self.feed(packets[:1], None if host_times_s is None else host_times_s[:1])
-            tail, tail_notices = self.feed(packets[1:], None if host_times_s is None else host_times_s[1:])
-            return Samples.concat([head, tail]) if len(head) else tail, head_notices + tail_notices
-        # Slow path: scalar bookkeeping per packet (gaps, duplicates, restarts); samples stay vectorised.
-        batch = decode_batch(packets, strict=False)
+            gyro_flags = batch.flags & Flags.GYRO
+            if batch.errors or np.any(gyro_flags != gyro_flags[0]):  # rare: decode head and tail apart
+                head, head_notices = self.feed(
+                    packets[:1], None if host_times_s is None else host_times_s[:1]
+                )
+                tail, tail_notices = self.feed(
+                    packets[1:], None if host_times_s is None else host_times_s[1:]
+                )
+                return Samples.concat([head, tail]) if len(head) else tail, head_notices + tail_notices
+            # the same, from the one decoded batch: no second decode, no copy of the samples
+            host_all = None if host_times_s is None else np.asarray(host_times_s, dtype=np.float64)
+            t_head, keep_head, head_notes = self._times(
+                _batch_head(batch, 1), None if host_all is None else host_all[:1]
+            )
+            t_tail, keep_tail, tail_notes = self._times(
+                _batch_tail(batch, 1), None if host_all is None else host_all[1:]
+            )
+            t_first = np.concatenate([t_head, t_tail])
+            keep = np.concatenate([keep_head, keep_tail])
+            return self._samples(batch, t_first, keep), head_notes + tail_notes
         notices: list[StreamNotice] = [
             StreamNotice("corrupt", self._last_end_s, packets=1, detail=str(e)) for e in batch.errors
         ]
@@ -496,7 +512,15 @@ class StreamDecoder:
         if host_times_s is not None:
             ok_idx = _kept_indices(len(packets), batch.errors)
             host = np.asarray(host_times_s, dtype=np.float64)[ok_idx]
+        t_first, keep, more = self._times(batch, host)
+        return self._samples(batch, t_first, keep), notices + more
 
+    def _times(
+        self, batch: PacketBatch, host: npt.NDArray[np.float64] | None
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], list[StreamNotice]]:
+        """Session time of each packet's first sample, which packets to keep, and the notices.
+        Slow path: scalar bookkeeping per packet (gaps, duplicates, restarts)."""
+        notices: list[StreamNotice] = []
         keep = np.ones(len(batch), dtype=bool)
         fast = self._fast_times(batch)
         if fast is not None and host is not None:
@@ -563,17 +587,22 @@ class StreamDecoder:
             self.stats.packets += 1
             self.stats.samples += int(batch.n[i])
 
+        return t_first, keep, notices
+
+    def _samples(
+        self, batch: PacketBatch, t_first: npt.NDArray[np.float64], keep: npt.NDArray[np.bool_]
+    ) -> Samples:
         kept = np.flatnonzero(keep)
         n = batch.n[kept]
         if not kept.size:
-            return Samples.empty(with_gyro=batch.gyro_dps is not None), notices
+            return Samples.empty(with_gyro=batch.gyro_dps is not None)
         offsets = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
         t = np.repeat(t_first[kept], n) + offsets * np.repeat(batch.period_us[kept], n) / 1e6
         if kept.size == len(batch):
-            return Samples(t, batch.accel_g, batch.gyro_dps), notices
+            return Samples(t, batch.accel_g, batch.gyro_dps)
         sample_idx = np.repeat(batch.first_sample[kept], n) + offsets
         gyro = None if batch.gyro_dps is None else batch.gyro_dps[sample_idx]
-        return Samples(t, batch.accel_g[sample_idx], gyro), notices
+        return Samples(t, batch.accel_g[sample_idx], gyro)
 
     def _fast_times(self, batch: PacketBatch) -> npt.NDArray[np.float64] | None:
         """Vectorised session times for the common case: consecutive sequence, no restart.
@@ -598,6 +627,34 @@ class StreamDecoder:
         self.stats.packets += len(batch)
         self.stats.samples += int(batch.n.sum())
         return t_first
+
+
+def _batch_head(batch: PacketBatch, k: int) -> PacketBatch:
+    """The first ``k`` packets' header columns (the bookkeeping needs no samples)."""
+    return PacketBatch(
+        batch.seq[:k],
+        batch.t0_us[:k],
+        batch.period_us[:k],
+        batch.flags[:k],
+        batch.n[:k],
+        batch.first_sample[:k],
+        batch.accel_g[:0],
+        None,
+    )
+
+
+def _batch_tail(batch: PacketBatch, k: int) -> PacketBatch:
+    """The header columns of the packets after the first ``k``."""
+    return PacketBatch(
+        batch.seq[k:],
+        batch.t0_us[k:],
+        batch.period_us[k:],
+        batch.flags[k:],
+        batch.n[k:],
+        batch.first_sample[k:],
+        batch.accel_g[:0],
+        None,
+    )
 
 
 def _kept_indices(count: int, errors: Sequence[ProtocolError]) -> npt.NDArray[np.int64]:
