@@ -85,7 +85,8 @@ class OrientationFilter:
         np.arctan2(-a[:, 1], horiz, out=acc_angles[:, 1])
         np.degrees(acc_angles, out=acc_angles)
         acc_angles[:, 1] *= self.roll_sign
-        norm = np.linalg.norm(a, axis=1)
+        sq = a * a  # |a| as np.linalg.norm(a, axis=1) sums it (x^2 + y^2, + z^2), without its overhead
+        norm = np.sqrt(sq[:, 0] + sq[:, 1] + sq[:, 2])
         impact = np.abs(_diff_from(norm, norm[0] if self._last_norm is None else self._last_norm))
         self._last_norm = float(norm[-1])
         if chunk.gyro_dps is not None:
@@ -116,13 +117,15 @@ class OrientationFilter:
         self, acc: FloatArray, rates: FloatArray, dt: FloatArray, gaps: npt.NDArray[np.intp]
     ) -> FloatArray:
         al = self.alpha
-        u = al * rates * dt[:, None] + (1.0 - al) * acc
+        u = al * rates
+        u *= dt[:, None]
+        u += (1.0 - al) * acc  # al * rates * dt + (1 - al) * acc, with fewer temporaries
         out = np.empty_like(acc)
         restarts = set(gaps.tolist())
         bounds = sorted({0, *restarts, len(acc)})
         for s0, s1 in itertools.pairwise(bounds):
             if s0 in restarts or self._zi_fused is None:
-                u0 = u[s0:s1].copy()
+                u0 = u[s0:s1]  # (u is ours: changed in place)
                 u0[0] = acc[s0]  # restart exactly on the accelerometer angle
                 y, self._zi_fused = signal.lfilter(
                     self._fuse_b, self._fuse_a, u0, axis=0, zi=np.zeros((1, 2))
