@@ -191,17 +191,19 @@ class Pipeline:
         excursions = self._reps.feed(ang, ap, ml)
         t = chunk.t_s
         events: list[Event] = []
-        phases = list(self._reps.phase_changes)
+        phases = self._reps.phase_changes
+        k = 0  # phase changes before k are out (an index: pop(0) is quadratic on a long chunk)
         for ex in excursions:
-            while phases and phases[0][0] < ex.t_event_s:
-                events += self._touchdowns(phases[0][0])
-                events += self._sets.close_due(t, until_s=phases[0][0])
-                events.append(self._phase_event(*phases.pop(0)))
+            while k < len(phases) and phases[k][0] < ex.t_event_s:
+                events += self._touchdowns(phases[k][0])
+                events += self._sets.close_due(t, until_s=phases[k][0])
+                events.append(self._phase_event(*phases[k]))
+                k += 1
             events += self._touchdowns(ex.t_event_s)
             events += self._sets.close_due(t, until_s=ex.t_event_s)
             if ex.valid:
                 events += self._sets.add(ex)
-        for ph in phases:
+        for ph in phases[k:]:
             events += self._touchdowns(ph[0])
             events += self._sets.close_due(t, until_s=ph[0])
             events.append(self._phase_event(*ph))
