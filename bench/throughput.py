@@ -1,4 +1,4 @@
-"""Pipeline throughput (best of three runs for the hour): one hour of 100 Hz data on one core, and 200 live sensors in 10-sample packets.
+"""Pipeline throughput (best of three runs each for decoding and processing the hour): one hour of 100 Hz data on one core, and 200 live sensors in 10-sample packets.
 
 Prints samples per second (decode + pipeline), the speed-up over real time, the per-packet cost,
 the CPU share of 200 live sensors, and the memory of one sensor's pipeline over a simulated
@@ -47,9 +47,11 @@ def workout_hour(rate_hz: float = 100.0, hours: float = 1.0, seed: int = 0) -> S
 def bench_hour(samples: Samples) -> dict[str, float]:
     clock_us = np.round(samples.t_s * 1e6).astype(np.int64)
     packets = Packetizer().encode(clock_us, samples.accel_g, samples.gyro_dps)
-    t0 = time.process_time()
-    decoded, _notices = StreamDecoder().feed(packets)
-    t1 = time.process_time()
+    decode_s = float("inf")
+    for _ in range(3):  # best of three: the machine is shared (each run decodes a fresh stream)
+        t_a = time.process_time()
+        decoded, _notices = StreamDecoder().feed(packets)
+        decode_s = min(decode_s, time.process_time() - t_a)
     best = float("inf")
     events: list[Any] = []
     for _ in range(3):  # best of three: the machine is shared
@@ -57,15 +59,15 @@ def bench_hour(samples: Samples) -> dict[str, float]:
         p = Pipeline()
         events = p.feed(decoded) + p.finish()
         best = min(best, time.process_time() - t_a)
-    t2 = t1 + best
+    total = decode_s + best
     n = len(samples)
     dur = samples.duration_s
     return {
         "samples": n,
-        "decode_s": t1 - t0,
-        "pipeline_s": t2 - t1,
-        "samples_per_s": n / (t2 - t0),
-        "realtime_factor": dur / (t2 - t0),
+        "decode_s": decode_s,
+        "pipeline_s": best,
+        "samples_per_s": n / total,
+        "realtime_factor": dur / total,
         "reps": sum(1 for e in events if e.kind == "rep"),
     }
 
