@@ -222,13 +222,14 @@ class RepDetector:
                 quiet = blk.rest()[i : i + stop]
                 last_q = self._quiet_runs(t[i : i + stop], quiet, data[1, i : i + stop])
                 # the pause is counted from its first quiet sample (not the way back from the last move)
+                # (its running minimum is read at two samples only: one min each, from where it counts)
+                low = self._pause_low
                 k0 = 0
-                if not np.isfinite(self._pause_low):
-                    quiet_at = np.flatnonzero(quiet)
-                    k0 = int(quiet_at[0]) if quiet_at.size else stop
-                lo = np.minimum.accumulate(np.minimum(data[1, i + k0 : i + stop], self._pause_low))
+                if not np.isfinite(low) and stop:
+                    k0 = int(quiet.argmax())
+                    k0 = k0 if quiet[k0] else stop
                 if stop > k0:
-                    self._pause_low = float(lo[-1])
+                    self._pause_low = float(np.minimum(data[1, i + k0 : i + stop].min(), low))
                 if stop:
                     slow = blk.slow()[i + stop - 1 : (i - 1 if i else None) : -1]  # backwards
                     k = int(slow.argmax())
@@ -236,7 +237,7 @@ class RepDetector:
                         self._settled_t = float(t[i + stop - 1 - k])
                 if last_q >= 0:
                     self._quiet_pitch = float(data[1, i + last_q])
-                    self._quiet_low = float(lo[last_q - k0])
+                    self._quiet_low = float(np.minimum(data[1, i + k0 : i + last_q + 1].min(), low))
                     self._pre = _Trace()
                     self._pre.add(data[:, i + last_q : i + stop])
                 else:
