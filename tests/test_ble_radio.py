@@ -119,12 +119,17 @@ async def test_notifications_arrive_on_connection_events() -> None:
             await client.write_gatt_char(CONTROL_POINT_UUID, encode_command(Opcode.START), response=True)
             await asyncio.sleep(0.8)
     assert len(arrivals) >= 10
-    phase = [((t - arrivals[0]) / interval_s) % 1.0 for t in arrivals]
-    off_grid = np.array([min(p, 1.0 - p) * interval_s for p in phase])
-    # arrivals sit on the 30 ms event grid (a loaded machine may run a timer a little late)
+    # The grid's phase is the circular mean of all arrivals' phases, not the first arrival's: on a
+    # loaded machine any one timer (the first included) may fire a little late.
+    angle = 2 * np.pi * ((np.array(arrivals) - arrivals[0]) / interval_s % 1.0)
+    grid = np.angle(np.mean(np.exp(1j * angle))) / (2 * np.pi)
+    phase = ((np.array(arrivals) - arrivals[0]) / interval_s - grid) % 1.0
+    off_grid = np.minimum(phase, 1.0 - phase) * interval_s
+    # arrivals sit on the 30 ms event grid
     assert np.median(off_grid) < 0.002 and np.percentile(off_grid, 90) < 0.006, off_grid
-    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
-    assert min(g for g in gaps if g > 0.001) >= interval_s - 0.004
+    # ... and between events the radio is silent: no arrivals 10 ms apart as a plain stream would give
+    gaps = np.array([b - a for a, b in itertools.pairwise(arrivals)])
+    assert np.percentile(gaps[gaps > 0.001], 10) >= interval_s - 0.004, gaps
 
 
 @settings(max_examples=50, deadline=None)
