@@ -155,6 +155,8 @@ class RepDetector:
         self._run_from = 0.0  # pitch where the current quiet run began
         self._quiet_held = False  # the last quiet moment ends a hold (long, not drifting)
         self._from_standing = True
+        self._stood = False  # the thigh stood still (a quiet run near standing) since the last excursion ...
+        self._stood_before = False  # ... and before the current one (stairs never stand still)
         self._parked = False  # reps are measured from a free leg held in the air ...
         self._stand_deg = 0.0  # ... and this is the standing pitch to come back to
         self.park_w = 0  # samples in ``park_s`` (set once the sample rate is known)
@@ -236,6 +238,7 @@ class RepDetector:
                     if slow[k]:
                         self._settled_t = float(t[i + stop - 1 - k])
                 if last_q >= 0:
+                    self._stood = True
                     self._quiet_pitch = float(data[1, i + last_q])
                     self._quiet_low = float(np.minimum(data[1, i + k0 : i + last_q + 1].min(), low))
                     self._pre = _Trace()
@@ -272,6 +275,7 @@ class RepDetector:
                 self._from_standing = (
                     self._settled_t is not None and t[i] - self._settled_t <= cfg.pre_quiet_s
                 )
+                self._stood_before, self._stood = self._stood, False
                 self._peak = 0.0
                 self._set_phase(float(t[i]), "descent")
                 continue
@@ -370,6 +374,7 @@ class RepDetector:
                 self._t_start = float(tr[0, kt])
                 self._peak = float(np.max(dev[kt:]))
                 self._from_standing = finished.valid  # a chain of reps, not of strides
+                self._stood_before = False
                 self._set_phase(float(t[j]), "descent")
                 i = j
                 continue
@@ -392,6 +397,7 @@ class RepDetector:
             self.base_deg = float(data[1, j])
             self._parked = False
             self._quiet_since = None
+            self._stood = True
             self._set_phase(float(t[j]), "standing")
             self._pre = _Trace()
             i = j
@@ -591,13 +597,14 @@ class RepDetector:
             reason = "below_parked_leg"  # a parked free leg sagging and lifted back: no rep
         elif signed < 0 and depth < cfg.min_extension_deg:
             reason = "shallow_extension"
-        elif (
-            signed > 0
-            and rise > cfg.knee_lift_m
-            and drop < cfg.knee_lift_m
-            and t_end - t_start < cfg.knee_lift_max_s
-        ):
-            reason = "knee_lift"
+        elif signed > 0 and rise > cfg.knee_lift_m and t_end - t_start < cfg.knee_lift_max_s:
+            # the sensor rose quickly while the thigh flexed: a step. A lunge's step then lowers it,
+            # and starts from standing still; stairs strides (some dip a few cm at the top of the
+            # knee lift too) follow each other without a pause (docs/pipeline.md)
+            if drop < cfg.knee_lift_m:
+                reason = "knee_lift"
+            elif not self._stood_before:
+                reason = "stride"
         if reason:
             ex.valid = False
             ex.reject_reason = reason
