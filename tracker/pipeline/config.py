@@ -35,6 +35,9 @@ class PipelineConfig:
     rep_end_fraction: float = 0.25  # back up: below this fraction of the rep's depth ...
     rep_end_deg: float = 5.0  # ... or this many degrees, whichever is larger
     min_depth_deg: float = 10.0
+    stand_window_s: float = 0.6  # depth: from the mean pitch of the last window this long ...
+    stand_range_deg: float = 4.0  # ... where the thigh moved less than this (chained reps: half as long)
+    stand_lookback_s: float = 2.0  # ... from this long before it left standing, in the rep's upper half
     rebound_deg: float = 10.0  # rising again this far above the lowest point since the peak ...
     rebound_fraction: float = 0.3  # ... (or this fraction of the depth) ends a rep without standing up,
     rebound_min_deg: float = 25.0  # ... when that lowest point is this far from standing (a parked leg)

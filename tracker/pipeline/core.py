@@ -178,6 +178,7 @@ class Pipeline:
             self._orient = OrientationFilter(self.config, self.rate_hz, roll_sign)
             self._sway = SwayFilter(self.config, self.rate_hz)
             self._reps.park_w = max(2, round(self.config.park_s * self.rate_hz))
+            self._reps.stand_w = max(2, round(self.config.stand_window_s * self.rate_hz))
         assert self._sway is not None
         if self._mounted_by_calibration:
             thigh = chunk

@@ -12,6 +12,7 @@ the few transitions a chunk contains.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -160,6 +161,8 @@ class RepDetector:
         self._parked = False  # reps are measured from a free leg held in the air ...
         self._stand_deg = 0.0  # ... and this is the standing pitch to come back to
         self.park_w = 0  # samples in ``park_s`` (set once the sample rate is known)
+        self.stand_w = 0  # samples in ``stand_window_s`` (idem)
+        self._recent: deque[FloatArray] = deque()  # (t, pitch) blocks of the last seconds
         self._park_at = 0
         self._park_level = 0.0
         self._pk_key: float | None = None  # excursion whose plateaus are cached (its start time)
@@ -175,6 +178,7 @@ class RepDetector:
             data[row] = column
         if self.base_deg is None:
             self.base_deg = float(ang.pitch_deg[0])
+        self._remember(data[:2])
         self.phase_changes = []
         if data.shape[1] <= BLOCK:
             return self._feed(data)
@@ -532,6 +536,52 @@ class RepDetector:
         )
         return k
 
+    def _remember(self, tp: FloatArray) -> None:
+        """Keep the last seconds of (t, pitch): the still moment a rep started from may precede its trace."""
+        if not tp.shape[1]:
+            return
+        cfg = self.config
+        self._recent.append(tp)
+        keep = float(tp[0, -1]) - (cfg.max_rep_s + cfg.stand_lookback_s + cfg.stand_window_s)
+        while len(self._recent) > 1 and self._recent[1][0, 0] <= keep:
+            self._recent.popleft()
+
+    def _standing_before(self, tr: FloatArray, k: int, depth: float) -> float:
+        """The standing angle of the rep whose bottom is ``tr[:, k]``: the mean pitch of the last
+        ``stand_window_s`` in which the thigh moved less than ``stand_range_deg`` (the pause before the
+        rep, a free leg's pose), searched from ``stand_lookback_s`` before it left standing, within the
+        rep's upper half; chained reps that turn around faster: the last half window as still; else
+        the stillest window; else the standing angle.
+
+        A continuous measure: the latched standing angle (re-learnt only after quiet moments, which
+        chained reps seldom give) made depths jump by several degrees with tiny signal differences."""
+        cfg = self.config
+        assert self.base_deg is not None
+        left = np.flatnonzero(np.abs(tr[1, : k + 1] - self.base_deg) > cfg.rep_start_deg)
+        t_from = float(tr[0, int(left[0]) if left.size else 0]) - cfg.stand_lookback_s - cfg.stand_window_s
+        t0 = float(tr[0, 0])
+        lead = [
+            part[1, int(np.searchsorted(part[0], t_from)) : int(np.searchsorted(part[0], t0))]
+            for part in self._recent
+            if part[0, 0] < t0 and part[0, -1] >= t_from
+        ]
+        p = np.concatenate([*lead, tr[1, int(np.searchsorted(tr[0], t_from)) : k + 1]])
+        bottom = float(tr[1, k])
+        stillest: FloatArray | None = None
+        for w in (self.stand_w, self.stand_w // 2):
+            if w < 2 or p.size < w:
+                continue
+            win = np.lib.stride_tricks.sliding_window_view(p, w)
+            hi, lo = win.max(axis=1), win.min(axis=1)
+            upper = hi < bottom - 0.5 * depth if bottom > self.base_deg else lo > bottom + 0.5 * depth
+            still = np.flatnonzero(upper & (hi - lo < cfg.stand_range_deg))
+            if still.size:
+                return float(np.mean(win[int(still[-1])]))
+            if stillest is None and np.any(upper):
+                cand = np.flatnonzero(upper)
+                stillest = win[int(cand[np.argmin((hi - lo)[cand])])]
+        return self.base_deg if stillest is None else float(np.mean(stillest))
+
     def _set_phase(self, t_s: float, phase: str) -> None:
         self.phase = phase
         self.phase_changes.append((t_s, phase))
@@ -559,6 +609,9 @@ class RepDetector:
         t_b0, t_b1 = float(t[idx[0]]), float(t[idx[-1]])
         rise = float(tr[5, k] - tr[5, 0])
         drop = float(tr[5, : k + 1].max() - tr[5, k])
+        # the depth: from the standing angle around this rep, not from the (latched) standing angle
+        signed = float(tr[1, k]) - self._standing_before(tr, k, depth)
+        depth = abs(signed)
         rep = Rep(
             n=0,
             t_start_s=round(t_start, 4),
