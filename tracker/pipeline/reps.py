@@ -573,7 +573,10 @@ class RepDetector:
                 continue
             win = np.lib.stride_tricks.sliding_window_view(p, w)
             hi, lo = win.max(axis=1), win.min(axis=1)
-            upper = hi < bottom - 0.5 * depth if bottom > self.base_deg else lo > bottom + 0.5 * depth
+            if bottom > self.base_deg:  # the rep's upper half (not where a free leg was lifted from)
+                upper = (hi < bottom - 0.5 * depth) & (lo > bottom - 1.5 * depth)
+            else:
+                upper = (lo > bottom + 0.5 * depth) & (hi < bottom + 1.5 * depth)
             still = np.flatnonzero(upper & (hi - lo < cfg.stand_range_deg))
             if still.size:
                 return float(np.mean(win[int(still[-1])]))
@@ -609,15 +612,15 @@ class RepDetector:
         t_b0, t_b1 = float(t[idx[0]]), float(t[idx[-1]])
         rise = float(tr[5, k] - tr[5, 0])
         drop = float(tr[5, : k + 1].max() - tr[5, k])
-        # the depth: from the standing angle around this rep, not from the (latched) standing angle
-        signed = float(tr[1, k]) - self._standing_before(tr, k, depth)
-        depth = abs(signed)
+        # the depth a coach reads: from the standing angle around this rep, not the latched one (the
+        # gates below keep the latter: which movements are reps does not depend on this measure)
+        rep_signed = float(tr[1, k]) - self._standing_before(tr, k, depth)
         rep = Rep(
             n=0,
             t_start_s=round(t_start, 4),
             t_bottom_s=round(float(t[k]), 4),
             t_end_s=round(t_end, 4),
-            depth_deg=round(depth, 2),
+            depth_deg=round(abs(rep_signed), 2),
             descent_s=round(t_b0 - t_start, 3),
             bottom_s=round(t_b1 - t_b0, 3),
             ascent_s=round(t_end - t_b1, 3),
@@ -625,7 +628,7 @@ class RepDetector:
         )
         ex = Excursion(
             rep=rep,
-            signed_depth_deg=signed,
+            signed_depth_deg=rep_signed,
             rise_height_m=rise,
             drop_m=drop,
             max_impact_g=float(tr[4].max()),
