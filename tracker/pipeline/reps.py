@@ -12,11 +12,12 @@ the few transitions a chunk contains.
 
 from __future__ import annotations
 
-from collections import deque
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 from tracker.events import Rep
 from tracker.pipeline.config import PipelineConfig
@@ -162,7 +163,9 @@ class RepDetector:
         self._stand_deg = 0.0  # ... and this is the standing pitch to come back to
         self.park_w = 0  # samples in ``park_s`` (set once the sample rate is known)
         self.stand_w = 0  # samples in ``stand_window_s`` (idem)
-        self._recent: deque[FloatArray] = deque()  # (t, pitch) blocks of the last seconds
+        self._recent: list[FloatArray] = []  # (t, pitch) of the last seconds, as fed ...
+        self._recent_t: list[float] = []  # ... the first time of each part ...
+        self._recent_from = 0  # ... and the first part still needed
         self._park_at = 0
         self._park_level = 0.0
         self._pk_key: float | None = None  # excursion whose plateaus are cached (its start time)
@@ -537,14 +540,22 @@ class RepDetector:
         return k
 
     def _remember(self, tp: FloatArray) -> None:
-        """Keep the last seconds of (t, pitch): the still moment a rep started from may precede its trace."""
+        """Keep the last seconds of (t, pitch): the still moment a rep started from may precede its trace.
+        (A list of the parts as fed: a live packet costs a copy and an append; stale parts are dropped
+        in bulk.)"""
         if not tp.shape[1]:
             return
         cfg = self.config
-        self._recent.append(tp)
+        self._recent.append(tp.copy())  # not a view: it would keep the whole chunk alive
+        self._recent_t.append(float(tp[0, 0]))
         keep = float(tp[0, -1]) - (cfg.max_rep_s + cfg.stand_lookback_s + cfg.stand_window_s)
-        while len(self._recent) > 1 and self._recent[1][0, 0] <= keep:
-            self._recent.popleft()
+        i, t_parts = self._recent_from, self._recent_t
+        while i + 1 < len(t_parts) and t_parts[i + 1] <= keep:
+            i += 1
+        if i > len(t_parts) // 2:
+            del self._recent[:i], t_parts[:i]
+            i = 0
+        self._recent_from = i
 
     def _standing_before(self, tr: FloatArray, k: int, depth: float) -> float:
         """The standing angle of the rep whose bottom is ``tr[:, k]``: the mean pitch of the last
@@ -560,29 +571,32 @@ class RepDetector:
         left = np.flatnonzero(np.abs(tr[1, : k + 1] - self.base_deg) > cfg.rep_start_deg)
         t_from = float(tr[0, int(left[0]) if left.size else 0]) - cfg.stand_lookback_s - cfg.stand_window_s
         t0 = float(tr[0, 0])
-        lead = [
-            part[1, int(np.searchsorted(part[0], t_from)) : int(np.searchsorted(part[0], t0))]
-            for part in self._recent
-            if part[0, 0] < t0 and part[0, -1] >= t_from
-        ]
-        p = np.concatenate([*lead, tr[1, int(np.searchsorted(tr[0], t_from)) : k + 1]])
+        first = max(self._recent_from, bisect_right(self._recent_t, t_from) - 1)
+        parts = self._recent[first : bisect_left(self._recent_t, t0)]
+        if parts:  # only the first and the last part reach outside [t_from, t0)
+            parts[0] = parts[0][:, int(np.searchsorted(parts[0][0], t_from)) :]
+            parts[-1] = parts[-1][:, : int(np.searchsorted(parts[-1][0], t0))]
+        p = np.concatenate([*(part[1] for part in parts), tr[1, int(np.searchsorted(tr[0], t_from)) : k + 1]])
         bottom = float(tr[1, k])
         stillest: FloatArray | None = None
         for w in (self.stand_w, self.stand_w // 2):
             if w < 2 or p.size < w:
                 continue
-            win = np.lib.stride_tricks.sliding_window_view(p, w)
-            hi, lo = win.max(axis=1), win.min(axis=1)
+            # hi[j], lo[j]: the extremes of the window p[j : j + w]
+            hi = maximum_filter1d(p, w, origin=(w - 1) // 2)[w - 1 :]
+            lo = minimum_filter1d(p, w, origin=(w - 1) // 2)[w - 1 :]
             if bottom > self.base_deg:  # the rep's upper half (not where a free leg was lifted from)
                 upper = (hi < bottom - 0.5 * depth) & (lo > bottom - 1.5 * depth)
             else:
                 upper = (lo > bottom + 0.5 * depth) & (hi < bottom + 1.5 * depth)
             still = np.flatnonzero(upper & (hi - lo < cfg.stand_range_deg))
             if still.size:
-                return float(np.mean(win[int(still[-1])]))
+                j = int(still[-1])
+                return float(np.mean(p[j : j + w]))
             if stillest is None and np.any(upper):
                 cand = np.flatnonzero(upper)
-                stillest = win[int(cand[np.argmin((hi - lo)[cand])])]
+                j = int(cand[np.argmin((hi - lo)[cand])])
+                stillest = p[j : j + w]
         return self.base_deg if stillest is None else float(np.mean(stillest))
 
     def _set_phase(self, t_s: float, phase: str) -> None:
