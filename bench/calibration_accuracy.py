@@ -33,6 +33,7 @@ from calibration.simsource import (
     calibrate_simulated,
     ideal_twin,
     measure,
+    run_flow,
     sim_imu_errors,
     sim_mounting,
 )
@@ -42,13 +43,6 @@ from firmware_sim.workout import Workout, load_workout
 from tracker.events import SetEvent
 from tracker.pipeline import Pipeline
 from tracker.samples import Samples
-
-
-def run(flow: AccelFlow | GyroFlow | MountingFlow, samples: Samples) -> None:
-    for chunk in samples.chunks(20):
-        flow.feed(chunk)
-        if flow.done:
-            break
 
 
 def _sets(samples: Samples, calibration: DeviceCalibration) -> list[SetEvent]:
@@ -117,12 +111,8 @@ def main() -> int:
         rng = np.random.default_rng(seed)
         errors = sim_imu_errors(seed)
         bias, gbias = errors.accel_bias_g, errors.gyro_bias_dps
-        af = AccelFlow()
-        run(af, measure(errors, pose_session(), rng))
-        accel = af.finish()
-        gf = GyroFlow()
-        run(gf, measure(errors, still_session(12.0, rng.normal(size=3)), rng))
-        gyro = gf.finish()
+        accel = run_flow(AccelFlow(), measure(errors, pose_session(), rng))
+        gyro = run_flow(GyroFlow(), measure(errors, still_session(12.0, rng.normal(size=3)), rng))
         s_true, ang_true = scale_and_axis_angles(errors.accel_matrix)
         err["bias_g"].append(float(np.max(np.abs(accel.bias_g - bias))))
         err["scale_pct"].append(float(np.max(np.abs(accel.scale / s_true - 1)) * 100))
@@ -135,9 +125,7 @@ def main() -> int:
         )
         r = session.R_thigh_from_sensor
         sensor = session.samples()
-        mf = MountingFlow(imu=ImuCalibration(accel, gyro))
-        run(mf, sensor)
-        est = mf.finish()
+        est = run_flow(MountingFlow(imu=ImuCalibration(accel, gyro)), sensor)
         # The corrected axes are the sensor's true (package) axes turned by a small rotation H that
         # no calibration can observe: the rotating part of the accelerometer's and gyroscope's own
         # misalignments (the flow splits the difference, docs/calibration.md). The thigh angles only

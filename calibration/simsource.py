@@ -12,14 +12,14 @@ to the estimate.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
 from calibration.flows import AccelFlow, GyroFlow, MountingFlow, Stream
-from calibration.imu import ImuCalibration, scale_and_axis_angles
-from calibration.mounting import Leg
+from calibration.imu import AccelCalibration, GyroCalibration, ImuCalibration, scale_and_axis_angles
+from calibration.mounting import Leg, MountingEstimate
 from calibration.store import DeviceCalibration
 from calibration.synthetic import pose_session, still_session
 from firmware_sim.imu import ImuErrors
@@ -133,7 +133,14 @@ def ideal_twin(errors: ImuErrors) -> ImuErrors:
     )
 
 
-def _run_flow(flow: Any, samples: Samples) -> Any:
+@overload
+def run_flow(flow: AccelFlow, samples: Samples) -> AccelCalibration: ...
+@overload
+def run_flow(flow: GyroFlow, samples: Samples) -> GyroCalibration: ...
+@overload
+def run_flow(flow: MountingFlow, samples: Samples) -> MountingEstimate: ...
+def run_flow(flow: AccelFlow | GyroFlow | MountingFlow, samples: Samples) -> Any:
+    """Feed ``samples`` to a calibration flow in 20-sample packets until it is done; its result."""
     for chunk in samples.chunks(20):
         flow.feed(chunk)
         if flow.done:
@@ -147,8 +154,8 @@ def calibrate_simulated(
     """What a user's ``reptrack calibrate accel``, ``gyro`` and ``mounting --leg LEG`` give for a
     simulated sensor with ``errors`` strapped on with ``r_thigh_from_sensor`` (verdicts unchecked)."""
     rng = np.random.default_rng([seed, 3])
-    accel = _run_flow(AccelFlow(), measure(errors, pose_session(), rng))
-    gyro = _run_flow(GyroFlow(), measure(errors, still_session(12.0, rng.normal(size=3)), rng))
+    accel = run_flow(AccelFlow(), measure(errors, pose_session(), rng))
+    gyro = run_flow(GyroFlow(), measure(errors, still_session(12.0, rng.normal(size=3)), rng))
     strap = _workout_session(None, seed + 100, r_thigh_from_sensor, leg, errors)
-    mounting = _run_flow(MountingFlow(imu=ImuCalibration(accel, gyro), leg=leg), strap).mounting
+    mounting = run_flow(MountingFlow(imu=ImuCalibration(accel, gyro), leg=leg), strap).mounting
     return DeviceCalibration(device_id, ImuCalibration(accel, gyro), mounting)

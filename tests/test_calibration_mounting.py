@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -150,33 +149,25 @@ def test_real_recording_squats_read_as_flexion(real_data_dir: Path) -> None:
     assert np.percentile(pitch, 5) > -5
 
 
-def _run(flow: Any, samples: Samples) -> Any:
-    for chunk in samples.chunks(20):
-        flow.feed(chunk)
-        if flow.done:
-            break
-    return flow.finish()
-
-
 @pytest.mark.parametrize("seed", range(8))
 def test_simulator_random_mounting_on_either_thigh_within_3_deg(seed: int) -> None:
     """The whole procedure on the simulator: accel poses, gyro still, then standing and squats."""
     from calibration import ImuCalibration
     from calibration.flows import AccelFlow, GyroFlow
-    from calibration.simsource import MOUNTING_WORKOUT, measure, sim_imu_errors
+    from calibration.simsource import MOUNTING_WORKOUT, measure, run_flow, sim_imu_errors
     from calibration.synthetic import pose_session, still_session
     from firmware_sim.session import simulate
     from firmware_sim.workout import Workout
 
     errors = sim_imu_errors(seed)
     rng = np.random.default_rng(seed)
-    accel = _run(AccelFlow(), measure(errors, pose_session(), rng))
-    gyro = _run(GyroFlow(), measure(errors, still_session(12.0, rng.normal(size=3)), rng))
+    accel = run_flow(AccelFlow(), measure(errors, pose_session(), rng))
+    gyro = run_flow(GyroFlow(), measure(errors, still_session(12.0, rng.normal(size=3)), rng))
     leg: Leg = "left" if seed % 2 else "right"
     session = simulate(
         Workout.from_toml_str(MOUNTING_WORKOUT), seed=seed, leg=leg, mounting="random", imu=errors
     )
-    est = _run(MountingFlow(imu=ImuCalibration(accel, gyro), leg=leg), session.samples())
+    est = run_flow(MountingFlow(imu=ImuCalibration(accel, gyro), leg=leg), session.samples())
     q = est.mounting.quality
     assert q is not None and q.verdict == "good", q
     assert q.reps_seen == 3

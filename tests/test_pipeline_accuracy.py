@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from calibration import DeviceCalibration, Mounting
-from firmware_sim.session import simulate
+from firmware_sim.session import SimulatedSession, simulate
 from firmware_sim.workout import Workout, load_workout
-from tracker.events import RepEvent, SetEvent
+from tracker.events import Event, RepEvent, SetEvent
 from tracker.pipeline import Pipeline
 
 SLOW_HINGE = """
@@ -30,14 +30,18 @@ rest_s = 12
 """
 
 
+def _live(session: SimulatedSession, pipeline: Pipeline | None = None) -> list[Event]:
+    """The pipeline's events for a simulated session, fed in 10-sample packets as a live sensor's."""
+    p = pipeline or Pipeline()
+    return [e for chunk in session.samples().chunks(10) for e in p.feed(chunk)] + p.finish()
+
+
+def _events(workout: str, seed: int, leg: str) -> list[Event]:
+    return _live(simulate(Workout.from_toml_str(workout), seed=seed, leg=leg, mounting="random"))
+
+
 def _sets(workout: str, seed: int, leg: str) -> list[tuple[str, int]]:
-    session = simulate(Workout.from_toml_str(workout), seed=seed, leg=leg, mounting="random")
-    p = Pipeline()
-    events = []
-    for chunk in session.samples().chunks(10):
-        events += p.feed(chunk)
-    events += p.finish()
-    return [(e.exercise, len(e.reps)) for e in events if isinstance(e, SetEvent)]
+    return [(e.exercise, len(e.reps)) for e in _events(workout, seed, leg) if isinstance(e, SetEvent)]
 
 
 @pytest.mark.parametrize(("seed", "leg"), [(1, "left"), (3, "right")])
@@ -73,11 +77,7 @@ def test_bench_workout_set_counted_and_no_rep_outside_sets(
     session = simulate(random_workout(rng, leg), seed=seed, leg=leg, mounting="random")
     truth = session.truth.to_json()
     (true_set,) = [s for s in truth["sets"] if s["exercise"] == exercise and s["sensor_on"] == sensor_on]
-    p = Pipeline()
-    events = []
-    for chunk in session.samples().chunks(10):
-        events += p.feed(chunk)
-    events += p.finish()
+    events = _live(session)
     found = [
         e
         for e in events
@@ -101,11 +101,7 @@ def test_daily_life_makes_no_reps(seed: int, leg: str) -> None:
     standing up hid the knee lift); seed 1: that step up and the step down made a two-rep set;
     seed 32: two stair strides 9 s apart made a two-rep lunge set (see the stairs below)."""
     session = simulate(load_workout("builtin:daily-life"), seed=seed, leg=leg, mounting="random")
-    p = Pipeline()
-    events = []
-    for chunk in session.samples().chunks(10):
-        events += p.feed(chunk)
-    events += p.finish()
+    events = _live(session)
     assert [e for e in events if isinstance(e, RepEvent | SetEvent)] == []
 
 
@@ -135,12 +131,7 @@ def test_stairs_make_no_reps(seed: int, leg: str) -> None:
     lunge's step does, and passed the knee-lift gate; two of them within 10 s made a two-rep
     lunge set (these sessions did). A lunge starts from standing still; stair strides follow each
     other without a pause, so a knee lift with no still moment before it is a stride."""
-    session = simulate(Workout.from_toml_str(STAIRS), seed=seed, leg=leg, mounting="random")
-    p = Pipeline()
-    events = []
-    for chunk in session.samples().chunks(10):
-        events += p.feed(chunk)
-    events += p.finish()
+    events = _events(STAIRS, seed, leg)
     assert [e for e in events if isinstance(e, RepEvent | SetEvent)] == []
 
 
@@ -157,10 +148,7 @@ def test_first_rep_from_a_held_free_leg_is_announced_at_once(seed: int, leg: str
     (true_set,) = [
         s for s in truth["sets"] if s["exercise"] == "single_leg_squat" and s["sensor_on"] == "free"
     ]
-    p = Pipeline()
-    events = []
-    for chunk in session.samples().chunks(10):
-        events += p.feed(chunk)
+    events = _live(session)
     first = true_set["reps_detail"][0]
     (rep,) = [
         e for e in events if isinstance(e, RepEvent) and abs(e.rep.t_bottom_s - first["t_bottom_s"]) < 1.0
@@ -191,8 +179,8 @@ def test_a_free_legs_swing_is_measured_from_where_it_hangs(seed: int) -> None:
     to be measured from quiet standing before the set, 7-9 deg too deep on these seeds."""
     session = simulate(Workout.from_toml_str(FREE_LEG_DEADLIFT), seed=seed, leg="left", mounting=np.eye(3))
     truth = session.truth.to_json()
-    pipeline = Pipeline(calibration=DeviceCalibration("thigh-aligned", mounting=Mounting(np.eye(3), "left")))
-    events = [e for chunk in session.samples().chunks(10) for e in pipeline.feed(chunk)] + pipeline.finish()
+    aligned = DeviceCalibration("thigh-aligned", mounting=Mounting(np.eye(3), "left"))
+    events = _live(session, Pipeline(calibration=aligned))
     reps = [e.rep for e in events if isinstance(e, RepEvent)]
     true_reps = [r for s in truth["sets"] for r in s["reps_detail"]]
     assert truth["sets"][0]["sensor_on"] == "free" and len(reps) == len(true_reps) == 8
