@@ -138,9 +138,9 @@ def dashboard_redraw_ms(sensors: int = 50, rounds: int = 20) -> float:
 
     from rich.console import Console
 
-    from tracker.dashboard import render
     from tracker.mqtt import LiveFacts, payloads
     from tracker.mqtt.topics import Topics
+    from tracker.ui.terminal import render
 
     facts = LiveFacts("reptrack")
     for i in range(sensors):

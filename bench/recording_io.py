@@ -24,9 +24,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import write_results
-from tracker.importers import export_csv, load_session
+from tracker.io import export_csv, load_session
+from tracker.io.native import RecordingWriter
+from tracker.io.session import RecordingMeta
 from tracker.protocol import Packetizer
-from tracker.recording import RecordingMeta, RecordingWriter
 
 
 def _median_s(fn: Callable[[], object], repeat: int) -> float:

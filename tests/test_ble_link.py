@@ -17,9 +17,8 @@ import pytest
 
 from firmware_sim.peripheral import Faults, SensorData, SimulatedSensor, simulated_sensor
 from tracker.ble import LinkConfig, LinkError, SensorLink
-from tracker.cli import build_parser
-from tracker.commands import record
-from tracker.importers import load_session
+from tracker.cli import build_parser, record
+from tracker.io.load import load_session
 from tracker.protocol import quantize
 
 pytestmark = pytest.mark.timeout(60)
@@ -58,7 +57,7 @@ def _decoded_times(sensor: SimulatedSensor, packets: list[Any]) -> np.ndarray:
 
 
 def _record_args(sim_transport: str, device: str, out: Path, duration_s: float) -> argparse.Namespace:
-    parser = build_parser("reptrack", "tracker.commands", ("record",), "test")
+    parser = build_parser("reptrack", "tracker.cli", ("record",), "test")
     args = parser.parse_args(
         [
             "record",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker.importers import load_session
+from tracker.io.load import load_session
 
 pytestmark = pytest.mark.timeout(60)
 

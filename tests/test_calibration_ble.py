@@ -12,8 +12,7 @@ import pytest
 from calibration import calibration_for_device
 from calibration.synthetic import apply_errors, pose_session, still_session
 from firmware_sim.peripheral import SensorData, simulated_sensor
-from tracker.cli import build_parser
-from tracker.commands import calibrate
+from tracker.cli import build_parser, calibrate
 from tracker.samples import Samples
 
 pytestmark = pytest.mark.timeout(60)
@@ -29,7 +28,7 @@ def sensor_data(samples: Samples) -> SensorData:
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    parser = build_parser("reptrack", "tracker.commands", ("calibrate",), "test")
+    parser = build_parser("reptrack", "tracker.cli", ("calibrate",), "test")
     return parser.parse_args(argv)
 
 

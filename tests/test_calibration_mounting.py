@@ -131,7 +131,7 @@ def test_mounting_must_be_a_rotation() -> None:
 
 
 def test_real_recording_squats_read_as_flexion(real_data_dir: Path) -> None:
-    from tracker.importers import load_session
+    from tracker.io.load import load_session
 
     session = load_session(real_data_dir / "SqDL_LeftThigh.csv")
     s = session.samples

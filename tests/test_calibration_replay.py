@@ -9,9 +9,10 @@ import pytest
 from calibration import DeviceCalibration, Mounting, save_calibration
 from firmware_sim.session import simulate
 from firmware_sim.workout import Workout
-from tracker.commands.replay import replay_file
+from tracker.cli.replay import replay_file
 from tracker.errors import InputFileError
-from tracker.recording import RecordingMeta, RecordingWriter
+from tracker.io.native import RecordingWriter
+from tracker.io.session import RecordingMeta
 
 WORKOUT = Workout.from_toml_str(
     '[[step]]\nactivity = "stand"\nduration_s = 4\n\n[[step]]\nactivity = "squat"\nreps = 5\nrest_s = 3\n'

@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracker.errors import InputFileError
-from tracker.importers import Session, export_csv, load_session
-from tracker.recording import RecordingMeta, RecordingWriter
+from tracker.io import Session, export_csv, load_session
+from tracker.io.native import RecordingWriter
+from tracker.io.session import RecordingMeta
 from tracker.samples import Samples
 
 REPO = Path(__file__).resolve().parents[1]
@@ -168,7 +169,7 @@ def test_gyro_in_rad_s_is_detected_and_read_with_the_option(tmp_path: Path) -> N
 
 @needs_cmu
 def test_real_gyro_given_in_rad_s_is_caught() -> None:
-    from tracker.importers import check_sample_units
+    from tracker.io.units import check_sample_units
 
     for f in sorted(CMU.glob("*.csv")):
         s = load_session(f).samples

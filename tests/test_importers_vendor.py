@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracker.errors import InputFileError
-from tracker.importers import STANDARD_GRAVITY_MS2, load_session
+from tracker.io.load import load_session
+from tracker.io.units import STANDARD_GRAVITY_MS2
 
 EPOCH0_MS = 1_547_219_408_270  # 2019-01-11T15:10:08.270Z
 

@@ -8,8 +8,8 @@ import time
 from rich.console import Console
 
 from tests.brokers import RealBroker, rep_event, set_event, wait_until, wobble_event
-from tracker.dashboard import Dashboard, render
 from tracker.mqtt import BrokerURL, MqttSettings, SensorPublisher
+from tracker.ui.terminal import Dashboard, render
 
 
 def test_dashboard_shows_many_sensors_and_survives_a_broker_restart() -> None:
@@ -56,7 +56,7 @@ def test_dashboard_shows_many_sensors_and_survives_a_broker_restart() -> None:
 
 
 def test_live_table_redraws_on_new_facts_and_coalesces_bursts(monkeypatch) -> None:
-    import tracker.dashboard as dashboard_module
+    import tracker.ui.terminal as dashboard_module
 
     draws: list[float] = []
     real_render = dashboard_module.render

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from tracker.cli import main
-from tracker.importers import load_session
+from tracker.io.load import load_session
+from tracker.io.native import RecordingReader, RecordingWriter
+from tracker.io.session import RecordingMeta
 from tracker.protocol import Packetizer
-from tracker.recording import RecordingMeta, RecordingReader, RecordingWriter
 
 REPO = Path(__file__).resolve().parents[1]
 CMU = REPO.parent / "shared" / "data" / "cmu-thigh"

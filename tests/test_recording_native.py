@@ -11,9 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tracker.errors import InputFileError
-from tracker.importers import load_session
-from tracker.protocol import Packetizer, StreamDecoder
-from tracker.recording import (
+from tracker.io.load import load_session
+from tracker.io.native import (
     FILE_HEADER_SIZE,
     MAGIC,
     REC_END,
@@ -24,6 +23,7 @@ from tracker.recording import (
     _frame,
     read_recording,
 )
+from tracker.protocol import Packetizer, StreamDecoder
 from tracker.samples import Samples
 
 

@@ -116,7 +116,7 @@ def test_subscriber_counts_equal_the_truth_across_a_broker_restart_mid_set(worko
 
 
 def test_ctrl_c_flushes_publishes_offline_and_closes_the_recording(tmp_path, workout: str) -> None:
-    from tracker.importers import load_session
+    from tracker.io.load import load_session
 
     record = tmp_path / "live.rtrk"
     source_args, sensor = ["--sim", workout, "--speed", "4", "--seed", str(SEED)], "sim-1"

@@ -6,12 +6,12 @@ import pytest
 
 from tracker.ble.live import DeviceSource
 from tracker.cli import build_parser
-from tracker.commands.run import build_sources
+from tracker.cli.run import build_sources
 from tracker.errors import UserError
 
 
 def _args(*argv: str):  # type: ignore[no-untyped-def]
-    return build_parser("reptrack", "tracker.commands", ("run",), "test").parse_args(["run", *argv])
+    return build_parser("reptrack", "tracker.cli", ("run",), "test").parse_args(["run", *argv])
 
 
 def test_device_source_uses_the_bluetooth_options() -> None:

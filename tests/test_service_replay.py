@@ -65,8 +65,9 @@ def test_run_applies_a_calibration_file_and_records_its_id(tmp_path: Path) -> No
     from calibration import DeviceCalibration, Mounting, save_calibration
     from firmware_sim.session import simulate
     from firmware_sim.workout import Workout
-    from tracker.importers import load_session
-    from tracker.recording import RecordingMeta, RecordingWriter
+    from tracker.io.load import load_session
+    from tracker.io.native import RecordingWriter
+    from tracker.io.session import RecordingMeta
 
     workout = Workout.from_toml_str(
         '[[step]]\nactivity = "stand"\nduration_s = 4\n\n[[step]]\nactivity = "squat"\nreps = 6\nrest_s = 3\n'
@@ -108,7 +109,8 @@ def test_run_refuses_a_calibration_made_for_another_sensor(tmp_path: Path) -> No
 def test_run_names_the_working_leg_from_the_recordings_sensor_leg(tmp_path: Path) -> None:
     from firmware_sim.session import simulate
     from firmware_sim.workout import Workout
-    from tracker.recording import RecordingMeta, RecordingWriter
+    from tracker.io.native import RecordingWriter
+    from tracker.io.session import RecordingMeta
 
     workout = Workout.from_toml_str(
         '[[step]]\nactivity = "stand"\nduration_s = 4\n\n'

@@ -14,7 +14,7 @@ from firmware_sim.cli import main as sim_main
 from firmware_sim.session import SimulatedSession, simulate
 from firmware_sim.workout import Workout, builtin_names, load_workout
 from tracker.errors import InputFileError, UserError
-from tracker.importers import load_session
+from tracker.io.load import load_session
 from tracker.protocol import StreamDecoder
 
 SHORT = """

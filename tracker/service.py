@@ -67,7 +67,7 @@ class ReplaySource:
     (``speed`` 0 means as fast as possible)."""
 
     def __init__(self, path: str | Path, speed: float = 1.0, sensor_id: str | None = None) -> None:
-        from tracker.importers import load_session
+        from tracker.io.load import load_session
 
         self.session = load_session(path)
         self.path = Path(path)
@@ -129,7 +129,7 @@ async def run_sensor(
 
     The pipeline is finished at the end (so the last set is reported), then the publisher is
     closed: queued events are delivered and ``offline`` published. ``recorder`` (a
-    :class:`tracker.recording.RecordingWriter`) gets the raw packets (or samples) and notices.
+    :class:`tracker.io.native.RecordingWriter`) gets the raw packets (or samples) and notices.
     """
     result = SensorResult(source.sensor_id, stats=source.stats)
     last_telemetry = 0.0

@@ -9,9 +9,10 @@ from pathlib import Path
 from firmware_sim.session import MOUNTINGS, simulate
 from firmware_sim.workout import load_workout
 from tracker.errors import InputFileError, UserError
-from tracker.importers import Session, export_csv
+from tracker.io import Session, export_csv
+from tracker.io.native import RecordingWriter
+from tracker.io.session import RecordingMeta
 from tracker.protocol import ACCEL_RANGES_G, GYRO_RANGES_DPS, SUPPORTED_RATES_HZ
-from tracker.recording import RecordingMeta, RecordingWriter
 
 HELP = "simulate a workout into a recording (native or CSV) with ground truth beside it"
 

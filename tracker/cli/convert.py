@@ -12,16 +12,9 @@ import sys
 from pathlib import Path
 
 from tracker.errors import UserError
-from tracker.importers import (
-    ACCEL_UNITS,
-    FORMATS,
-    GYRO_UNITS,
-    Session,
-    detect_format,
-    export_csv,
-    load_session,
-)
-from tracker.recording import (
+from tracker.io.generic_csv import export_csv
+from tracker.io.load import FORMATS, detect_format, load_session
+from tracker.io.native import (
     NoteRecord,
     PacketsRecord,
     RecordingReader,
@@ -29,6 +22,8 @@ from tracker.recording import (
     SamplesRecord,
     read_recording,
 )
+from tracker.io.session import Session
+from tracker.io.units import ACCEL_UNITS, GYRO_UNITS
 
 HELP = "convert a recording or export (native, CSV, MetaMotion, phyphox) to a native .rtrk or a generic .csv"
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from tracker.ble.link import SensorLink
 from tracker.ble.options import add_link_arguments, link_config_from_args
 from tracker.errors import UserError
-from tracker.recording import RecordingMeta, RecordingWriter
+from tracker.io.native import RecordingWriter
+from tracker.io.session import RecordingMeta
 
 HELP = "record a live sensor into a recording file"
 

@@ -41,7 +41,7 @@ def replay_file(
     chunk: int = 0,
 ) -> dict[str, Any]:
     """Load ``path``, run the pipeline, return the PRODUCT.md summary."""
-    from tracker.importers import load_session
+    from tracker.io.load import load_session
     from tracker.pipeline import Pipeline
     from tracker.summary import summarize
 

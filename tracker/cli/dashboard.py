@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from tracker.dashboard import Dashboard
 from tracker.errors import UserError
 from tracker.mqtt.broker import DEFAULT_PORT, BrokerURL, broker_answers
 from tracker.mqtt.options import add_mqtt_arguments, mqtt_settings
+from tracker.ui.terminal import Dashboard
 
 HELP = "live terminal dashboard of the sensors publishing under a prefix"
 

@@ -12,9 +12,9 @@ import asyncio
 import time
 from collections.abc import Sequence
 
-from tracker.dashboard import Dashboard
 from tracker.mqtt.broker import EmbeddedBroker
 from tracker.mqtt.options import add_mqtt_arguments, mqtt_settings
+from tracker.ui.terminal import Dashboard
 
 HELP = "one-command demo: embedded broker, simulated sensor, tracker and live dashboard"
 
@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tracker.commands.run import print_summary, sim_source, summaries
+    from tracker.cli.run import print_summary, sim_source, summaries
 
     t_start = time.monotonic()
     with EmbeddedBroker(port=0) as broker:
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         dash = Dashboard(settings, live=False if args.plain else None, client_id="reptrack-demo-dashboard")
         dash.start()
         try:
-            from tracker.commands.run import serve
+            from tracker.cli.run import serve
 
             results = asyncio.run(serve(sources, settings, args=args))
             time.sleep(0.3)  # let the last messages reach the dashboard

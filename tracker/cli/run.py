@@ -104,7 +104,8 @@ def device_source(address: str, args: argparse.Namespace | None = None) -> Sourc
 def _recorder(args: argparse.Namespace, source: Source, several: bool, calibration_id: str | None) -> Any:
     if args.record is None:
         return None
-    from tracker.recording import RecordingMeta, RecordingWriter
+    from tracker.io.native import RecordingWriter
+    from tracker.io.session import RecordingMeta
 
     path = Path(args.record)
     if several:

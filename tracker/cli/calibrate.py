@@ -65,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _replay_source(path: str) -> Stream:
-    from tracker.importers import load_session
+    from tracker.io.load import load_session
 
     session = load_session(path)
     samples = session.samples

@@ -1,4 +1,4 @@
-"""The ``reptrack`` command line. Each subcommand lives in ``tracker/commands/<name>.py``.
+"""The ``reptrack`` command line. Each subcommand lives in ``tracker/cli/<name>.py``.
 
 A command module provides ``HELP`` (one line), ``add_arguments(parser)`` and
 ``run(args) -> int`` (the exit code). Errors meant for the user are raised as
@@ -57,7 +57,7 @@ def dispatch(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(
         "reptrack",
-        "tracker.commands",
+        "tracker.cli",
         COMMANDS,
         "RepTrack: count squat and deadlift reps from a thigh-worn IMU and publish them over MQTT.",
     )
