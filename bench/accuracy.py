@@ -33,7 +33,12 @@ from tracker.events import RepEvent, SetEvent, WobbleEvent  # noqa: E402
 from tracker.pipeline import Pipeline  # noqa: E402
 from tracker.samples import Samples  # noqa: E402
 
-REAL = ROOT.parent / "shared" / "data" / "cmu-thigh"
+# the shared recordings sit next to the main checkout (../shared/data), also seen from a worktree
+DATA = next(
+    (d for d in (ROOT.parent / "shared" / "data", Path("/work/shared/data")) if d.is_dir()),
+    ROOT.parent / "shared" / "data",
+)
+REAL = DATA / "cmu-thigh"
 EXERCISES = ("squat", "deadlift", "single_leg_squat", "single_leg_deadlift")
 NON_EXERCISE = ("walking", "running", "stairs", "sit_stand", "fidget", "step_up")
 
@@ -238,7 +243,7 @@ def main() -> int:
     )
     real = real_recordings()
     if real:
-        print("real recordings (/work/shared/data/cmu-thigh, unknown mounting):")
+        print(f"real recordings ({REAL}, unknown mounting):")
         for r in real:
             mark = "ok" if r["truth"] == r["counted"] else "WRONG"
             print(f"  {r['file']:<28} truth {r['truth']}  counted {r['counted']}  {mark}")
