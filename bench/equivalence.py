@@ -3,7 +3,7 @@
 Sessions: the built-in workouts of firmware_sim (``everything``, ``runner-strength``,
 ``daily-life``) at several seeds and both thighs, random workouts of every exercise (the accuracy
 bench's generator), and every real recording under /work/shared/data (read in place). Each is
-replayed in 10-sample packets, in 60,000-sample chunks and whole, and every event (all fields,
+replayed in 10-sample packets, in 3,000, 30,000 and 60,000-sample chunks and whole, and every event (all fields,
 floats exactly) is written as JSON.
 
     .venv/bin/python bench/equivalence.py record /tmp/events-before.json
@@ -38,7 +38,13 @@ from tracker.pipeline import Pipeline  # noqa: E402
 from tracker.samples import Samples  # noqa: E402
 
 BUILTINS = ("everything", "runner-strength", "daily-life")
-CHUNKINGS: dict[str, int | None] = {"packets10": 10, "chunks60000": 60_000, "whole": None}
+CHUNKINGS: dict[str, int | None] = {
+    "packets10": 10,
+    "chunks3000": 3_000,
+    "chunks30000": 30_000,
+    "chunks60000": 60_000,
+    "whole": None,
+}
 
 
 def sessions(seeds: int) -> Iterator[tuple[str, Samples, str | None]]:

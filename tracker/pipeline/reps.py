@@ -548,7 +548,9 @@ class RepDetector:
         cfg = self.config
         self._recent.append(tp.copy())  # not a view: it would keep the whole chunk alive
         self._recent_t.append(float(tp[0, 0]))
-        keep = float(tp[0, -1]) - (cfg.max_rep_s + cfg.stand_lookback_s + cfg.stand_window_s)
+        # from the chunk's first sample: a rep ending anywhere in it may look back that far (from
+        # its last sample, a long chunk dropped the history the reps at its start needed)
+        keep = float(tp[0, 0]) - (cfg.max_rep_s + cfg.stand_lookback_s + cfg.stand_window_s)
         i, t_parts = self._recent_from, self._recent_t
         while i + 1 < len(t_parts) and t_parts[i + 1] <= keep:
             i += 1
