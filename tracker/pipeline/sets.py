@@ -16,6 +16,7 @@ The exercise is voted per rep, from one thigh (docs/pipeline.md explains the rul
 from __future__ import annotations
 
 import dataclasses
+import heapq
 from collections import Counter
 
 import numpy as np
@@ -110,6 +111,36 @@ def set_summary(reps: tuple[Rep, ...]) -> dict[str, float]:
     }
 
 
+class RunningMedian:
+    """The median of the values added so far, in O(log n) per value (two heaps: the lower half as
+    a max-heap, the upper half as a min-heap), so a 500-rep set costs no more per rep than a
+    10-rep one. Equal to ``np.median`` of the values (the mean of the middle two when even)."""
+
+    __slots__ = ("_high", "_low")
+
+    def __init__(self) -> None:
+        self._low: list[float] = []  # negated: heapq is a min-heap
+        self._high: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self._low) + len(self._high)
+
+    def add(self, value: float) -> None:
+        if self._low and value > -self._low[0]:
+            heapq.heappush(self._high, value)
+        else:
+            heapq.heappush(self._low, -value)
+        if len(self._low) > len(self._high) + 1:
+            heapq.heappush(self._high, -heapq.heappop(self._low))
+        elif len(self._high) > len(self._low):
+            heapq.heappush(self._low, -heapq.heappop(self._high))
+
+    def median(self) -> float:
+        if len(self._low) > len(self._high):
+            return -self._low[0]
+        return (-self._low[0] + self._high[0]) / 2.0
+
+
 class SetTracker:
     """Turns accepted rep candidates into rep, set and wobble events."""
 
@@ -119,7 +150,9 @@ class SetTracker:
         self.set_index = 0
         self.total_reps = 0
         self._reps: list[Rep] = []
-        self._parked: list[bool] = []  # per rep: measured from a free leg held in the air
+        # the typical depth of the set's reps, apart for those measured from a free leg held in
+        # the air (like with like)
+        self._typical_depth = {False: RunningMedian(), True: RunningMedian()}
         self._votes: Counter[tuple[str, str]] = Counter()
         self._sway = SwayStats()
         self._start_s = 0.0
@@ -165,11 +198,9 @@ class SetTracker:
         is no set)."""
         # like with like: a free leg's reps are measured from where it is held, and a first rep
         # merged with the lift of that leg is measured from standing (much deeper)
-        same = [r.depth_deg for r, p in zip(self._reps, self._parked, strict=True) if p == ex.parked]
-        if len(same) >= 2:
-            typical = float(np.median(same))
-            if ex.rep.depth_deg < self.config.min_relative_depth * typical:
-                return []  # a half-hearted movement between or after reps (stepping back, a shuffle)
+        same = self._typical_depth[ex.parked]
+        if len(same) >= 2 and ex.rep.depth_deg < self.config.min_relative_depth * same.median():
+            return []  # a half-hearted movement between or after reps (stepping back, a shuffle)
         if self._reps or self.config.min_set_reps <= 1:
             return self._add(ex)
         first = self._tentative
@@ -228,7 +259,7 @@ class SetTracker:
         wob = ex.sway.metrics()
         rep = dataclasses.replace(ex.rep, n=len(self._reps) + 1, wobble=wob)
         self._reps.append(rep)
-        self._parked.append(ex.parked)
+        self._typical_depth[ex.parked].add(rep.depth_deg)
         self._sway = self._sway + ex.sway
         self._last_end_s = rep.t_end_s
         self._last_event_s = t_ev
@@ -259,6 +290,6 @@ class SetTracker:
             summary=set_summary(reps),
         )
         self._reps = []
-        self._parked = []
+        self._typical_depth = {False: RunningMedian(), True: RunningMedian()}
         self._last_end_s = None
         return ev
