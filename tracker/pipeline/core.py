@@ -14,9 +14,11 @@ packets of any size gives the same events:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from types import MethodType
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+import numpy.typing as npt
 
 from tracker.events import Event, PhaseEvent
 from tracker.pipeline.config import PipelineConfig
@@ -28,18 +30,35 @@ from tracker.pipeline.wobble import SwayFilter
 from tracker.samples import FloatArray, Samples
 
 Calibration = Callable[[Samples], Samples]
+"""Maps sensor-frame samples to corrected ones (e.g. ``calibration.store.DeviceCalibration``)."""
 
 
-def _calibration_mounting(calibration: object) -> tuple[FloatArray | None, str]:
-    """Duck-typed ``calibration.mounting`` (``R_thigh_from_sensor``, ``leg``), if any."""
-    mounting = getattr(calibration, "mounting", None)
-    if mounting is None:  # a bound method such as DeviceCalibration.apply
-        mounting = getattr(getattr(calibration, "__self__", None), "mounting", None)
+class ThighMounting(Protocol):
+    """How the sensor sits on the thigh (``calibration.mounting.Mounting`` is one)."""
+
+    @property
+    def R_thigh_from_sensor(self) -> npt.ArrayLike: ...  # v_thigh = R @ v_sensor
+
+    @property
+    def leg(self) -> str: ...  # left, right or unknown
+
+
+@runtime_checkable
+class CarriesMounting(Protocol):
+    """A calibration that may know the mounting: then its output is in the thigh frame."""
+
+    @property
+    def mounting(self) -> ThighMounting | None: ...
+
+
+def calibration_mounting(calibration: Calibration | None) -> tuple[FloatArray | None, str]:
+    """The rotation and thigh of a calibration's mounting, if it carries one (itself, or the object
+    whose bound method it is, such as ``DeviceCalibration.apply``)."""
+    owner = calibration.__self__ if isinstance(calibration, MethodType) else calibration
+    mounting = owner.mounting if isinstance(owner, CarriesMounting) else None
     if mounting is None:
         return None, "unknown"
-    rot = getattr(mounting, "R_thigh_from_sensor", None)
-    leg = str(getattr(mounting, "leg", "unknown") or "unknown")
-    return (None if rot is None else np.asarray(rot, dtype=np.float64)), leg
+    return np.asarray(mounting.R_thigh_from_sensor, dtype=np.float64), str(mounting.leg or "unknown")
 
 
 ROTATE_ROWS = 4096
@@ -61,8 +80,8 @@ class Pipeline:
     """Feed :class:`Samples` chunks (any size, gaps allowed); get events back.
 
     ``calibration``, when given, maps sensor-frame samples to corrected samples; if it carries a
-    ``mounting`` its output is taken to be in the thigh frame already (and ``mounting.leg`` names
-    the thigh). Without a mounting the pipeline finds one itself. ``sensor_leg`` (``left`` or
+    ``mounting`` (:class:`CarriesMounting`) its output is taken to be in the thigh frame already
+    (and ``mounting.leg`` names the thigh). Without a mounting the pipeline finds one itself. ``sensor_leg`` (``left`` or
     ``right``, e.g. from a recording's meta) names the sensor's thigh when the calibration does not:
     the working leg of single-leg sets follows from it.
     """
@@ -75,7 +94,7 @@ class Pipeline:
     ) -> None:
         self.config = config or PipelineConfig()
         self.calibration = calibration
-        rot, self.sensor_leg = _calibration_mounting(calibration)
+        rot, self.sensor_leg = calibration_mounting(calibration)
         if self.sensor_leg not in ("left", "right") and sensor_leg in ("left", "right"):
             self.sensor_leg = sensor_leg  # e.g. the recording's meta: which thigh wears the sensor
         self._mounted_by_calibration = rot is not None
@@ -177,8 +196,7 @@ class Pipeline:
             roll_sign = -1.0 if self.sensor_leg == "right" else 1.0
             self._orient = OrientationFilter(self.config, self.rate_hz, roll_sign)
             self._sway = SwayFilter(self.config, self.rate_hz)
-            self._reps.park_w = max(2, round(self.config.park_s * self.rate_hz))
-            self._reps.stand_w = max(2, round(self.config.stand_window_s * self.rate_hz))
+            self._reps.set_sample_rate(self.rate_hz)
         assert self._sway is not None
         if self._mounted_by_calibration:
             thigh = chunk

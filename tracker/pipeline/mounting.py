@@ -16,6 +16,7 @@ import numpy as np
 from scipy import signal
 
 from tracker.pipeline.config import PipelineConfig
+from tracker.pipeline.quiet import quiet_since_s, still_going
 from tracker.samples import FloatArray, Samples
 
 BLOCK = 2048
@@ -87,15 +88,10 @@ class MountingFinder:
         if chunk.gyro_dps is not None:
             still &= np.abs(chunk.gyro_dps).max(axis=1) < cfg.still_gyro_dps
         t = chunk.t_s
-        n = len(t)
         # start time of the quiet run each sample belongs to (inf where not quiet)
-        last_break = np.maximum.accumulate(np.where(still, -1, np.arange(n)))
-        carried = t[0] if self._run_start_s is None else self._run_start_s
-        first_quiet = np.minimum(last_break + 1, n - 1)
-        run_start = np.where(last_break >= 0, t[first_quiet], carried)
-        run_start = np.where(still, run_start, np.inf)
+        run_start = np.where(still, quiet_since_s(t, still, self._run_start_s), np.inf)
         ok = np.flatnonzero(t - run_start >= cfg.still_s)
-        self._run_start_s = float(run_start[-1]) if still[-1] else None
+        self._run_start_s = still_going(run_start, still)
         return int(ok[0]) if ok.size else None
 
     def _find_axis(self, chunk: Samples, a_lp: FloatArray, start: int, prev_t: float) -> int | None:

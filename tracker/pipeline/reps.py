@@ -3,17 +3,23 @@
 The detector follows the thigh pitch relative to the athlete's own standing pitch. Leaving the
 standing band by ``rep_start_deg`` starts an excursion; coming back below ``max(rep_end_deg,
 rep_end_fraction * depth)`` ends it, and the rep is emitted on that very sample (the athlete is
-all but upright; docs/pipeline.md gives the measured delay). An excursion becomes a rep only if it
-passes the gates: deep and long enough, not too long (sitting down, holds), no heel strikes, and
-not a knee lift (walking, running, stairs and step-ups raise the sensor while the thigh flexes;
-squats, lunges and deadlifts lower it). Work is vectorised within a chunk: Python only loops over
-the few transitions a chunk contains.
+all but upright; docs/pipeline.md gives the measured delay). An excursion becomes a rep only if no
+named rejection rule (:mod:`tracker.pipeline.rejection`) turns it down: too shallow or short, a
+hold, not from standing, heel strikes, a knee lift (walking, running, stairs and step-ups raise the
+sensor while the thigh flexes; squats, lunges and deadlifts lower it).
+
+Everything the detector carries from chunk to chunk is one :class:`RepDetectorState` (like the
+``zi`` of ``scipy.signal.lfilter``): save it mid-session, restore it into a fresh detector, feed the
+rest, get the same events. Each phase has its own small step function. Work is vectorised within a
+chunk: Python only loops over the few transitions a chunk contains.
 """
 
 from __future__ import annotations
 
+import copy
+import logging
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -22,12 +28,17 @@ from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from tracker.events import Rep
 from tracker.pipeline.config import PipelineConfig
 from tracker.pipeline.orientation import ThighAngles
+from tracker.pipeline.quiet import carried, quiet_run_starts, quiet_since_s, still_going
+from tracker.pipeline.rejection import Candidate, first_rejection
 from tracker.pipeline.wobble import SwayStats, sway_stats
 from tracker.samples import FloatArray
+
+log = logging.getLogger("tracker.pipeline.reps")
 
 BLOCK = 512
 _NO_SWAY = SwayStats()  # immutable: shared by every excursion that gets no sway stats
 TRACE_FIELDS = ("t", "pitch", "roll", "rate", "impact", "height", "sway_ap", "sway_ml")
+PHASES = ("standing", "descent", "ascent", "hold")
 
 
 @dataclass(slots=True)
@@ -133,55 +144,152 @@ class _Block:
         return self._rest
 
 
-class RepDetector:
-    """Streaming rep detector over :class:`ThighAngles` (plus sway columns)."""
+@dataclass(slots=True)
+class PitchHistory:
+    """(t, pitch) of the last seconds, as fed: the still moment a rep started from may precede its
+    trace. A list of the parts as fed (a live packet costs a copy and an append; stale parts are
+    dropped in bulk)."""
 
-    def __init__(self, config: PipelineConfig) -> None:
+    parts: list[FloatArray] = field(default_factory=list)
+    starts_s: list[float] = field(default_factory=list)  # the first time of each part
+    first: int = 0  # the first part still needed
+
+    def remember(self, tp: FloatArray, keep_s: float) -> None:
+        """Append a chunk's (t, pitch); parts wholly before ``keep_s`` may go."""
+        if not tp.shape[1]:
+            return
+        self.parts.append(tp.copy())  # not a view: it would keep the whole chunk alive
+        self.starts_s.append(float(tp[0, 0]))
+        i, starts = self.first, self.starts_s
+        while i + 1 < len(starts) and starts[i + 1] <= keep_s:
+            i += 1
+        if i > len(starts) // 2:
+            del self.parts[:i], starts[:i]
+            i = 0
+        self.first = i
+
+    def pitch_between(self, t_from: float, t_to: float) -> list[FloatArray]:
+        """The pitch samples with ``t_from <= t < t_to``, in parts."""
+        first = max(self.first, bisect_right(self.starts_s, t_from) - 1)
+        parts = self.parts[first : bisect_left(self.starts_s, t_to)]
+        if parts:  # only the first and the last part reach outside [t_from, t_to)
+            parts[0] = parts[0][:, int(np.searchsorted(parts[0][0], t_from)) :]
+            parts[-1] = parts[-1][:, : int(np.searchsorted(parts[-1][0], t_to))]
+        return [part[1] for part in parts]
+
+
+@dataclass(slots=True)
+class ParkSearch:
+    """Plateaus already found in the trace of one excursion (final: they only depend on samples
+    already seen), so each chunk only looks at its new samples."""
+
+    excursion_start_s: float | None = None  # the excursion they belong to
+    scanned: int = 0  # trace samples whose plateau windows are done
+    last_end: int = -1  # trace index of the latest plateau end (-1: none)
+    level_deg: float = 0.0  # its pitch relative to the standing angle
+
+
+@dataclass(slots=True)
+class RepDetectorState:
+    """Everything the rep detector carries from one chunk to the next (and nothing else).
+
+    Traces hold numpy arrays that are never written to; :meth:`RepDetector.save_state` returns a
+    deep copy all the same, so a saved state stays valid whatever the detector does next."""
+
+    phase: str = "standing"  # one of PHASES
+    standing_pitch_deg: float | None = None  # the standing angle the excursions are measured from
+    park_window_n: int = 0  # samples in ``park_s`` (0: no park search; set with the sample rate)
+    stand_window_n: int = 0  # samples in ``stand_window_s`` (idem)
+    history: PitchHistory = field(default_factory=PitchHistory)
+    # --- standing: the pause between excursions ---
+    armed: bool = True  # False: a rep ended above the standing band, wait until back in it
+    rearm_deg: float = 0.0  # ... or turning around slowly below this (a free leg between reps)
+    last_valid: bool = False  # the last excursion was a rep
+    pause: _Trace = field(default_factory=lambda: _Trace())  # samples since the last quiet standing sample
+    pause_low_deg: float = np.inf  # lowest pitch of the pause so far (from its first quiet sample)
+    quiet_pitch_deg: float | None = None  # pitch at the last quiet standing moment ...
+    quiet_low_deg: float = np.inf  # ... the lowest pitch of the pause up to it ...
+    quiet_held: bool = False  # ... and whether it ends a hold (long, not drifting)
+    quiet_run_since_s: float | None = None  # the quiet run going on at the chunk's end ...
+    quiet_run_from_deg: float = 0.0  # ... and the pitch where it began
+    settled_s: float | None = None  # the last time the thigh turned slower than ``settle_dps``
+    stood: bool = False  # the thigh stood still since the last excursion ...
+    stood_before: bool = False  # ... and before the current one (stairs never stand still)
+    # --- descent and ascent: the excursion ---
+    trace: _Trace = field(default_factory=lambda: _Trace())
+    t_start_s: float = 0.0
+    peak_deg: float = 0.0
+    trough_deg: float = np.inf  # lowest point since the peak (ascent)
+    from_standing: bool = True
+    # --- a free leg parked in the air ---
+    parked: bool = False  # reps are measured from a free leg held in the air ...
+    stand_deg: float = 0.0  # ... and this is the standing pitch to come back to
+    park_at: int = 0  # where the plateau ended, relative to the chunk being searched
+    park_level_deg: float = 0.0
+    park_search: ParkSearch = field(default_factory=ParkSearch)
+    # --- hold: sitting, a plank, a free leg parked somewhere ---
+    hold_quiet_since_s: float | None = None
+
+
+@dataclass(slots=True)
+class _Stops:
+    """Where an excursion may stop in the rest of a block, and the running values behind it."""
+
+    run_peak: FloatArray
+    threshold: FloatArray  # back below this: the excursion ended
+    ended: npt.NDArray[np.bool_]
+    too_long: npt.NDArray[np.bool_] | None
+    turn: npt.NDArray[np.bool_] | None  # descent: turned up; ascent: rebounded
+    trough: FloatArray | None
+    stop_at: npt.NDArray[np.bool_]
+
+
+class RepDetector:
+    """Streaming rep detector over :class:`ThighAngles` (plus sway columns).
+
+    Give it the sample rate (:meth:`set_sample_rate`) before the first chunk to enable the windowed
+    measures (a free leg parked in the air; the standing angle around each rep)."""
+
+    def __init__(self, config: PipelineConfig, state: RepDetectorState | None = None) -> None:
         self.config = config
-        self.phase = "standing"  # standing | descent | ascent | hold
-        self.base_deg: float | None = None
-        self._pre = _Trace()  # samples since the last quiet standing sample
-        self._trace = _Trace()
-        self._peak = 0.0
-        self._trough = np.inf
-        self._rearm_deg = 0.0
-        self._last_valid = False
-        self._t_start = 0.0
-        self._quiet_since: float | None = None
-        self._armed = True
-        self._quiet_pitch: float | None = None
-        self._quiet_low = np.inf  # lowest pitch of the pause up to that quiet moment
-        self._pause_low = np.inf  # lowest pitch of the pause so far (from its first quiet sample)
-        self._settled_t: float | None = None
-        self._run_since: float | None = None
-        self._run_from = 0.0  # pitch where the current quiet run began
-        self._quiet_held = False  # the last quiet moment ends a hold (long, not drifting)
-        self._from_standing = True
-        self._stood = False  # the thigh stood still (a quiet run near standing) since the last excursion ...
-        self._stood_before = False  # ... and before the current one (stairs never stand still)
-        self._parked = False  # reps are measured from a free leg held in the air ...
-        self._stand_deg = 0.0  # ... and this is the standing pitch to come back to
-        self.park_w = 0  # samples in ``park_s`` (set once the sample rate is known)
-        self.stand_w = 0  # samples in ``stand_window_s`` (idem)
-        self._recent: list[FloatArray] = []  # (t, pitch) of the last seconds, as fed ...
-        self._recent_t: list[float] = []  # ... the first time of each part ...
-        self._recent_from = 0  # ... and the first part still needed
-        self._park_at = 0
-        self._park_level = 0.0
-        self._pk_key: float | None = None  # excursion whose plateaus are cached (its start time)
-        self._pk_scanned = 0  # trace samples whose plateau windows are done
-        self._pk_last = -1  # trace index of the latest plateau end (-1: none)
-        self._pk_level = 0.0  # its pitch relative to the standing angle
-        self.phase_changes: list[tuple[float, str]] = []
+        self.state = RepDetectorState() if state is None else copy.deepcopy(state)
+        self.phase_changes: list[tuple[float, str]] = []  # of the last chunk fed
+
+    # --- public API ---------------------------------------------------------------------------
+    @property
+    def phase(self) -> str:
+        return self.state.phase
+
+    @property
+    def base_deg(self) -> float | None:
+        """The standing angle the current excursion is measured from."""
+        return self.state.standing_pitch_deg
+
+    def set_sample_rate(self, rate_hz: float) -> None:
+        """The windows that are a fixed time long, in samples."""
+        self.state.park_window_n = max(2, round(self.config.park_s * rate_hz))
+        self.state.stand_window_n = max(2, round(self.config.stand_window_s * rate_hz))
+
+    def save_state(self) -> RepDetectorState:
+        """A copy of the state: ``RepDetector(config, saved)`` continues from here."""
+        return copy.deepcopy(self.state)
+
+    def state_dict(self) -> dict[str, float | str | None]:
+        return {"phase": self.state.phase, "standing_pitch_deg": self.state.standing_pitch_deg}
 
     def feed(self, ang: ThighAngles, sway_ap: FloatArray, sway_ml: FloatArray) -> list[Excursion]:
         columns = (ang.t_s, ang.pitch_deg, ang.roll_deg, ang.pitch_rate_dps, ang.impact_g, ang.height_m)
         data = np.empty((len(TRACE_FIELDS), len(ang.t_s)))  # rows as in TRACE_FIELDS
         for row, column in enumerate((*columns, sway_ap, sway_ml)):
             data[row] = column
-        if self.base_deg is None:
-            self.base_deg = float(ang.pitch_deg[0])
-        self._remember(data[:2])
+        st, cfg = self.state, self.config
+        if st.standing_pitch_deg is None:
+            st.standing_pitch_deg = float(ang.pitch_deg[0])
+        if data.shape[1]:
+            # from the chunk's first sample: a rep ending anywhere in it may look back that far (from
+            # its last sample, a long chunk dropped the history the reps at its start needed)
+            keep_s = float(data[0, 0]) - (cfg.max_rep_s + cfg.stand_lookback_s + cfg.stand_window_s)
+            st.history.remember(data[:2], keep_s)
         self.phase_changes = []
         if data.shape[1] <= BLOCK:
             return self._feed(data)
@@ -191,279 +299,310 @@ class RepDetector:
             out += self._feed(data[:, s : s + BLOCK])
         return out
 
+    # --- the phases: each step consumes the block from ``i`` and returns where to go on (None: the
+    # block is used up). A step that changes the phase returns the sample it changed at.
     def _feed(self, data: FloatArray) -> list[Excursion]:
-        cfg = self.config
-        assert self.base_deg is not None
         out: list[Excursion] = []
         n = data.shape[1]
-        i = 0
-        t = data[0]
-        blk = _Block(data, cfg)
-        while i < n:
-            blk.rebase(self.base_deg)
-            d = blk.d[i:]
-            ad = blk.ad[i:]
-            if self.phase == "standing" and not self._armed:
-                # a rep ends above the standing band: wait until the thigh is truly back
-                # (or turns around slowly below where the last rep ended: a free leg between reps)
-                near = blk.near()[i:]
-                if self._rearm_deg > cfg.rep_start_deg:  # else inside the band already
-                    near = near | (blk.slow()[i:] & (ad < self._rearm_deg))
-                if self._parked:
-                    near = near | (np.abs(data[1, i:] - self._stand_deg) < cfg.rep_start_deg)
-                k = int(near.argmax())
-                if not near[k]:
-                    break
-                if self._parked and abs(float(data[1, i + k]) - self._stand_deg) < cfg.rep_start_deg:
-                    self._unpark()
-                if blk.slow()[i + k] and self._last_valid:
-                    self._settled_t = float(t[i + k])
-                self._armed = True
-                self._pre = _Trace()
-                i += k
-                continue
-            if self.phase == "standing":
-                away = blk.away()[i:]
-                k = int(away.argmax())
-                started = bool(away[k])
-                stop = k if started else n - i
-                # quiet standing: close to the standing angle and still for a while
-                quiet = blk.rest()[i : i + stop]
-                last_q = self._quiet_runs(t[i : i + stop], quiet, data[1, i : i + stop])
-                # the pause is counted from its first quiet sample (not the way back from the last move)
-                # (its running minimum is read at two samples only: one min each, from where it counts)
-                low = self._pause_low
-                k0 = 0
-                if not np.isfinite(low) and stop:
-                    k0 = int(quiet.argmax())
-                    k0 = k0 if quiet[k0] else stop
-                if stop > k0:
-                    self._pause_low = float(np.minimum(data[1, i + k0 : i + stop].min(), low))
-                if stop:
-                    slow = blk.slow()[i + stop - 1 : (i - 1 if i else None) : -1]  # backwards
-                    k = int(slow.argmax())
-                    if slow[k]:
-                        self._settled_t = float(t[i + stop - 1 - k])
-                if last_q >= 0:
-                    self._stood = True
-                    self._quiet_pitch = float(data[1, i + last_q])
-                    self._quiet_low = float(np.minimum(data[1, i + k0 : i + last_q + 1].min(), low))
-                    self._pre = _Trace()
-                    self._pre.add(data[:, i + last_q : i + stop])
-                else:
-                    self._pre.add(data[:, i : i + stop])
-                if not started:
-                    break
-                i += stop
-                # the standing angle is re-learnt from the last quiet moment before each rep; before
-                # a flexion, only if it is near the old one, near the lowest pitch of the pause or held
-                # there: else that moment was the slow start of this rep (a slow, shallow hinge is
-                # quiet on its way down), not standing
-                # (a free leg that swings back may rest behind vertical: backward reps learn it)
-                if self._quiet_pitch is not None:
-                    quiet_pitch, self._quiet_pitch = self._quiet_pitch, None
-                    slow_start = (
-                        d[stop] > 0
-                        and abs(quiet_pitch) > abs(self.base_deg)  # away from vertical (pitch 0)
-                        and quiet_pitch - self.base_deg > cfg.rebase_upright_deg
-                        and quiet_pitch - self._quiet_low > cfg.rebase_upright_deg
-                        and not self._quiet_held
-                    )
-                    if not slow_start:
-                        self.base_deg = quiet_pitch
-                        if abs(data[1, i] - quiet_pitch) <= cfg.rep_start_deg:
-                            continue  # still standing, as the new standing angle sees it
-                self._pause_low = np.inf
-                self._trace = self._pre
-                self._pre = _Trace()
-                first = self._trace.parts[0] if self._trace.parts else data[:, i : i + 1]
-                self._t_start = float(first[0, 0])
-                # walking, running and stairs never stand still between swings
-                self._from_standing = (
-                    self._settled_t is not None and t[i] - self._settled_t <= cfg.pre_quiet_s
-                )
-                self._stood_before, self._stood = self._stood, False
-                self._peak = 0.0
-                self._set_phase(float(t[i]), "descent")
-                continue
-            if self.phase in ("descent", "ascent"):
-                run_peak = np.maximum.accumulate(np.maximum(ad, self._peak))
-                thr = np.maximum(cfg.rep_end_deg, cfg.rep_end_fraction * run_peak)
-                ended = ad < thr
-                too_long = None
-                if not blk.t_max() - self._t_start <= cfg.max_rep_s:  # (t - t_start) rises with t
-                    too_long = (t[i:] - self._t_start) > cfg.max_rep_s
-                    ended |= too_long
-                if self.phase == "descent":
-                    turn = (ad < 0.8 * run_peak) & (run_peak >= cfg.min_depth_deg)
-                elif min(float(ad[0]), self._trough) < cfg.rebound_min_deg:
-                    # the running minimum below is already too low: no rebound in this block
-                    turn = None
-                else:
-                    # a free leg parked in the air comes back only part of the way between reps
-                    trough = np.minimum.accumulate(np.minimum(ad, self._trough))
-                    rise = np.maximum(cfg.rebound_deg, cfg.rebound_fraction * run_peak)
-                    turn = (ad > trough + rise) & (trough >= cfg.rebound_min_deg)
-                stop_at = ended if turn is None else ended | turn
-                if self._parked:
-                    stop_at |= np.abs(data[1, i:] - self._stand_deg) < cfg.rep_start_deg
-                k = int(stop_at.argmax())  # the first stop, if stop_at[k]
-                if (
-                    not self._parked
-                    and self.park_w
-                    and self.phase == "descent"
-                    and t[i] - self._t_start <= cfg.park_within_s + cfg.park_rise_s
-                    and float(d.max()) > cfg.park_min_deg + cfg.rep_start_deg
-                ):
-                    upto = k + 1 if stop_at[k] else n - i  # later samples wait
-                    k_park = self._find_park(data[:, i : i + upto])
-                    if k_park is not None:
-                        stop_at[k_park:] = False
-                        if not np.any(stop_at):
-                            i = self._park(data, i, k_park)
-                            if self.phase != "descent":
-                                self._set_phase(float(t[i - 1]), "descent")
-                            continue
-                        k = int(stop_at.argmax())
-                if not stop_at[k]:
-                    self._trace.add(data[:, i:])
-                    self._peak = float(run_peak[-1])
-                    if self.phase == "ascent" and turn is None:
-                        self._trough = float(np.minimum(ad, self._trough).min())
-                    elif self.phase == "ascent":
-                        self._trough = float(trough[-1])
-                    break
-                j = i + k
-                back_down = not (ended[k] or (turn is not None and turn[k]))
-                if self._parked and back_down:  # the free leg is back down
-                    self._unpark()
-                    self._trace = _Trace()
-                    self._set_phase(float(t[j]), "standing")
-                    self._pre = _Trace()
-                    self._armed = True
-                    i = j
-                    continue
-                if ended[k]:
-                    self._trace.add(data[:, i : j + 1])
-                    if too_long is not None and too_long[k]:
-                        self._set_phase(float(t[j]), "hold")
-                        self._quiet_since = None
-                        self._trace = _Trace()
-                        i = j
-                        continue
-                    out.append(self._finish(float(t[j]), self._trace.array()))
-                    self._last_valid = out[-1].valid
-                    # only a free leg swinging back may stay off vertical between reps
-                    backward = self._last_valid and out[-1].signed_depth_deg < 0
-                    self._rearm_deg = float(thr[k]) if backward else cfg.rep_start_deg
-                    self._trace = _Trace()
-                    self._set_phase(float(t[j]), "standing")
-                    self._pre = _Trace()
-                    self._armed = not cfg.rearm_at_standing
-                    i = j
-                    continue
-                self._trace.add(data[:, i:j])
-                if self.phase == "descent":
-                    self._peak = float(run_peak[k - 1]) if k else self._peak
-                    self._trough = np.inf
-                    self._set_phase(float(t[j]), "ascent")
-                    i = j
-                    continue
-                # rebound: the rep ended at the lowest point since its peak; the next one starts there
-                tr = self._trace.array()
-                dev = np.abs(tr[1] - self.base_deg)
-                kp = int(np.argmax(dev))
-                kt = kp + int(np.argmin(dev[kp:]))
-                finished = self._finish(float(t[j]), tr[:, : kt + 1])
-                out.append(finished)
-                self._trace = _Trace()
-                self._trace.add(tr[:, kt:])
-                self._t_start = float(tr[0, kt])
-                self._peak = float(np.max(dev[kt:]))
-                self._from_standing = finished.valid  # a chain of reps, not of strides
-                self._stood_before = False
-                self._set_phase(float(t[j]), "descent")
-                i = j
-                continue
-            # hold: sitting, a plank, a free leg parked somewhere: wait for quiet, then re-learn
-            quiet = np.abs(data[3, i:]) < cfg.quiet_dps
-            back = ad < cfg.rep_start_deg
-            m = len(ad)
-            last_break = np.maximum.accumulate(np.where(quiet, -1, np.arange(m)))
-            carried = t[i] if self._quiet_since is None else self._quiet_since
-            run_start = np.where(last_break >= 0, t[i + np.minimum(last_break + 1, m - 1)], carried)
-            # ... but only near vertical: sitting or lying is no standing angle (pitch 0 is the
-            # thigh axis of quiet standing, or of the calibration)
-            upright = np.abs(data[1, i:]) < cfg.stand_max_deg
-            settled = quiet & ((t[i:] - run_start) >= cfg.rebase_s) & upright
-            done = np.flatnonzero(settled | (back & quiet))
-            if not done.size:
-                self._quiet_since = float(run_start[-1]) if quiet[-1] else None
-                break
-            j = i + int(done[0])
-            self.base_deg = float(data[1, j])
-            self._parked = False
-            self._quiet_since = None
-            self._stood = True
-            self._set_phase(float(t[j]), "standing")
-            self._pre = _Trace()
-            i = j
+        blk = _Block(data, self.config)
+        i: int | None = 0
+        while i is not None and i < n:
+            st = self.state
+            assert st.standing_pitch_deg is not None
+            blk.rebase(st.standing_pitch_deg)
+            if st.phase == "standing":
+                i = self._step_standing(blk, i) if st.armed else self._step_rearm(blk, i)
+            elif st.phase in ("descent", "ascent"):
+                i = self._step_excursion(blk, i, out)
+            else:
+                i = self._step_hold(blk, i)
         return out
 
+    def _step_rearm(self, blk: _Block, i: int) -> int | None:
+        """A rep ended above the standing band: wait until the thigh is truly back (or turns around
+        slowly below where the last rep ended: a free leg between reps)."""
+        st, cfg, data = self.state, self.config, blk.data
+        near = blk.near()[i:]
+        if st.rearm_deg > cfg.rep_start_deg:  # else inside the band already
+            near = near | (blk.slow()[i:] & (blk.ad[i:] < st.rearm_deg))
+        if st.parked:
+            near = near | (np.abs(data[1, i:] - st.stand_deg) < cfg.rep_start_deg)
+        k = int(near.argmax())
+        if not near[k]:
+            return None
+        if st.parked and abs(float(data[1, i + k]) - st.stand_deg) < cfg.rep_start_deg:
+            self._unpark()
+        if blk.slow()[i + k] and st.last_valid:
+            st.settled_s = float(data[0, i + k])
+        st.armed = True
+        st.pause = _Trace()
+        return i + k
+
+    def _step_standing(self, blk: _Block, i: int) -> int | None:
+        """Standing: note the pause (quiet moments, the lowest pitch, when the thigh settled) up to
+        the first sample out of the standing band, where an excursion may start."""
+        away = blk.away()[i:]
+        k = int(away.argmax())
+        started = bool(away[k])
+        stop = k if started else blk.data.shape[1] - i
+        self._note_pause(blk, i, stop)
+        if not started:
+            return None
+        return self._leave_standing(blk, i + stop)
+
+    def _note_pause(self, blk: _Block, i: int, stop: int) -> None:
+        """Quiet standing (close to the standing angle and still for a while) in ``[i, i + stop)``."""
+        st, data, t = self.state, blk.data, blk.data[0]
+        quiet = blk.rest()[i : i + stop]
+        last_q = self._last_quiet_standing(t[i : i + stop], quiet, data[1, i : i + stop])
+        # the pause is counted from its first quiet sample (not the way back from the last move)
+        # (its running minimum is read at two samples only: one min each, from where it counts)
+        low = st.pause_low_deg
+        k0 = 0
+        if not np.isfinite(low) and stop:
+            k0 = int(quiet.argmax())
+            k0 = k0 if quiet[k0] else stop
+        if stop > k0:
+            st.pause_low_deg = float(np.minimum(data[1, i + k0 : i + stop].min(), low))
+        if stop:
+            slow = blk.slow()[i + stop - 1 : (i - 1 if i else None) : -1]  # backwards
+            k = int(slow.argmax())
+            if slow[k]:
+                st.settled_s = float(t[i + stop - 1 - k])
+        if last_q >= 0:
+            st.stood = True
+            st.quiet_pitch_deg = float(data[1, i + last_q])
+            st.quiet_low_deg = float(np.minimum(data[1, i + k0 : i + last_q + 1].min(), low))
+            st.pause = _Trace()
+            st.pause.add(data[:, i + last_q : i + stop])
+        else:
+            st.pause.add(data[:, i : i + stop])
+
+    def _leave_standing(self, blk: _Block, i: int) -> int:
+        """The thigh left the standing band at ``i``. The standing angle is re-learnt from the last
+        quiet moment before each rep; before a flexion, only if it is near the old one, near the
+        lowest pitch of the pause or held there: else that moment was the slow start of this rep
+        (a slow, shallow hinge is quiet on its way down), not standing. (A free leg that swings back
+        may rest behind vertical: backward reps learn it.)"""
+        st, cfg, data = self.state, self.config, blk.data
+        base = st.standing_pitch_deg
+        assert base is not None
+        if st.quiet_pitch_deg is not None:
+            quiet_pitch, st.quiet_pitch_deg = st.quiet_pitch_deg, None
+            slow_start = (
+                blk.d[i] > 0
+                and abs(quiet_pitch) > abs(base)  # away from vertical (pitch 0)
+                and quiet_pitch - base > cfg.rebase_upright_deg
+                and quiet_pitch - st.quiet_low_deg > cfg.rebase_upright_deg
+                and not st.quiet_held
+            )
+            if not slow_start:
+                st.standing_pitch_deg = quiet_pitch
+                if abs(data[1, i] - quiet_pitch) <= cfg.rep_start_deg:
+                    return i  # still standing, as the new standing angle sees it
+        st.pause_low_deg = np.inf
+        st.trace = st.pause
+        st.pause = _Trace()
+        first = st.trace.parts[0] if st.trace.parts else data[:, i : i + 1]
+        st.t_start_s = float(first[0, 0])
+        # walking, running and stairs never stand still between swings
+        st.from_standing = st.settled_s is not None and data[0, i] - st.settled_s <= cfg.pre_quiet_s
+        st.stood_before, st.stood = st.stood, False
+        st.peak_deg = 0.0
+        self._set_phase(float(data[0, i]), "descent")
+        return i
+
+    def _step_excursion(self, blk: _Block, i: int, out: list[Excursion]) -> int | None:
+        """Descent or ascent: find the first sample where the excursion ends (back up, too long), turns
+        (descent to ascent), rebounds (a rep from a parked free leg) or a free leg parks."""
+        st = self.state
+        stops = self._stops(blk, i)
+        k = int(stops.stop_at.argmax())  # the first stop, if stop_at[k]
+        if self._may_park(blk, i):
+            upto = k + 1 if stops.stop_at[k] else blk.data.shape[1] - i  # later samples wait
+            k_park = self._find_park(blk.data[:, i : i + upto])
+            if k_park is not None:
+                stops.stop_at[k_park:] = False
+                if not np.any(stops.stop_at):
+                    return self._park(blk.data, i, k_park)
+                k = int(stops.stop_at.argmax())
+        if not stops.stop_at[k]:
+            self._carry_excursion(blk, i, stops)
+            return None
+        j = i + k
+        t_j = float(blk.data[0, j])
+        turned = stops.turn is not None and bool(stops.turn[k])
+        if st.parked and not (stops.ended[k] or turned):  # the free leg is back down
+            self._unpark()
+            st.trace = _Trace()
+            self._set_phase(t_j, "standing")
+            st.pause = _Trace()
+            st.armed = True
+            return j
+        if stops.ended[k]:
+            st.trace.add(blk.data[:, i : j + 1])
+            if stops.too_long is not None and stops.too_long[k]:
+                self._set_phase(t_j, "hold")
+                st.hold_quiet_since_s = None
+                st.trace = _Trace()
+                return j
+            self._end_rep(t_j, float(stops.threshold[k]), out)
+            return j
+        st.trace.add(blk.data[:, i:j])
+        if st.phase == "descent":
+            st.peak_deg = float(stops.run_peak[k - 1]) if k else st.peak_deg
+            st.trough_deg = np.inf
+            self._set_phase(t_j, "ascent")
+            return j
+        self._rebound(t_j, out)
+        return j
+
+    def _stops(self, blk: _Block, i: int) -> _Stops:
+        st, cfg, t, ad = self.state, self.config, blk.data[0], blk.ad[i:]
+        run_peak = np.maximum.accumulate(np.maximum(ad, st.peak_deg))
+        threshold = np.maximum(cfg.rep_end_deg, cfg.rep_end_fraction * run_peak)
+        ended = ad < threshold
+        too_long = None
+        if not blk.t_max() - st.t_start_s <= cfg.max_rep_s:  # (t - t_start) rises with t
+            too_long = (t[i:] - st.t_start_s) > cfg.max_rep_s
+            ended |= too_long
+        trough = None
+        if st.phase == "descent":
+            turn: npt.NDArray[np.bool_] | None = (ad < 0.8 * run_peak) & (run_peak >= cfg.min_depth_deg)
+        elif min(float(ad[0]), st.trough_deg) < cfg.rebound_min_deg:
+            turn = None  # the running minimum below is already too low: no rebound in this block
+        else:
+            # a free leg parked in the air comes back only part of the way between reps
+            trough = np.minimum.accumulate(np.minimum(ad, st.trough_deg))
+            rise = np.maximum(cfg.rebound_deg, cfg.rebound_fraction * run_peak)
+            turn = (ad > trough + rise) & (trough >= cfg.rebound_min_deg)
+        stop_at = ended if turn is None else ended | turn
+        if st.parked:
+            back_to_standing = np.abs(blk.data[1, i:] - st.stand_deg) < cfg.rep_start_deg
+            if turn is None:  # no rebound possible: back at standing, the parked leg's rep ends
+                ended |= back_to_standing  # (stop_at is ended)
+            else:  # else the free leg is just back down
+                stop_at |= back_to_standing
+        return _Stops(run_peak, threshold, ended, too_long, turn, trough, stop_at)
+
+    def _may_park(self, blk: _Block, i: int) -> bool:
+        """Early in a descent that went far enough: the free leg may have been lifted and held."""
+        st, cfg = self.state, self.config
+        return (
+            not st.parked
+            and st.park_window_n > 0
+            and st.phase == "descent"
+            and blk.data[0, i] - st.t_start_s <= cfg.park_within_s + cfg.park_rise_s
+            and float(blk.d[i:].max()) > cfg.park_min_deg + cfg.rep_start_deg
+        )
+
+    def _carry_excursion(self, blk: _Block, i: int, stops: _Stops) -> None:
+        """No stop in the rest of the block: the excursion goes on into the next chunk."""
+        st = self.state
+        st.trace.add(blk.data[:, i:])
+        st.peak_deg = float(stops.run_peak[-1])
+        if st.phase == "ascent" and stops.trough is None:
+            st.trough_deg = float(np.minimum(blk.ad[i:], st.trough_deg).min())
+        elif st.phase == "ascent":
+            assert stops.trough is not None
+            st.trough_deg = float(stops.trough[-1])
+
+    def _end_rep(self, t_event: float, threshold_deg: float, out: list[Excursion]) -> None:
+        """Back up: the excursion is measured and judged; standing again."""
+        st, cfg = self.state, self.config
+        out.append(self._finish(t_event, st.trace.array()))
+        st.last_valid = out[-1].valid
+        # only a free leg swinging back may stay off vertical between reps
+        backward = st.last_valid and out[-1].signed_depth_deg < 0
+        st.rearm_deg = threshold_deg if backward else cfg.rep_start_deg
+        st.trace = _Trace()
+        self._set_phase(t_event, "standing")
+        st.pause = _Trace()
+        st.armed = not cfg.rearm_at_standing
+
+    def _rebound(self, t_event: float, out: list[Excursion]) -> None:
+        """A rebound: the rep ended at the lowest point since its peak; the next one starts there."""
+        st = self.state
+        tr = st.trace.array()
+        dev = np.abs(tr[1] - st.standing_pitch_deg)
+        kp = int(np.argmax(dev))
+        kt = kp + int(np.argmin(dev[kp:]))
+        finished = self._finish(t_event, tr[:, : kt + 1])
+        out.append(finished)
+        st.trace = _Trace()
+        st.trace.add(tr[:, kt:])
+        st.t_start_s = float(tr[0, kt])
+        st.peak_deg = float(np.max(dev[kt:]))
+        st.from_standing = finished.valid  # a chain of reps, not of strides
+        st.stood_before = False
+        self._set_phase(t_event, "descent")
+
+    def _step_hold(self, blk: _Block, i: int) -> int | None:
+        """Hold (sitting, a plank, a free leg parked somewhere): wait for a quiet moment back in the
+        standing band, or quiet for ``rebase_s`` near vertical, then re-learn the standing angle."""
+        st, cfg, data, t = self.state, self.config, blk.data, blk.data[0]
+        quiet = np.abs(data[3, i:]) < cfg.quiet_dps
+        back = blk.ad[i:] < cfg.rep_start_deg
+        run_start = quiet_since_s(t[i:], quiet, st.hold_quiet_since_s)
+        # ... but only near vertical: sitting or lying is no standing angle (pitch 0 is the
+        # thigh axis of quiet standing, or of the calibration)
+        upright = np.abs(data[1, i:]) < cfg.stand_max_deg
+        settled = quiet & ((t[i:] - run_start) >= cfg.rebase_s) & upright
+        done = np.flatnonzero(settled | (back & quiet))
+        if not done.size:
+            st.hold_quiet_since_s = still_going(run_start, quiet)
+            return None
+        j = i + int(done[0])
+        st.standing_pitch_deg = float(data[1, j])
+        st.parked = False
+        st.hold_quiet_since_s = None
+        st.stood = True
+        self._set_phase(float(t[j]), "standing")
+        st.pause = _Trace()
+        return j
+
+    # --- a free leg parked in the air ---------------------------------------------------------
     def _find_park(self, new: FloatArray) -> int | None:
         """Index in ``new`` where the thigh, held still off standing soon after leaving it, flexes
         again: a free leg parked in the air (depends only on the samples up to that index).
 
-        Plateaus found in samples already in the trace are final and cached per excursion, so each
-        call only looks at the new samples (and the window before them)."""
-        cfg = self.config
-        assert self.base_deg is not None
-        w = self.park_w
-        n0 = self._trace.n
+        Plateaus found in samples already in the trace are final and cached per excursion
+        (:class:`ParkSearch`), so each call only looks at the new samples (and the window before)."""
+        st, cfg = self.state, self.config
+        base = st.standing_pitch_deg
+        assert base is not None
+        w = st.park_window_n
+        n0 = st.trace.n
         # nothing after the rise deadline matters
-        cut = int(new[0].searchsorted(self._t_start + cfg.park_within_s + cfg.park_rise_s, "right"))
+        cut = int(new[0].searchsorted(st.t_start_s + cfg.park_within_s + cfg.park_rise_s, "right"))
         if not cut:
             return None
         new = new[:, :cut]
-        if self._pk_key != self._t_start:
-            self._pk_key, self._pk_scanned, self._pk_last, self._pk_level = self._t_start, 0, -1, 0.0
-        lead = min(n0, n0 - self._pk_scanned + w - 1)
-        if self._pk_last < 0 and lead + cut < w:  # no plateau yet, and no window to look at
+        if st.park_search.excursion_start_s != st.t_start_s:
+            st.park_search = ParkSearch(st.t_start_s)
+        cache = st.park_search
+        lead = min(n0, n0 - cache.scanned + w - 1)
+        if cache.last_end < 0 and lead + cut < w:  # no plateau yet, and no window to look at
             if lead:
-                self._pk_scanned = n0
+                cache.scanned = n0
             return None
-        arr = np.concatenate([self._trace.tail(lead), new], axis=1) if lead else new
+        arr = np.concatenate([st.trace.tail(lead), new], axis=1) if lead else new
         off = n0 - lead  # trace index of arr[:, 0]
         m = arr.shape[1]
         t = arr[0]
-        d = arr[1] - self.base_deg
-        first_end = max(w - 1, self._pk_scanned - off)
-        last_end = int(t.searchsorted(self._t_start + cfg.park_within_s, "right"))  # plateaus end by then
-        plateau = None
-        if last_end > first_end and m >= w:
-            # the windows ending at first_end..last_end-1 (sliding_window_view, without its overhead)
-            x = d[first_end - w + 1 : last_end]
-            step = x.strides[0]
-            win = np.ndarray((last_end - first_end, w), x.dtype, x, 0, (step, step))
-            hi, lo = win.max(axis=1), win.min(axis=1)
-            plateau = (hi - lo < cfg.park_band_deg) & (lo >= cfg.park_min_deg) & (hi <= cfg.park_max_deg)
-            # held, not creeping: the slow start of the first rep is no plateau (it would set the
-            # reference part of the way up that rep)
-            plateau &= np.abs(win[:, -1] - win[:, 0]) < cfg.park_drift_deg
-            if not plateau.any():
-                plateau = None
-        if plateau is None and self._pk_last < 0:  # still no plateau: nothing to find
+        d = arr[1] - base
+        plateau_ends = self._plateau_ends(t, d, max(w - 1, cache.scanned - off))
+        if plateau_ends is None and cache.last_end < 0:  # still no plateau: nothing to find
             if lead:
-                self._pk_scanned = n0
+                cache.scanned = n0
             return None
         last = np.full(m, -1)
-        if self._pk_last >= 0:
-            last[:] = self._pk_last  # trace index of the latest cached plateau end
-        level = np.full(m, self._pk_level)
-        if plateau is not None:
-            end = np.arange(first_end, last_end)
+        if cache.last_end >= 0:
+            last[:] = cache.last_end  # trace index of the latest cached plateau end
+        level = np.full(m, cache.level_deg)
+        if plateau_ends is not None:
             marks = np.full(m, -1)
-            marks[end[plateau]] = end[plateau] + off
+            marks[plateau_ends] = plateau_ends + off
             idx = np.maximum.accumulate(np.maximum(marks, last))
             new_level = d[np.clip(idx - off, 0, m - 1)]
             level = np.where(idx == last, level, new_level)
@@ -471,93 +610,93 @@ class RepDetector:
         # cache what is final: plateaus ending in samples already in the trace
         k_in = n0 - off - 1  # arr index of the last trace sample
         if k_in >= 0:
-            self._pk_scanned = n0
-            self._pk_last, self._pk_level = int(last[k_in]), float(level[k_in])
+            cache.scanned = n0
+            cache.last_end, cache.level_deg = int(last[k_in]), float(level[k_in])
         if last[-1] < 0:
             return None
         j0 = n0 - off  # arr index of new[:, 0]
         rise = np.flatnonzero((last[j0:] >= 0) & (d[j0:] - level[j0:] > cfg.rep_start_deg))
-        rise = rise[t[j0 + rise] - self._t_start <= cfg.park_within_s + cfg.park_rise_s]
+        rise = rise[t[j0 + rise] - st.t_start_s <= cfg.park_within_s + cfg.park_rise_s]
         if not rise.size:
             return None
         k = int(rise[0])
         if float(np.max(new[4, : k + 1])) > cfg.park_max_impact_g or self._impact_before_park():
             return None  # a foot strike on the way: a lunge's step forward, not a lifted free leg
-        self._park_at = int(last[j0 + k]) - n0  # plateau end, relative to ``new`` (may be negative)
-        self._park_level = float(self.base_deg + level[j0 + k])
+        st.park_at = int(last[j0 + k]) - n0  # plateau end, relative to ``new`` (may be negative)
+        st.park_level_deg = float(base + level[j0 + k])
         return k
+
+    def _plateau_ends(self, t: FloatArray, d: FloatArray, first_end: int) -> npt.NDArray[np.intp] | None:
+        """Indices (from ``first_end`` on) where a ``park_s`` window of ``d`` (pitch from standing)
+        ends that is a plateau: within ``park_band_deg``, between ``park_min_deg`` and
+        ``park_max_deg``, not creeping, ending within ``park_within_s`` of the excursion's start."""
+        st, cfg = self.state, self.config
+        w = st.park_window_n
+        last_end = int(t.searchsorted(st.t_start_s + cfg.park_within_s, "right"))  # plateaus end by then
+        if last_end <= first_end or len(d) < w:
+            return None
+        # the windows ending at first_end..last_end-1 (sliding_window_view, without its overhead)
+        x = d[first_end - w + 1 : last_end]
+        step = x.strides[0]
+        win = np.ndarray((last_end - first_end, w), x.dtype, x, 0, (step, step))
+        hi, lo = win.max(axis=1), win.min(axis=1)
+        plateau = (hi - lo < cfg.park_band_deg) & (lo >= cfg.park_min_deg) & (hi <= cfg.park_max_deg)
+        # held, not creeping: the slow start of the first rep is no plateau (it would set the
+        # reference part of the way up that rep)
+        plateau &= np.abs(win[:, -1] - win[:, 0]) < cfg.park_drift_deg
+        if not plateau.any():
+            return None
+        return np.arange(first_end, last_end)[plateau]
 
     def _impact_before_park(self) -> bool:
         """Was there a foot strike since the excursion began?"""
-        parts = self._trace.parts  # the max of each part: no concatenation of the whole trace
+        parts = self.state.trace.parts  # the max of each part: no concatenation of the whole trace
         return bool(parts) and max(float(p[4].max()) for p in parts) > self.config.park_max_impact_g
 
     def _park(self, data: FloatArray, i: int, k_park: int) -> int:
         """Re-base on the parked free leg: the excursion so far was the lift, not a rep."""
-        tr = np.concatenate([*self._trace.parts, data[:, i : i + k_park + 1]], axis=1)
-        start = tr.shape[1] - (k_park + 1) + self._park_at
-        self._parked = True
-        assert self.base_deg is not None
-        self._stand_deg = self.base_deg
-        self.base_deg = self._park_level
-        self._trace = _Trace()
-        self._trace.add(tr[:, start:])
-        self._t_start = float(tr[0, start])
-        self._peak = float(np.max(np.abs(tr[1, start:] - self.base_deg)))
+        st = self.state
+        tr = np.concatenate([*st.trace.parts, data[:, i : i + k_park + 1]], axis=1)
+        start = tr.shape[1] - (k_park + 1) + st.park_at
+        st.parked = True
+        assert st.standing_pitch_deg is not None
+        st.stand_deg = st.standing_pitch_deg
+        st.standing_pitch_deg = st.park_level_deg
+        st.trace = _Trace()
+        st.trace.add(tr[:, start:])
+        st.t_start_s = float(tr[0, start])
+        st.peak_deg = float(np.max(np.abs(tr[1, start:] - st.standing_pitch_deg)))
         return i + k_park + 1
 
     def _unpark(self) -> None:
-        self._parked = False
-        self.base_deg = self._stand_deg
+        self.state.parked = False
+        self.state.standing_pitch_deg = self.state.stand_deg
 
-    def _quiet_runs(self, t: FloatArray, quiet: npt.NDArray[np.bool_], pitch: FloatArray) -> int:
+    # --- standing: quiet moments and the standing angle around a rep ---------------------------
+    def _last_quiet_standing(self, t: FloatArray, quiet: npt.NDArray[np.bool_], pitch: FloatArray) -> int:
         """Index of the last quiet sample that has been quiet for ``standing_quiet_s`` (run carried),
         -1 if none; notes whether it ends a hold (quiet for ``rebase_hold_s`` without drifting)."""
-        m = len(t)
-        if not m:
+        st, cfg = self.state, self.config
+        if not len(t):
             return -1
         if not quiet.any():  # the usual case between strides: no run goes on
-            self._run_since = None
-            self._run_from = float(pitch[-1])
+            st.quiet_run_since_s = None
+            st.quiet_run_from_deg = float(pitch[-1])
             return -1
-        last_break = np.maximum.accumulate(np.where(quiet, -1, np.arange(m)))
-        first = np.minimum(last_break + 1, m - 1)
-        carried = t[0] if self._run_since is None else self._run_since
-        run_start = np.where(last_break >= 0, t[first], carried)
-        run_from = np.where(
-            last_break >= 0, pitch[first], pitch[0] if self._run_since is None else self._run_from
-        )
-        self._run_since = float(run_start[-1]) if quiet[-1] else None
-        self._run_from = float(run_from[-1])
-        q = np.flatnonzero(quiet & (t - run_start >= self.config.standing_quiet_s))
+        first = quiet_run_starts(quiet)
+        since = st.quiet_run_since_s
+        run_start = carried(t, first, t[0] if since is None else since)
+        run_from = carried(pitch, first, pitch[0] if since is None else st.quiet_run_from_deg)
+        st.quiet_run_since_s = still_going(run_start, quiet)
+        st.quiet_run_from_deg = float(run_from[-1])
+        q = np.flatnonzero(quiet & (t - run_start >= cfg.standing_quiet_s))
         if not q.size:
             return -1
         k = int(q[-1])
-        self._quiet_held = bool(
-            t[k] - run_start[k] >= self.config.rebase_hold_s
-            and abs(pitch[k] - run_from[k]) <= self.config.rebase_upright_deg
+        st.quiet_held = bool(
+            t[k] - run_start[k] >= cfg.rebase_hold_s and abs(pitch[k] - run_from[k]) <= cfg.rebase_upright_deg
         )
         return k
-
-    def _remember(self, tp: FloatArray) -> None:
-        """Keep the last seconds of (t, pitch): the still moment a rep started from may precede its trace.
-        (A list of the parts as fed: a live packet costs a copy and an append; stale parts are dropped
-        in bulk.)"""
-        if not tp.shape[1]:
-            return
-        cfg = self.config
-        self._recent.append(tp.copy())  # not a view: it would keep the whole chunk alive
-        self._recent_t.append(float(tp[0, 0]))
-        # from the chunk's first sample: a rep ending anywhere in it may look back that far (from
-        # its last sample, a long chunk dropped the history the reps at its start needed)
-        keep = float(tp[0, 0]) - (cfg.max_rep_s + cfg.stand_lookback_s + cfg.stand_window_s)
-        i, t_parts = self._recent_from, self._recent_t
-        while i + 1 < len(t_parts) and t_parts[i + 1] <= keep:
-            i += 1
-        if i > len(t_parts) // 2:
-            del self._recent[:i], t_parts[:i]
-            i = 0
-        self._recent_from = i
 
     def _standing_before(self, tr: FloatArray, k: int, depth: float) -> float:
         """The standing angle of the rep whose bottom is ``tr[:, k]``: the mean pitch of the last
@@ -568,26 +707,22 @@ class RepDetector:
 
         A continuous measure: the latched standing angle (re-learnt only after quiet moments, which
         chained reps seldom give) made depths jump by several degrees with tiny signal differences."""
-        cfg = self.config
-        assert self.base_deg is not None
-        left = np.flatnonzero(np.abs(tr[1, : k + 1] - self.base_deg) > cfg.rep_start_deg)
+        st, cfg = self.state, self.config
+        base = st.standing_pitch_deg
+        assert base is not None
+        left = np.flatnonzero(np.abs(tr[1, : k + 1] - base) > cfg.rep_start_deg)
         t_from = float(tr[0, int(left[0]) if left.size else 0]) - cfg.stand_lookback_s - cfg.stand_window_s
-        t0 = float(tr[0, 0])
-        first = max(self._recent_from, bisect_right(self._recent_t, t_from) - 1)
-        parts = self._recent[first : bisect_left(self._recent_t, t0)]
-        if parts:  # only the first and the last part reach outside [t_from, t0)
-            parts[0] = parts[0][:, int(np.searchsorted(parts[0][0], t_from)) :]
-            parts[-1] = parts[-1][:, : int(np.searchsorted(parts[-1][0], t0))]
-        p = np.concatenate([*(part[1] for part in parts), tr[1, int(np.searchsorted(tr[0], t_from)) : k + 1]])
+        before = st.history.pitch_between(t_from, float(tr[0, 0]))
+        p = np.concatenate([*before, tr[1, int(np.searchsorted(tr[0], t_from)) : k + 1]])
         bottom = float(tr[1, k])
         stillest: FloatArray | None = None
-        for w in (self.stand_w, self.stand_w // 2):
+        for w in (st.stand_window_n, st.stand_window_n // 2):
             if w < 2 or p.size < w:
                 continue
             # hi[j], lo[j]: the extremes of the window p[j : j + w]
             hi = maximum_filter1d(p, w, origin=(w - 1) // 2)[w - 1 :]
             lo = minimum_filter1d(p, w, origin=(w - 1) // 2)[w - 1 :]
-            if bottom > self.base_deg:  # the rep's upper half (not where a free leg was lifted from)
+            if bottom > base:  # the rep's upper half (not where a free leg was lifted from)
                 upper = (hi < bottom - 0.5 * depth) & (lo > bottom - 1.5 * depth)
             else:
                 upper = (lo > bottom + 0.5 * depth) & (hi < bottom + 1.5 * depth)
@@ -599,17 +734,19 @@ class RepDetector:
                 cand = np.flatnonzero(upper)
                 j = int(cand[np.argmin((hi - lo)[cand])])
                 stillest = p[j : j + w]
-        return self.base_deg if stillest is None else float(np.mean(stillest))
+        return base if stillest is None else float(np.mean(stillest))
 
     def _set_phase(self, t_s: float, phase: str) -> None:
-        self.phase = phase
+        self.state.phase = phase
         self.phase_changes.append((t_s, phase))
 
+    # --- a finished excursion: measured, then judged by the named rules ------------------------
     def _finish(self, t_event: float, tr: FloatArray) -> Excursion:
-        cfg = self.config
-        assert self.base_deg is not None
+        st, cfg = self.state, self.config
+        base = st.standing_pitch_deg
+        assert base is not None
         t = tr[0]
-        d = tr[1] - self.base_deg
+        d = tr[1] - base
         ad = np.abs(d)
         k = int(ad.argmax())
         depth = float(ad[k])
@@ -619,17 +756,15 @@ class RepDetector:
         rate_end = abs(float(tr[3, -1]))
         t_end = t_event + min(0.4, float(ad[-1]) / max(rate_end, 30.0))
         if depth < cfg.min_depth_deg or t_end - t_start < cfg.min_rep_s:
-            # most candidates (strides, fidgets) stop here: only what the gates need
+            # most candidates (strides, fidgets) stop here: only what the size rules need
             quick = Rep(0, t_start, float(t[k]), t_end, depth, 0.0, 0.0, 0.0, 0.0)
-            reason = "shallow" if depth < cfg.min_depth_deg else "short"
-            return Excursion(quick, signed, 0.0, 0.0, 0.0, _NO_SWAY, t_event, False, reason)
+            ex = Excursion(quick, signed, 0.0, 0.0, 0.0, _NO_SWAY, t_event, False)
+            return self._judge(ex, Candidate(depth, signed, t_end - t_start))
         band = ad >= depth - max(3.0, 0.1 * depth)
         idx = np.flatnonzero(band)
         t_b0, t_b1 = float(t[idx[0]]), float(t[idx[-1]])
-        rise = float(tr[5, k] - tr[5, 0])
-        drop = float(tr[5, : k + 1].max() - tr[5, k])
         # the depth a coach reads: from the standing angle around this rep, not the latched one (the
-        # gates below keep the latter: which movements are reps does not depend on this measure)
+        # rules keep the latter: which movements are reps does not depend on this measure)
         rep_signed = float(tr[1, k]) - self._standing_before(tr, k, depth)
         rep = Rep(
             n=0,
@@ -642,47 +777,41 @@ class RepDetector:
             ascent_s=round(t_end - t_b1, 3),
             peak_velocity_dps=round(float(np.abs(tr[3]).max()), 1),
         )
-        ex = Excursion(
-            rep=rep,
-            signed_depth_deg=rep_signed,
+        rise = float(tr[5, k] - tr[5, 0])
+        drop = float(tr[5, : k + 1].max() - tr[5, k])
+        ex = Excursion(rep, rep_signed, rise, drop, float(tr[4].max()), _NO_SWAY, t_event, parked=st.parked)
+        candidate = Candidate(
+            depth_deg=depth,
+            signed_depth_deg=signed,
+            duration_s=t_end - t_start,
+            bottom_s=rep.bottom_s,
+            max_abs_pitch_deg=float(np.abs(tr[1]).max()),
+            from_standing=st.from_standing,
+            max_impact_g=ex.max_impact_g,
+            parked=st.parked,
             rise_height_m=rise,
             drop_m=drop,
-            max_impact_g=float(tr[4].max()),
-            sway=_NO_SWAY,
-            t_event_s=t_event,
-            parked=self._parked,
+            stood_before=st.stood_before,
         )
-        reason = ""
-        if depth < cfg.min_depth_deg:
-            reason = "shallow"
-        elif t_end - t_start < cfg.min_rep_s:
-            reason = "short"
-        elif rep.bottom_s > cfg.max_bottom_s:
-            reason = "hold"
-        elif float(np.abs(tr[1]).max()) > cfg.max_thigh_pitch_deg:
-            reason = "not_upright"  # lying or kneeling: crunches, bicycles, planks are no squats"
-        elif not self._from_standing:
-            reason = "not_from_standing"
-        elif ex.max_impact_g > cfg.max_impact_g:
-            reason = "impact"
-        elif signed < 0 and self._parked:
-            reason = "below_parked_leg"  # a parked free leg sagging and lifted back: no rep
-        elif signed < 0 and depth < cfg.min_extension_deg:
-            reason = "shallow_extension"
-        elif signed > 0 and rise > cfg.knee_lift_m and t_end - t_start < cfg.knee_lift_max_s:
-            # the sensor rose quickly while the thigh flexed: a step. A lunge's step then lowers it,
-            # and starts from standing still; stairs strides (some dip a few cm at the top of the
-            # knee lift too) follow each other without a pause (docs/pipeline.md)
-            if drop < cfg.knee_lift_m:
-                reason = "knee_lift"
-            elif not self._stood_before:
-                reason = "stride"
-        if reason:
-            ex.valid = False
-            ex.reject_reason = reason
-        else:
+        if self._judge(ex, candidate).valid:
             ex.sway = sway_stats(t, tr[6], tr[7])
         return ex
 
-    def state_dict(self) -> dict[str, float | str | None]:
-        return {"phase": self.phase, "standing_pitch_deg": self.base_deg}
+    def _judge(self, ex: Excursion, candidate: Candidate) -> Excursion:
+        """Apply the rejection rules; log the reason of a rejection at debug level."""
+        rule = first_rejection(candidate, self.config)
+        if rule is None:
+            ex.valid, ex.reject_reason = True, ""
+            return ex
+        ex.valid, ex.reject_reason = False, rule.name
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "candidate %.2f-%.2f s rejected: %s (%s; depth %.1f deg, %.2f s)",
+                ex.rep.t_start_s,
+                ex.rep.t_end_s,
+                rule.name,
+                rule.why,
+                candidate.depth_deg,
+                candidate.duration_s,
+            )
+        return ex
