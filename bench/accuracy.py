@@ -31,6 +31,8 @@ from firmware_sim.session import simulate  # noqa: E402
 from firmware_sim.workout import Workout, load_workout  # noqa: E402
 from tracker.events import RepEvent, SetEvent, WobbleEvent  # noqa: E402
 from tracker.pipeline import Pipeline  # noqa: E402
+from tracker.pipeline.exercises import BY_NAME, SimulatorDefaults  # noqa: E402
+from tracker.pipeline.exercises import EXERCISES as REGISTRY  # noqa: E402
 from tracker.samples import Samples  # noqa: E402
 
 # the shared recordings sit next to the main checkout (../shared/data), also seen from a worktree
@@ -39,8 +41,14 @@ DATA = next(
     ROOT.parent / "shared" / "data",
 )
 REAL = DATA / "cmu-thigh"
-EXERCISES = ("squat", "deadlift", "single_leg_squat", "single_leg_deadlift")
+EXERCISES = tuple(e.name for e in REGISTRY if e.seed)  # the seed article's four
 NON_EXERCISE = ("walking", "running", "stairs", "sit_stand", "fidget", "step_up")
+
+
+def sim_defaults(name: str) -> SimulatorDefaults:
+    sim = BY_NAME[name].sim
+    assert sim is not None, f"{name}: the simulator has no motion for it"
+    return sim
 
 
 def random_workout(rng: np.random.Generator, sensor_leg: str) -> Workout:
@@ -54,25 +62,18 @@ def random_workout(rng: np.random.Generator, sensor_leg: str) -> Workout:
         ("single_leg_deadlift", sensor_leg, {}),
         ("single_leg_deadlift", other, {}),
     ]
-    defaults = {"squat": 85.0, "deadlift": 30.0, "single_leg_squat": 62.0, "single_leg_deadlift": 75.0}
-    tempos = {
-        "squat": (1.1, 0.15, 0.95),
-        "deadlift": (1.5, 0.6, 1.3),
-        "single_leg_squat": (1.6, 0.3, 1.3),
-        "single_leg_deadlift": (1.7, 0.5, 1.4),
-    }
     for activity, leg, extra in plan:
         scale = float(rng.uniform(0.75, 1.35))
         step: dict[str, Any] = {
             "activity": activity,
             "leg": leg,
             "reps": int(rng.integers(8, 13)),
-            "depth_deg": round(defaults[activity] * float(rng.uniform(0.85, 1.15)), 1),
-            "tempo_s": [round(x * scale, 3) for x in tempos[activity]],
+            "depth_deg": round(sim_defaults(activity).depth_deg * float(rng.uniform(0.85, 1.15)), 1),
+            "tempo_s": [round(x * scale, 3) for x in sim_defaults(activity).tempo_s],
             "rest_s": float(rng.uniform(20, 40)),
             **extra,
         }
-        if activity.startswith("single_leg"):
+        if BY_NAME[activity].single_leg:
             step["wobble_deg"] = round(float(rng.uniform(0.5, 4.0)), 2)
         steps.append(step)
         steps.append({"activity": "walk", "duration_s": float(rng.uniform(8, 20)), "rest_s": 5.0})
@@ -163,12 +164,9 @@ def real_recordings() -> list[dict[str, Any]]:
     return out
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=10, help="random workouts per thigh")
-    ap.add_argument("--first-seed", type=int, default=0, help="first seed (e.g. 25 for a hold-out of 25)")
-    args = ap.parse_args()
-    t0 = time.time()
+def simulated_stats(seeds: range) -> tuple[dict[str, Any], int, float]:
+    """Per-exercise counts and errors over the random workouts, and the false reps (count, hours)
+    in their walking and in the daily-life script."""
     stats: dict[str, Any] = defaultdict(
         lambda: {
             "sets": 0,
@@ -183,7 +181,6 @@ def main() -> int:
     )
     fr_n, fr_h = 0, 0.0
     daily = load_workout("builtin:daily-life")
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
     for seed in seeds:
         for leg in ("left", "right"):
             rng = np.random.default_rng(1000 * seed + (leg == "right"))
@@ -198,6 +195,17 @@ def main() -> int:
             events = run_pipeline(session.samples())
             n, h = false_reps(truth, events)
             fr_n, fr_h = fr_n + n, fr_h + h
+    return stats, fr_n, fr_h
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=10, help="random workouts per thigh")
+    ap.add_argument("--first-seed", type=int, default=0, help="first seed (e.g. 25 for a hold-out of 25)")
+    args = ap.parse_args()
+    t0 = time.time()
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    stats, fr_n, fr_h = simulated_stats(seeds)
     table = {}
     print(
         f"simulated: {args.seeds} random workouts per thigh (seeds {seeds.start}..{seeds.stop - 1}),"

@@ -25,7 +25,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.signal import butter, sosfilt
 
-from firmware_sim.workout import SINGLE_LEG, Step, Workout
+from firmware_sim.workout import CORE, SINGLE_LEG, Step, Workout
+from tracker.pipeline.exercises import BY_NAME
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -285,7 +286,7 @@ class Timeline:
         st = SetTruth(len(self.sets) + 1, ex, working, sensor_on, self.t, wobble=wobble)
         self.sets.append(st)
         self.hold(r.uniform(0.8, 1.5))
-        if ex in ("plank", "crunch", "bicycle"):
+        if ex in CORE:
             self._core_set(step, st)
         else:
             self._rep_set(step, st, sensor_on)
@@ -311,14 +312,8 @@ class Timeline:
         elif ex in SINGLE_LEG:
             self.move(0.8, support=r.uniform(2, 6), pitch=self.state["pitch"])
             self.hold(0.5)
-        shank = {
-            "squat": 0.5,
-            "single_leg_squat": 0.55,
-            "deadlift": 0.2,
-            "single_leg_deadlift": 0.25,
-            "lunge": 0.3,
-        }
-        self.state["shank"] = shank.get(ex, 0.4)
+        sim = BY_NAME[ex].sim if ex in BY_NAME else None
+        self.state["shank"] = 0.4 if sim is None else sim.shank
         losses = (
             set(
                 r.choice(

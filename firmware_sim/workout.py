@@ -14,26 +14,27 @@ from pathlib import Path
 from typing import Any
 
 from tracker.errors import InputFileError, UserError
+from tracker.pipeline.exercises import EXERCISES as REGISTRY
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 
-#: Exercises whose reps count, with their defaults (PRODUCT.md: what each looks like from the thigh).
-EXERCISES = ("squat", "single_leg_squat", "deadlift", "single_leg_deadlift", "lunge")
-#: Core work: the thigh near horizontal. Holds have no reps.
-CORE = ("plank", "crunch", "bicycle")
+#: Exercises whose reps count, and core work (the thigh near horizontal; holds have no reps): the
+#: tracker's exercise registry, which also holds their defaults (tracker/pipeline/exercises.py).
+EXERCISES = tuple(e.name for e in REGISTRY if e.sim is not None and e.family != "core")
+CORE = tuple(e.name for e in REGISTRY if e.family == "core")
 #: Movement that is never reps.
 NON_EXERCISE = ("stand", "rest", "fidget", "walk", "run", "stairs_up", "stairs_down", "sit", "step_up")
 ACTIVITIES = EXERCISES + CORE + NON_EXERCISE
-SINGLE_LEG = ("single_leg_squat", "single_leg_deadlift")
+SINGLE_LEG = tuple(e.name for e in REGISTRY if e.single_leg)
 
 _DEFAULTS: dict[str, dict[str, Any]] = {
-    "squat": {"depth_deg": 85.0, "tempo_s": (1.1, 0.15, 0.95)},
-    "single_leg_squat": {"depth_deg": 62.0, "tempo_s": (1.6, 0.3, 1.3), "wobble_deg": 2.0},
-    "deadlift": {"depth_deg": 30.0, "tempo_s": (1.5, 0.6, 1.3)},
-    "single_leg_deadlift": {"depth_deg": 75.0, "tempo_s": (1.7, 0.5, 1.4), "wobble_deg": 2.0},
-    "lunge": {"depth_deg": 82.0, "tempo_s": (1.0, 0.2, 1.0)},
-    "crunch": {"depth_deg": 30.0, "tempo_s": (0.9, 0.3, 0.9)},
-    "bicycle": {"depth_deg": 60.0, "tempo_s": (0.7, 0.0, 0.7)},
+    e.name: {
+        "depth_deg": e.sim.depth_deg,
+        "tempo_s": e.sim.tempo_s,
+        **({"wobble_deg": e.sim.wobble_deg} if e.sim.wobble_deg is not None else {}),
+    }
+    for e in REGISTRY
+    if e.sim is not None
 }
 
 

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Exercise = str
-"""``squat``, ``single_leg_squat``, ``deadlift``, ``single_leg_deadlift``, or a documented other
-name (``lunge``, ``split_squat``, ``plank``, ...). See docs/pipeline.md."""
+"""The JSON name of an exercise of the registry (:mod:`tracker.pipeline.exercises`): ``squat``,
+``single_leg_squat``, ``deadlift``, ``single_leg_deadlift``, ``lunge``, ... (docs/pipeline.md)."""
 
 Leg = Literal["left", "right", "both", "unknown"]
 Phase = Literal["idle", "standing", "descent", "bottom", "ascent", "hold", "rest"]

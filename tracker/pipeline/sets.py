@@ -4,13 +4,9 @@ A set is a run of reps with less than ``set_rest_s`` between the end of one and 
 next; it is closed (and its :class:`~tracker.events.SetEvent` emitted) at the first sample
 ``set_rest_s`` after its last rep, or by :meth:`SetTracker.finish` at the end of the session.
 
-The exercise is voted per rep, from one thigh (docs/pipeline.md explains the rules):
-
-- the thigh swings *back* (extension) on every rep: ``single_leg_deadlift``, sensor on the free leg;
-- deep flexion (>= ``squat_min_deg``): ``squat`` (a single-leg squat rarely goes that deep);
-- mid flexion with side-to-side sway (``ml_rms_deg`` >= ``single_leg_sway_deg``):
-  ``single_leg_squat``; without: ``squat``;
-- shallow flexion (< ``deadlift_max_deg``): ``deadlift``, or ``single_leg_deadlift`` when it sways.
+The exercise is voted per rep, from one thigh, by the naming rules of the exercise registry
+(:mod:`tracker.pipeline.exercises`; docs/pipeline.md explains them): a free leg held in the air or
+swinging back, a foot strike (lunge), then by depth and side-to-side sway.
 """
 
 from __future__ import annotations
@@ -23,33 +19,25 @@ import numpy as np
 
 from tracker.events import Leg, Rep, RepEvent, SetEvent, WobbleEvent
 from tracker.pipeline.config import PipelineConfig
+from tracker.pipeline.exercises import SINGLE_LEG, RepShape, name_rep
 from tracker.pipeline.reps import Excursion
 from tracker.pipeline.wobble import SwayStats
 from tracker.samples import FloatArray
 
-SINGLE_LEG = ("single_leg_squat", "single_leg_deadlift")
-
 
 def classify(ex: Excursion, config: PipelineConfig) -> tuple[str, str]:
-    """One rep's exercise and where the sensor is: ``standing``, ``free`` or ``both``."""
-    depth = ex.rep.depth_deg
+    """One rep's exercise and where the sensor is (``standing``, ``free`` or ``both``), by the
+    registry's naming rules (:mod:`tracker.pipeline.exercises`)."""
     sway = ex.sway.metrics()
-    ml_sway = sway["ml_rms_deg"] if sway else 0.0
-    wobbly = ml_sway >= config.single_leg_sway_deg
-    if ex.parked:
-        return "single_leg_squat", "free"
-    if ex.signed_depth_deg > 0 and (
-        ex.max_impact_g >= config.lunge_impact_g
-        or (ex.max_impact_g >= config.lunge_step_impact_g and ex.rise_height_m > 0)
-    ):
-        return "lunge", "both"  # a foot strike: stepping into the lunge (squats land no step)
-    if ex.signed_depth_deg < 0:
-        return "single_leg_deadlift", "free"
-    if depth < config.deadlift_max_deg:
-        return ("single_leg_deadlift", "standing") if wobbly else ("deadlift", "both")
-    if depth >= config.squat_min_deg:
-        return "squat", "both"
-    return ("single_leg_squat", "standing") if wobbly else ("squat", "both")
+    shape = RepShape(
+        depth_deg=ex.rep.depth_deg,
+        signed_depth_deg=ex.signed_depth_deg,
+        ml_sway_deg=sway["ml_rms_deg"] if sway else 0.0,
+        max_impact_g=ex.max_impact_g,
+        rise_height_m=ex.rise_height_m,
+        parked=ex.parked,
+    )
+    return name_rep(shape, config)
 
 
 def unambiguous_first(ex: Excursion, config: PipelineConfig) -> bool:
@@ -74,6 +62,8 @@ def unambiguous_first(ex: Excursion, config: PipelineConfig) -> bool:
 
 
 def working_leg(exercise: str, sensor_on: str, sensor_leg: str) -> Leg:
+    """Single-leg work (the registry says which): the sensor's leg if it is on the standing leg,
+    the other if on the free leg; anything else works both legs."""
     if exercise not in SINGLE_LEG:
         return "both"
     if sensor_leg not in ("left", "right"):
