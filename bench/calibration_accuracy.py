@@ -28,7 +28,8 @@ from calibration import DeviceCalibration, ImuCalibration, Mounting
 from calibration.flows import AccelFlow, GyroFlow, MountingFlow
 from calibration.imu import scale_and_axis_angles
 from calibration.mounting import Leg, rotation_angle_deg
-from calibration.simsource import (
+from calibration.synthetic import pose_session, still_session
+from firmware_sim.calibration_source import (
     MOUNTING_WORKOUT,
     calibrate_simulated,
     ideal_twin,
@@ -37,7 +38,6 @@ from calibration.simsource import (
     sim_imu_errors,
     sim_mounting,
 )
-from calibration.synthetic import pose_session, still_session
 from firmware_sim.session import simulate
 from firmware_sim.workout import Workout, load_workout
 from tracker.events import SetEvent

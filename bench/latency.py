@@ -80,7 +80,7 @@ class Broker:
 
 
 async def measure(workout: str, seed: int, seconds: float, url: BrokerURL) -> dict[str, Any]:
-    from tracker.ble.sim import simulated_source
+    from firmware_sim.source import simulated_source
 
     settings = MqttSettings(url)
     arrivals: dict[str, tuple[float, dict[str, Any]]] = {}

@@ -211,7 +211,7 @@ class SimulatedSensor:
             raise ValueError(f"speed must be > 0, got {speed}")
         self.data = data
         self.serial = serial
-        self.name = f"RepTrack-{serial[-4:].upper()}"
+        self.name = self.advertised_name(serial)
         self.address = _address_for(serial)
         self.speed = float(speed)
         self.faults = faults or Faults()
@@ -236,7 +236,7 @@ class SimulatedSensor:
         self._stopping = False
         self._connection: Connection | None = None
         self._streaming_to: Connection | None = None
-        self._packetizer: Packetizer | None = None
+        self._packetizer: Any = None  # Packetizer, or a vendor profile's encoder
         self._epoch = -1
         self._view: npt.NDArray[np.int64] = np.zeros(0, np.int64)  # sample indices of this START
         self._view_pos = 0
@@ -244,17 +244,40 @@ class SimulatedSensor:
         self._t0_wall: float | None = None
         self._clock_zero_us = 0  # subtracted from the data clock (a reboot restarts the clock)
         self._off_until_s: float | None = None
-        self._send_queue: asyncio.Queue[tuple[float, bytes, PacketRecord]] = asyncio.Queue()
+        self._send_queue: asyncio.Queue[tuple[float, list[bytes], PacketRecord]] = asyncio.Queue()
         self._last_send_at = 0.0
         self._next_disconnect = sorted(self.faults.disconnect_at_s)
         self._next_brownout = sorted(self.faults.brownout_at_s)
         self._every_next = self.faults.disconnect_every_s
         self._battery_level = int(battery_pct)
-        self._imu: Characteristic[bytes] | None = None
+        self._imu: Characteristic[bytes] | None = None  # the characteristic samples are notified on
         self._cp: Characteristic[bytes] | None = None
         self._battery: BatteryService | None = None
         self._pending_rate = self.rate_hz
         self._pending_ranges = (accel_range_g, gyro_range_dps)
+
+    # -- what differs between sensor profiles (firmware_sim.polar, firmware_sim.metawear) ------------
+
+    profile = "reptrack"
+    advertised_service_uuids: tuple[str, ...] = (SERVICE_UUID,)
+
+    @staticmethod
+    def advertised_name(serial: str) -> str:
+        return f"RepTrack-{serial[-4:].upper()}"
+
+    def _encode(self, idx: npt.NDArray[np.int64]) -> list[bytes]:
+        """The notifications that carry the samples ``idx`` (one RepTrack packet)."""
+        assert self._packetizer is not None
+        gyro = None if self.data.gyro_dps is None else self.data.gyro_dps[idx]
+        return self._packetizer.encode(
+            self.data.clock_us[idx] - self._clock_zero_us, self.data.accel_g[idx], gyro
+        )
+
+    def _corrupt(self, notifications: list[bytes]) -> list[bytes]:
+        """Flip one byte after the header (the packet's CRC then fails)."""
+        packet = notifications[0]
+        pos = self._rng.randrange(12, len(packet) - 2)
+        return [packet[:pos] + bytes([packet[pos] ^ 0x5A]) + packet[pos + 1 :], *notifications[1:]]
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -406,19 +429,29 @@ class SimulatedSensor:
             return Result.OPERATION_FAILED
         if self._off_until_s is not None:
             return Result.OPERATION_FAILED
-        loop = asyncio.get_running_loop()
-        if self._t0_loop is None:
-            self._t0_loop = loop.time()
-            self._t0_wall = time.time()
         self.rate_hz = self._pending_rate
         self.accel_range_g, self.gyro_range_dps = self._pending_ranges
-        self._packetizer = Packetizer(
+        packetizer = Packetizer(
             rate_hz=self.rate_hz,
             samples_per_packet=spp,
             accel_range_g=self.accel_range_g,
             gyro_range_dps=self.gyro_range_dps,
             with_gyro=self.data.gyro_dps is not None,
         )
+        self._begin_stream(connection, packetizer)
+        return Result.SUCCESS
+
+    def _begin_stream(self, connection: Connection, packetizer: Any) -> None:
+        """Stream to ``connection`` from now on, ``packetizer.samples_per_packet`` samples at a time.
+
+        ``packetizer`` is a :class:`Packetizer` or any object with ``samples_per_packet`` and
+        ``seq`` that :meth:`_encode` understands (the vendor profiles' encoders).
+        """
+        loop = asyncio.get_running_loop()
+        if self._t0_loop is None:
+            self._t0_loop = loop.time()
+            self._t0_wall = time.time()
+        self._packetizer = packetizer
         step = self.native_rate_hz // self.rate_hz
         # The first START is workout time 0; a later one picks up where the athlete is now.
         first = 0 if self._epoch < 0 else int(np.searchsorted(self._t_s, self.workout_time_s))
@@ -426,8 +459,7 @@ class SimulatedSensor:
         self._view_pos = 0
         self._epoch += 1
         self._streaming_to = connection
-        self._note(f"start epoch {self._epoch} spp {spp}")
-        return Result.SUCCESS
+        self._note(f"start epoch {self._epoch} spp {packetizer.samples_per_packet}")
 
     # -- advertising and connections -----------------------------------------------------------
 
@@ -440,12 +472,11 @@ class SimulatedSensor:
         assert self._device is not None
         if self._stopping:
             return
-        adv = AdvertisingData(
-            [
-                (AdvertisingData.FLAGS, bytes([0x06])),  # LE general discoverable, no BR/EDR
-                (AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS, bytes(UUID(SERVICE_UUID))),
-            ]
-        )
+        fields = [(AdvertisingData.FLAGS, bytes([0x06]))]  # LE general discoverable, no BR/EDR
+        if self.advertised_service_uuids:
+            uuids = b"".join(bytes(UUID(u)) for u in self.advertised_service_uuids)
+            fields.append((AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS, uuids))
+        adv = AdvertisingData(fields)
         scan_response = AdvertisingData([(AdvertisingData.COMPLETE_LOCAL_NAME, self.name.encode())])
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._device.stop_advertising(), 2.0)
@@ -540,11 +571,8 @@ class SimulatedSensor:
 
     def _emit(self, idx: npt.NDArray[np.int64], now_loop: float) -> None:
         assert self._packetizer is not None and self._t0_wall is not None
-        gyro = None if self.data.gyro_dps is None else self.data.gyro_dps[idx]
         seq = self._packetizer.seq
-        (packet,) = self._packetizer.encode(
-            self.data.clock_us[idx] - self._clock_zero_us, self.data.accel_g[idx], gyro
-        )
+        notifications = self._encode(idx)
         rec = PacketRecord(
             epoch=self._epoch,
             seq=seq,
@@ -560,18 +588,17 @@ class SimulatedSensor:
             return
         if f.corrupt and self._rng.random() < f.corrupt:
             rec.fate = "corrupt"
-            pos = self._rng.randrange(12, len(packet) - 2)
-            packet = packet[:pos] + bytes([packet[pos] ^ 0x5A]) + packet[pos + 1 :]
+            notifications = self._corrupt(notifications)
         send_at = now_loop + f.latency_s + (self._rng.uniform(0, f.jitter_s) if f.jitter_s else 0.0)
         send_at = max(send_at, self._last_send_at)
         self._last_send_at = send_at
-        self._send_queue.put_nowait((send_at, packet, rec))
+        self._send_queue.put_nowait((send_at, notifications, rec))
 
     async def _send(self) -> None:
         loop = asyncio.get_running_loop()
         assert self._device is not None and self._imu is not None
         while True:
-            send_at, packet, rec = await self._send_queue.get()
+            send_at, notifications, rec = await self._send_queue.get()
             delay = send_at - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -581,7 +608,8 @@ class SimulatedSensor:
                     rec.fate = "unsent"
                 continue
             try:
-                await self._device.notify_subscriber(connection, self._imu, packet)
+                for packet in notifications:
+                    await self._device.notify_subscriber(connection, self._imu, packet)
             except Exception:
                 if rec.fate == "sent":
                     rec.fate = "unsent"
@@ -650,20 +678,22 @@ async def simulated_sensor(
     serial: str = "SIM00001",
     timed: bool = True,
     radio: VirtualRadio | None = None,
+    profile: str = "reptrack",
     **sensor_options: Any,
 ) -> AsyncIterator[SimulatedSensorHandle]:
     """Start a simulated sensor on an in-process virtual radio; yield how to reach it.
 
     ``data`` is :class:`SensorData` or a simulated session (anything with ``clock_us``,
     ``accel_g``, ``gyro_dps``). The radio is registered as ``virtual:<name>`` for the tracker's
-    Bumble backend while the context is open.
+    Bumble backend while the context is open. ``profile`` picks the sensor it plays: ``reptrack``,
+    ``polar`` (firmware_sim.polar) or ``metawear`` (firmware_sim.metawear).
     """
     sensor_data = data if isinstance(data, SensorData) else SensorData.from_session(data)
     own_radio = radio is None
     radio = radio or VirtualRadio(timed=timed)
     name = f"sim{next(_radio_names)}"
     spec = radio.register(name)
-    sensor = SimulatedSensor(sensor_data, speed=speed, faults=faults, serial=serial, **sensor_options)
+    sensor = sensor_class(profile)(sensor_data, speed=speed, faults=faults, serial=serial, **sensor_options)
     await sensor.start(await radio.open_transport())
     try:
         yield SimulatedSensorHandle(sensor, radio, spec)
@@ -673,8 +703,30 @@ async def simulated_sensor(
             radio.close()
 
 
-def load_sensor_data(spec: str, seed: int = 0) -> SensorData:
-    """``synthetic:SECONDS``, or a workout (``builtin:NAME`` or a TOML path) run by the simulator."""
+PROFILES = ("reptrack", "polar", "metawear")
+NATIVE_RATE_HZ = {"reptrack": 100.0, "polar": 104.0, "metawear": 100.0}  # what each sensor samples at
+
+
+def sensor_class(profile: str) -> type[SimulatedSensor]:
+    """The simulated sensor that speaks ``profile``'s protocol."""
+    if profile == "reptrack":
+        return SimulatedSensor
+    if profile == "polar":
+        from firmware_sim.polar import PolarSimulatedSensor
+
+        return PolarSimulatedSensor
+    if profile == "metawear":
+        from firmware_sim.metawear import MetaWearSimulatedSensor
+
+        return MetaWearSimulatedSensor
+    from tracker.errors import UserError
+
+    raise UserError(f"unknown sensor profile {profile!r}; expected one of {', '.join(PROFILES)}")
+
+
+def load_sensor_data(spec: str, seed: int = 0, rate_hz: float = 100.0) -> SensorData:
+    """``synthetic:SECONDS``, or a workout (``builtin:NAME`` or a TOML path) run by the simulator
+    at ``rate_hz`` (a Polar sensor samples at 104 Hz: NATIVE_RATE_HZ)."""
     from tracker.errors import UserError
 
     if spec.startswith("synthetic:"):
@@ -684,8 +736,8 @@ def load_sensor_data(spec: str, seed: int = 0) -> SensorData:
             raise UserError(f"workout {spec!r}: expected synthetic:SECONDS") from None
         if seconds <= 0:
             raise UserError(f"workout {spec!r}: the duration must be positive")
-        return SensorData.synthetic(seconds, seed=seed)
+        return SensorData.synthetic(seconds, rate_hz=rate_hz, seed=seed)
     from firmware_sim.session import simulate
     from firmware_sim.workout import load_workout
 
-    return SensorData.from_session(simulate(load_workout(spec), seed=seed))
+    return SensorData.from_session(simulate(load_workout(spec), seed=seed, rate_hz=rate_hz))

@@ -265,7 +265,7 @@ async def test_control_point_stop_and_start_again_is_a_restart() -> None:
 
 
 async def test_simulated_source_for_the_service_streams_the_whole_workout_over_the_radio() -> None:
-    from tracker.ble.sim import simulated_source
+    from firmware_sim.source import simulated_source
 
     source = simulated_source("synthetic:4", seed=2, sensor_id="sim-1", speed=10.0)
     total = 0

@@ -143,7 +143,7 @@ def test_simulated_sensor_flow_matches_its_truth(kind: str, capsys: pytest.Captu
 def test_simulated_sensor_full_calibration_gets_the_mounting_within_3_deg(
     seed: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from calibration.simsource import open_sim
+    from firmware_sim.calibration_source import open_sim
 
     for kind in ("accel", "gyro", "mounting"):
         assert main(["calibrate", kind, "--sim", "--seed", str(seed)]) == 0

@@ -154,8 +154,8 @@ def test_simulator_random_mounting_on_either_thigh_within_3_deg(seed: int) -> No
     """The whole procedure on the simulator: accel poses, gyro still, then standing and squats."""
     from calibration import ImuCalibration
     from calibration.flows import AccelFlow, GyroFlow
-    from calibration.simsource import MOUNTING_WORKOUT, measure, run_flow, sim_imu_errors
     from calibration.synthetic import pose_session, still_session
+    from firmware_sim.calibration_source import MOUNTING_WORKOUT, measure, run_flow, sim_imu_errors
     from firmware_sim.session import simulate
     from firmware_sim.workout import Workout
 

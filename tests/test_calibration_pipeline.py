@@ -13,7 +13,7 @@ import pytest
 
 from calibration import DeviceCalibration, Mounting
 from calibration.mounting import Leg, rotation_angle_deg
-from calibration.simsource import calibrate_simulated, ideal_twin, sim_imu_errors, sim_mounting
+from firmware_sim.calibration_source import calibrate_simulated, ideal_twin, sim_imu_errors, sim_mounting
 from firmware_sim.session import simulate
 from firmware_sim.workout import Workout, load_workout
 from tracker.events import SetEvent

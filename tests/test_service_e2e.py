@@ -64,8 +64,8 @@ def schema_checker(problems: list[str]):
 
 def test_subscriber_counts_equal_the_truth_across_a_broker_restart_mid_set(workout: str) -> None:
     from firmware_sim.session import simulate
+    from firmware_sim.source import simulated_source
     from firmware_sim.workout import load_workout
-    from tracker.ble.sim import simulated_source
     from tracker.pipeline import Pipeline
     from tracker.service import run_sensor
 

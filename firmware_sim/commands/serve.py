@@ -13,7 +13,14 @@ import asyncio
 import contextlib
 import sys
 
-from firmware_sim.peripheral import Faults, SensorData, SimulatedSensor, load_sensor_data
+from firmware_sim.peripheral import (
+    NATIVE_RATE_HZ,
+    PROFILES,
+    Faults,
+    SensorData,
+    load_sensor_data,
+    sensor_class,
+)
 from firmware_sim.radio import VirtualRadio, parse_listen, serve_hci_over_tcp
 from tracker.ble.transports import open_hci_transport
 from tracker.errors import UserError
@@ -39,7 +46,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed of the simulation and of the faults")
     parser.add_argument("--speed", type=float, default=1.0, help="stream at X times real time (default 1)")
-    parser.add_argument("--serial", default="SIM00001", help="serial number; the name is RepTrack-<last 4>")
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="reptrack",
+        help="which sensor to play: reptrack (RepTrack-<serial>), polar (a Verity Sense: Polar Sense "
+        "<id>) or metawear (a MetaMotion: MetaWear-<serial>); docs/sensors.md",
+    )
+    parser.add_argument("--serial", default="SIM00001", help="serial number; the name ends with its last 4")
     parser.add_argument(
         "--transport",
         default="virtual:127.0.0.1:9001",
@@ -102,8 +116,9 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
 async def serve_async(args: argparse.Namespace) -> int:
     if args.speed <= 0:
         raise UserError(f"--speed must be positive, got {args.speed}")
-    data: SensorData = load_sensor_data(args.workout, seed=args.seed)
-    sensor = SimulatedSensor(
+    profile = getattr(args, "profile", "reptrack")
+    data: SensorData = load_sensor_data(args.workout, seed=args.seed, rate_hz=NATIVE_RATE_HZ[profile])
+    sensor = sensor_class(profile)(
         data,
         serial=args.serial,
         speed=args.speed,
@@ -128,7 +143,7 @@ async def serve_async(args: argparse.Namespace) -> int:
     else:
         await sensor.start(await open_hci_transport(args.transport))
         where = f"HCI controller {args.transport}"
-    print(f"{sensor.name} ({sensor.address}) advertising on {where}", flush=True)
+    print(f"{sensor.name} ({sensor.address}, {profile} profile) advertising on {where}", flush=True)
     if server is not None:
         print(f"transport: {server.transport_spec}", flush=True)
     print(

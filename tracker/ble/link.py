@@ -1,14 +1,15 @@
-"""The sensor link: find a RepTrack sensor, connect, stream, and keep streaming through drops.
+"""The sensor link: find a sensor, connect, stream, and keep streaming through drops.
 
 Written against bleak's public API only (``BleakScanner``, ``BleakClient``); the backend is
 bleak's platform default (BlueZ on Linux) or our Bumble backend, chosen by
 :attr:`LinkConfig.backend` or ``REPTRACK_BLE_BACKEND``. Nothing above this module knows which.
 
-Every step has a timeout. After a drop the link reconnects with exponential backoff,
-resubscribes and writes START again; the one :class:`~tracker.protocol.StreamDecoder` of the
-session carries on, so the consumer sees a ``restart`` (a new START restarts the sequence,
-docs/protocol.md) placed on the same session clock, and the samples that were never sent as a
-hole in time, never as a shift.
+What differs between sensors (RepTrack, Polar PMD, MetaWear) is their profile
+(tracker.ble.profiles): chosen from the advertisement, the GATT services or
+:attr:`LinkConfig.profile`. Every step has a timeout. After a drop the link reconnects with
+exponential backoff and the profile starts the stream again; the one decoder of the session
+carries on, so the consumer sees a ``restart`` or ``gap`` placed on the same session clock, and
+the samples that were never sent as a hole in time, never as a shift.
 """
 
 from __future__ import annotations
@@ -26,29 +27,27 @@ from typing import Any, TypeVar
 from bleak import BleakClient, BleakScanner
 from bleak.backends.device import BLEDevice
 
+from tracker.ble.codecs import PacketDecoder
+from tracker.ble.profiles import (
+    PROFILE_KINDS,
+    ProfileError,
+    RepTrackProfile,
+    SensorProfile,
+    profile_by_kind,
+    profile_for_advertisement,
+    profile_for_services,
+)
 from tracker.errors import UserError
 from tracker.protocol import (
     BATTERY_LEVEL_UUID,
-    BATTERY_SERVICE_UUID,
-    CONFIGURATION_UUID,
-    CONTROL_POINT_UUID,
-    DEVICE_INFORMATION_UUID,
     FIRMWARE_REVISION_UUID,
-    IMU_DATA_UUID,
     MANUFACTURER_NAME_UUID,
     MODEL_NUMBER_UUID,
     SERIAL_NUMBER_UUID,
-    SERVICE_UUID,
     Opcode,
-    ProtocolError,
-    Result,
     SensorConfig,
     StreamDecoder,
     StreamNotice,
-    accel_range_code,
-    decode_response,
-    encode_command,
-    gyro_range_code,
 )
 from tracker.samples import Samples
 
@@ -90,6 +89,7 @@ class LinkConfig:
     gyro_range_dps: float | None = None
     chunk_s: float = 0.1  # stream() yields at most this long after a packet arrives
     connection_interval_ms: tuple[float, float] | None = None  # Bumble backend: (min, max), 7.5..4000
+    profile: str | None = None  # "reptrack", "polar", "metawear"; None: recognised from the sensor
 
     def resolved_backend(self) -> str:
         name = self.backend or os.environ.get(BACKEND_ENV) or ("bumble" if self.transport else "bleak")
@@ -138,6 +138,8 @@ class DeviceInfo:
     config: SensorConfig
     mtu: int
     backend: str
+    profile: str = "reptrack"  # which sensor profile it speaks (tracker.ble.profiles)
+    codec: str = "reptrack"  # the codec of its notifications (tracker.ble.codecs; recordings keep it)
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,11 @@ class FoundDevice:
     address: str
     name: str | None
     rssi: int
-    is_reptrack: bool  # advertises the RepTrack service
+    kind: str | None  # the sensor profile it advertises ("reptrack", "polar", "metawear"), None: none
+
+    @property
+    def is_reptrack(self) -> bool:
+        return self.kind == "reptrack"
 
 
 def _describe(exc: BaseException) -> str:
@@ -181,13 +187,14 @@ async def _step(what: str, awaitable: Awaitable[T], timeout_s: float) -> T:
 
 
 async def scan(config: LinkConfig, timeout_s: float = 5.0, all_devices: bool = False) -> list[FoundDevice]:
-    """Devices heard within ``timeout_s``: RepTrack sensors only unless ``all_devices``."""
+    """Devices heard within ``timeout_s``: supported sensors only unless ``all_devices``."""
     found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, **_scanner_kwargs(config))
     out = []
     for device, adv in found.values():
-        is_reptrack = SERVICE_UUID in [u.lower() for u in adv.service_uuids]
-        if all_devices or is_reptrack:
-            out.append(FoundDevice(device.address, adv.local_name or device.name, adv.rssi, is_reptrack))
+        name = adv.local_name or device.name
+        profile = profile_for_advertisement(name, list(adv.service_uuids))
+        if all_devices or profile is not None:
+            out.append(FoundDevice(device.address, name, adv.rssi, None if profile is None else profile.kind))
     return sorted(out, key=lambda d: -d.rssi)
 
 
@@ -197,7 +204,13 @@ class SensorLink:
     def __init__(self, config: LinkConfig) -> None:
         self.config = config
         self.backend = config.resolved_backend()
-        self.decoder = StreamDecoder()
+        if config.profile is not None and config.profile not in PROFILE_KINDS:
+            raise UserError(
+                f"unknown sensor profile {config.profile!r}; expected one of {', '.join(PROFILE_KINDS)}"
+            )
+        self.decoder: PacketDecoder = StreamDecoder()  # replaced by the profile's on the first connect
+        self.profile: SensorProfile | None = None
+        self._advertised: type[SensorProfile] | None = None
         self.device_info: DeviceInfo | None = None
         self.reconnects = 0
         self._client: BleakClient | None = None
@@ -205,7 +218,6 @@ class SensorLink:
         self._events: list[LinkEvent] = []
         self._wake = asyncio.Event()
         self._lost = asyncio.Event()
-        self._responses: asyncio.Queue[bytes] = asyncio.Queue()
         self._closed = False
         self._closing: asyncio.Future[None] | None = None
         self._battery: int | None = None
@@ -244,10 +256,15 @@ class SensorLink:
             device = await BleakScanner.find_device_by_address(cfg.device, timeout=cfg.scan_timeout_s)
         else:
             name = cfg.device
+
+            def wanted(d: BLEDevice, ad: Any) -> bool:
+                if ad.local_name != name and d.name != name:
+                    return False
+                self._advertised = profile_for_advertisement(name, list(ad.service_uuids))
+                return True
+
             device = await BleakScanner.find_device_by_filter(
-                lambda d, ad: ad.local_name == name or d.name == name,
-                timeout=cfg.scan_timeout_s,
-                **_scanner_kwargs(cfg),
+                wanted, timeout=cfg.scan_timeout_s, **_scanner_kwargs(cfg)
             )
         if device is None:
             raise LinkError(
@@ -257,67 +274,58 @@ class SensorLink:
             )
         return device
 
+    @property
+    def client(self) -> BleakClient:
+        """The connected client (profiles use it while they start the stream)."""
+        if self._client is None:
+            raise LinkError(f"not connected to {self.config.device!r}")
+        return self._client
+
+    async def step(self, what: str, awaitable: Awaitable[T]) -> T:
+        """One step of talking to the sensor, with the configured timeout (profiles use it)."""
+        return await _step(what, awaitable, self.config.step_timeout_s)
+
+    def _profile_class(self, client: BleakClient | None) -> type[SensorProfile] | None:
+        if self.config.profile is not None:
+            return profile_by_kind(self.config.profile)
+        if self.profile is not None:
+            return type(self.profile)
+        if self._advertised is not None or client is None:
+            return self._advertised
+        return profile_for_services(lambda uuid: client.services.get_service(uuid) is not None)
+
     async def _connect_once(self) -> None:
         cfg = self.config
         target = await _step("scanning", self._find(), cfg.scan_timeout_s + 2.0)
         self._lost.clear()
+        known = self._profile_class(None)
         client = BleakClient(
             target,
             disconnected_callback=self._on_disconnected,
-            services=[SERVICE_UUID, BATTERY_SERVICE_UUID, DEVICE_INFORMATION_UUID],
+            services=None if known is None else known().services(),
             timeout=cfg.connect_timeout_s,
             **_client_kwargs(cfg),
         )
         self._client = client
         await _step(f"connecting to {cfg.device}", client.connect(), cfg.connect_timeout_s + 2.0)
-        t = cfg.step_timeout_s
-
-        async def read_text(uuid: str) -> str | None:
-            if client.services.get_characteristic(uuid) is None:
-                return None
-            raw = await _step(f"reading {uuid}", client.read_gatt_char(uuid), t)
-            return bytes(raw).decode("utf-8", "replace").rstrip("\x00")
-
-        if client.services.get_characteristic(IMU_DATA_UUID) is None:
-            raise LinkError(f"{cfg.device!r} is not a RepTrack sensor: it has no IMU data characteristic")
-        previous = self.device_info
-        if previous is not None and previous.address == client.address:  # a reconnect: same device
-            info = {k: getattr(previous, k) for k in ("manufacturer", "model", "serial", "firmware")}
-        else:
-            info = {
-                "manufacturer": await read_text(MANUFACTURER_NAME_UUID),
-                "model": await read_text(MODEL_NUMBER_UUID),
-                "serial": await read_text(SERIAL_NUMBER_UUID),
-                "firmware": await read_text(FIRMWARE_REVISION_UUID),
-            }
-        if client.services.get_characteristic(BATTERY_LEVEL_UUID) is not None:
-            raw = await _step("reading the battery level", client.read_gatt_char(BATTERY_LEVEL_UUID), t)
-            self._battery = raw[0] if raw else None
-            battery_char = client.services.get_characteristic(BATTERY_LEVEL_UUID)
-            if battery_char is not None and "notify" in battery_char.properties:
-                await _step(
-                    "subscribing to the battery level", client.start_notify(battery_char, self._on_battery), t
-                )
-        while not self._responses.empty():
-            self._responses.get_nowait()
-        await _step(
-            "subscribing to the control point", client.start_notify(CONTROL_POINT_UUID, self._on_response), t
-        )
-        await _step("subscribing to IMU data", client.start_notify(IMU_DATA_UUID, self._on_packet), t)
-        if cfg.rate_hz is not None:
-            await self.command(Opcode.SET_RATE, cfg.rate_hz)
-        if cfg.accel_range_g is not None or cfg.gyro_range_dps is not None:
-            await self.command(
-                Opcode.SET_RANGES,
-                accel_range_code(cfg.accel_range_g or 8.0),
-                gyro_range_code(cfg.gyro_range_dps or 1000.0),
+        kind = self._profile_class(client)
+        if kind is None:
+            raise LinkError(
+                f"{cfg.device!r} is not a sensor RepTrack knows: it has none of the "
+                f"{', '.join(PROFILE_KINDS)} services (docs/sensors.md)"
             )
-        await self.command(Opcode.START)
-        raw = await _step("reading the configuration", client.read_gatt_char(CONFIGURATION_UUID), t)
+        if self.profile is None or type(self.profile) is not kind:
+            self.profile = kind()
+        info = await self._device_information(client)
+        await self._subscribe_battery(client)
         try:
-            config = SensorConfig.decode(bytes(raw))
-        except ProtocolError as exc:
-            raise LinkError(f"{cfg.device!r}: bad configuration characteristic: {exc}") from exc
+            setup = await self.profile.start(self)
+        except ProfileError as exc:
+            raise LinkError(str(exc)) from exc
+        if setup.battery_pct is not None:
+            self._battery = setup.battery_pct
+        if self.device_info is None or self.device_info.codec != setup.codec:
+            self.decoder = self.profile.new_decoder(setup)  # a reconnect keeps the session's decoder
         name = client.name if not isinstance(target, BLEDevice) or not target.name else target.name
         if _ADDRESS.match(cfg.device) is None:
             name = cfg.device
@@ -325,32 +333,52 @@ class SensorLink:
             name=name,
             address=client.address,
             battery_pct=self._battery,
-            config=config,
+            config=setup.config,
             mtu=client.mtu_size,
             backend=self.backend,
+            profile=self.profile.kind,
+            codec=setup.codec,
             **info,
         )
         self._connected_since = time.time()
 
+    async def _device_information(self, client: BleakClient) -> dict[str, str | None]:
+        """Device Information strings (read once per device: a reconnect reuses them)."""
+        previous = self.device_info
+        keys = ("manufacturer", "model", "serial", "firmware")
+        if previous is not None and previous.address == client.address:
+            return {k: getattr(previous, k) for k in keys}
+
+        async def read_text(uuid: str) -> str | None:
+            if client.services.get_characteristic(uuid) is None:
+                return None
+            raw = await self.step(f"reading {uuid}", client.read_gatt_char(uuid))
+            return bytes(raw).decode("utf-8", "replace").rstrip("\x00")
+
+        uuids = (MANUFACTURER_NAME_UUID, MODEL_NUMBER_UUID, SERIAL_NUMBER_UUID, FIRMWARE_REVISION_UUID)
+        return {k: await read_text(u) for k, u in zip(keys, uuids, strict=True)}
+
+    async def _subscribe_battery(self, client: BleakClient) -> None:
+        """The standard Battery service, when the sensor has one: read it, follow its notifications."""
+        battery_char = client.services.get_characteristic(BATTERY_LEVEL_UUID)
+        if battery_char is None:
+            return
+        raw = await self.step("reading the battery level", client.read_gatt_char(BATTERY_LEVEL_UUID))
+        self._battery = raw[0] if raw else None
+        if "notify" in battery_char.properties:
+            await self.step(
+                "subscribing to the battery level", client.start_notify(battery_char, self._on_battery)
+            )
+
     async def command(self, opcode: Opcode, *params: int) -> None:
-        """Write a control point command and wait for its answer; LinkError if refused."""
+        """Write a RepTrack control point command and wait for its answer; LinkError if refused."""
         assert self._client is not None
-        t = self.config.step_timeout_s
-        await _step(
-            f"writing {opcode.name}",
-            self._client.write_gatt_char(CONTROL_POINT_UUID, encode_command(opcode, *params), response=True),
-            t,
-        )
-        while True:
-            raw = await _step(f"waiting for the answer to {opcode.name}", self._responses.get(), t)
-            try:
-                request, result = decode_response(raw)
-            except ProtocolError as exc:
-                raise LinkError(f"bad control point response {raw.hex()}: {exc}") from exc
-            if request == opcode:
-                break
-        if result != Result.SUCCESS:
-            raise LinkError(f"the sensor refused {opcode.name}: {result.name}")
+        if not isinstance(self.profile, RepTrackProfile):
+            raise LinkError(f"{self.config.device!r} is not a RepTrack sensor: no control point commands")
+        try:
+            await self.profile.command(self, opcode, *params)
+        except ProfileError as exc:
+            raise LinkError(str(exc)) from exc
 
     async def _drop_client(self) -> None:
         client, self._client = self._client, None
@@ -368,12 +396,9 @@ class SensorLink:
         self._closed = True
         self._wake.set()
         client = self._client
-        if client is not None and client.is_connected:
+        if client is not None and client.is_connected and self.profile is not None:
             try:
-                await asyncio.wait_for(
-                    client.write_gatt_char(CONTROL_POINT_UUID, encode_command(Opcode.STOP), response=True),
-                    1.0,
-                )
+                await asyncio.wait_for(self.profile.stop(client), 1.0)
             except (Exception, asyncio.CancelledError):
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():
@@ -382,12 +407,10 @@ class SensorLink:
 
     # -- callbacks (bleak calls these in the event loop) ------------------------------------------
 
-    def _on_packet(self, _char: Any, data: bytearray) -> None:
+    def on_packet(self, _char: Any, data: bytearray) -> None:
+        """A notification that carries samples (the profile subscribes it)."""
         self._incoming.append((time.time(), bytes(data)))
         self._wake.set()
-
-    def _on_response(self, _char: Any, data: bytearray) -> None:
-        self._responses.put_nowait(bytes(data))
 
     def _on_battery(self, _char: Any, data: bytearray) -> None:
         if data:

@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from tracker.ble.link import LinkConfig, SensorLink
-from tracker.protocol import StreamStats
+from tracker.protocol import StreamNotice, StreamStats
+from tracker.samples import Samples
 
 
 class DeviceSource:
@@ -27,14 +28,19 @@ class DeviceSource:
         self.name = name or config.device
         self.wall_t0: float | None = None
         self.link = SensorLink(config)
-        self.stats: StreamStats = self.link.decoder.stats
+        self.stats: StreamStats = self.link.decoder.stats  # the profile's decoder's, once connected
 
     async def chunks(self) -> AsyncIterator[Any]:
         from tracker.service import SourceChunk
 
         async with self.link as link:
+            self.stats = link.decoder.stats
             if link.device_info is not None:
                 self.name = link.device_info.name
+                # Recordings learn which codec to replay with (tracker.io.native reads this note).
+                yield SourceChunk(
+                    Samples.empty(), [], [], [StreamNotice("codec", 0.0, detail=link.device_info.codec)]
+                )
             async for chunk in link.stream():
                 if self.wall_t0 is None and len(chunk.samples) and chunk.host_times_s:
                     self.wall_t0 = chunk.host_times_s[-1] - float(chunk.samples.t_s[-1])

@@ -76,9 +76,11 @@ def _replay_source(path: str) -> Stream:
 
 
 def _sim_source(kind: str, workout: str, seed: int) -> Stream:
-    from calibration import simsource
+    """The simulator's calibration sessions, registered as the ``sim`` calibration source."""
+    from tracker.plugins import CALIBRATION_SOURCES_GROUP, load_plugin
 
-    return simsource.open_sim(kind, workout or None, seed, CHUNK)
+    stream: Stream = load_plugin(CALIBRATION_SOURCES_GROUP, "sim")(kind, workout or None, seed, CHUNK)
+    return stream
 
 
 def _open_source(args: argparse.Namespace) -> Stream:

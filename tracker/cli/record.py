@@ -49,7 +49,8 @@ async def record_async(args: argparse.Namespace) -> int:
     info = link.device_info
     assert info is not None
     say(
-        f"recording {info.name} ({info.address}, {info.config.rate_hz} Hz, battery {info.battery_pct}%) to {out}"
+        f"recording {info.name} ({info.address}, {info.profile}, {info.config.rate_hz} Hz, "
+        f"battery {info.battery_pct}%) to {out}"
     )
     if args.append and out.exists() and out.stat().st_size > 0:
         writer = RecordingWriter.append(out)
@@ -63,6 +64,7 @@ async def record_async(args: argparse.Namespace) -> int:
             gyro_range_dps=info.config.gyro_range_dps,
             samples_per_packet=info.config.samples_per_packet,
             source="reptrack record",
+            codec=info.codec,  # how replay decodes the packets (docs/sensors.md)
             extra={
                 "serial": info.serial,
                 "manufacturer": info.manufacturer,

@@ -42,6 +42,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="WORKOUT",
         help="a simulated sensor running this workout (builtin:runner-strength or a TOML file)",
     )
+    src.add_argument(
+        "--sim-profile",
+        choices=("reptrack", "polar", "metawear"),
+        default="reptrack",
+        help="which sensor the simulator plays: RepTrack's own, a Polar Verity Sense or a MetaWear "
+        "(docs/sensors.md; default reptrack)",
+    )
     src.add_argument("--replay", action="append", default=[], metavar="FILE", type=Path, help="a recording")
     parser.add_argument(
         "--speed",
@@ -75,7 +82,10 @@ def build_sources(args: argparse.Namespace) -> list[Source]:
     for path in args.replay:
         sources.append(ReplaySource(path, speed))
     for i, workout in enumerate(args.sim):
-        sources.append(sim_source(workout, seed=args.seed + i, sensor_id=f"sim-{i + 1}", speed=speed))
+        profile = getattr(args, "sim_profile", "reptrack")
+        sources.append(
+            sim_source(workout, seed=args.seed + i, sensor_id=f"sim-{i + 1}", speed=speed, profile=profile)
+        )
     for address in args.device:
         sources.append(device_source(address, args))
     if not sources:
@@ -86,11 +96,17 @@ def build_sources(args: argparse.Namespace) -> list[Source]:
     return sources
 
 
-def sim_source(workout: str, *, seed: int, sensor_id: str, speed: float) -> Source:
-    """The simulated sensor, streaming over the in-process virtual BLE radio (docs/ble.md)."""
-    from tracker.ble.sim import simulated_source
+def sim_source(workout: str, *, seed: int, sensor_id: str, speed: float, profile: str = "reptrack") -> Source:
+    """The simulated sensor, streaming over the in-process virtual BLE radio (docs/ble.md).
 
-    return simulated_source(workout, seed=seed, sensor_id=sensor_id, speed=speed)
+    The simulator registers itself as the ``sim`` source (tracker/plugins.py): no import of it here.
+    """
+    from tracker.plugins import SOURCES_GROUP, load_plugin
+
+    source: Source = load_plugin(SOURCES_GROUP, "sim")(
+        workout, seed=seed, sensor_id=sensor_id, speed=speed, profile=profile
+    )
+    return source
 
 
 def device_source(address: str, args: argparse.Namespace | None = None) -> Source:

@@ -1,4 +1,4 @@
-"""`reptrack scan`: list the RepTrack sensors in range (docs/ble.md)."""
+"""`reptrack scan`: list the sensors in range that RepTrack can stream from, with their kind (docs/sensors.md)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from tracker.ble.link import LinkConfig, scan
 from tracker.ble.options import add_link_arguments
 from tracker.errors import UserError
 
-HELP = "list RepTrack sensors in Bluetooth range"
+HELP = "list the sensors RepTrack can stream from (RepTrack, Polar, MetaWear) in Bluetooth range"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,7 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--timeout", type=float, default=5.0, metavar="S", help="listen for S seconds (default 5)"
     )
     parser.add_argument(
-        "--all", action="store_true", help="list every BLE device heard, not only RepTrack sensors"
+        "--all",
+        action="store_true",
+        help="list every BLE device heard, not only sensors RepTrack can stream from",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per device")
     add_link_arguments(parser)
@@ -37,15 +39,23 @@ async def scan_async(args: argparse.Namespace) -> int:
     if args.json:
         for d in found:
             print(
-                json.dumps({"address": d.address, "name": d.name, "rssi": d.rssi, "reptrack": d.is_reptrack})
+                json.dumps(
+                    {
+                        "address": d.address,
+                        "name": d.name,
+                        "rssi": d.rssi,
+                        "kind": d.kind,
+                        "reptrack": d.is_reptrack,
+                    }
+                )
             )
         return 0
     if not found:
-        print(f"no {'devices' if args.all else 'RepTrack sensors'} heard in {args.timeout:g} s")
+        print(f"no {'devices' if args.all else 'sensors RepTrack knows'} heard in {args.timeout:g} s")
         return 0
-    print(f"{'address':<20} {'rssi':>5}  name")
+    print(f"{'address':<20} {'rssi':>5}  {'kind':<9} name")
     for d in found:
-        print(f"{d.address:<20} {d.rssi:>5}  {d.name or '?'}{'' if d.is_reptrack else '  (not RepTrack)'}")
+        print(f"{d.address:<20} {d.rssi:>5}  {d.kind or '-':<9} {d.name or '?'}")
     return 0
 
 

@@ -547,6 +547,25 @@ def iter_packet_runs(
     yield from flush()
 
 
+def _decoder(codec: str, records: Sequence[Record]) -> Any:
+    """The decoder of the sensor's packets: the header's codec, else the first ``codec`` note
+    (a live run learns the codec after the header is written), else RepTrack's (docs/sensors.md)."""
+    if not codec:
+        codec = next(
+            (
+                str(r.note.get("detail", ""))
+                for r in records
+                if isinstance(r, NoteRecord) and r.note.get("kind") == "codec"
+            ),
+            "",
+        )
+    if not codec or codec == "reptrack":
+        return StreamDecoder()
+    from tracker.ble.codecs import decoder_for_codec  # loads no radio code
+
+    return decoder_for_codec(codec)
+
+
 def read_recording(path: str | Path) -> Session:
     """Read a native recording into a :class:`~tracker.io.session.Session`.
 
@@ -557,7 +576,7 @@ def read_recording(path: str | Path) -> Session:
     reader = RecordingReader.open(path)
     meta = reader.meta or RecordingMeta()
     warnings = list(reader.warnings)
-    decoder = StreamDecoder()
+    decoder = _decoder(meta.codec, reader.records)
     blocks: list[Samples] = []
     notices: list[StreamNotice] = []
     notes: list[dict[str, Any]] = []

@@ -29,6 +29,7 @@ class RecordingMeta:
     start_time: str = ""  # ISO 8601 UTC
     sensor_leg: str = "unknown"  # left | right | unknown
     source: str = ""  # what produced it ("firmware-sim generate --seed 3", "reptrack record", a file)
+    codec: str = ""  # how its packets decode (tracker.ble.codecs spec: "" or "reptrack", "polar-pmd ...")
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,6 +74,7 @@ _FIELD_KINDS: dict[str, str] = {
     "start_time": "str",
     "sensor_leg": "leg",
     "source": "str",
+    "codec": "str",
 }
 
 

@@ -1,7 +1,8 @@
 """The simulated sensor over the in-process virtual radio, as a source for the service.
 
 ``reptrack run --sim WORKOUT`` and the demo use this: the simulator's packets travel through a
-Bumble peripheral, the virtual radio and the same bleak client as a real sensor's.
+Bumble peripheral, the virtual radio and the same bleak client as a real sensor's. The product
+finds it through the ``reptrack.sources`` entry point (tracker/plugins.py), never by import.
 """
 
 from __future__ import annotations
@@ -21,14 +22,25 @@ AS_FAST_AS_POSSIBLE = 50.0  # a radio has a finite throughput: "speed 0" streams
 class SimulatedSource:
     """Starts a simulated sensor on its own virtual radio when iterated; stops it at the end."""
 
-    def __init__(self, workout: str, *, seed: int, sensor_id: str, speed: float, faults: Any = None) -> None:
-        from firmware_sim.peripheral import load_sensor_data
+    def __init__(
+        self,
+        workout: str,
+        *,
+        seed: int,
+        sensor_id: str,
+        speed: float,
+        faults: Any = None,
+        profile: str = "reptrack",
+    ) -> None:
+        from firmware_sim.peripheral import NATIVE_RATE_HZ, load_sensor_data, sensor_class
 
+        sensor_class(profile)  # an unknown profile is the user's error before anything starts
+        self.profile = profile
         self.workout = workout
         self.sensor_id = sensor_id
         self.name = f"simulated ({workout})"
         self.speed = speed if speed > 0 else AS_FAST_AS_POSSIBLE
-        self.data = load_sensor_data(workout, seed=seed)
+        self.data = load_sensor_data(workout, seed=seed, rate_hz=NATIVE_RATE_HZ[profile])
         self.faults = faults
         self.seed = seed
         self.wall_t0: float | None = None
@@ -41,7 +53,9 @@ class SimulatedSource:
         from firmware_sim.peripheral import simulated_sensor
 
         serial = f"SIM{zlib.crc32(self.sensor_id.encode()) % 100000:05d}"
-        async with simulated_sensor(self.data, speed=self.speed, faults=self.faults, serial=serial) as sim:
+        async with simulated_sensor(
+            self.data, speed=self.speed, faults=self.faults, serial=serial, profile=self.profile
+        ) as sim:
             inner = DeviceSource(sim.link_config(), sensor_id=self.sensor_id, name=self.name)
             self.inner = inner
             self.stats = inner.stats
@@ -56,6 +70,7 @@ class SimulatedSource:
             try:
                 async for chunk in inner.chunks():
                     self.wall_t0 = inner.wall_t0
+                    self.stats = inner.stats  # the profile's decoder's, once connected
                     yield chunk
             finally:
                 ender.cancel()
@@ -64,6 +79,9 @@ class SimulatedSource:
 
 
 def simulated_source(
-    workout: str, *, seed: int, sensor_id: str, speed: float, faults: Any = None
+    workout: str, *, seed: int, sensor_id: str, speed: float, faults: Any = None, profile: str = "reptrack"
 ) -> SimulatedSource:
-    return SimulatedSource(workout, seed=seed, sensor_id=sensor_id, speed=speed, faults=faults)
+    """The ``sim`` entry of ``reptrack.sources``: a simulated ``profile`` sensor running ``workout``."""
+    return SimulatedSource(
+        workout, seed=seed, sensor_id=sensor_id, speed=speed, faults=faults, profile=profile
+    )
