@@ -40,7 +40,7 @@ from bumble.profiles.battery_service import BatteryService
 from bumble.profiles.device_information_service import DeviceInformationService
 from bumble.transport.common import Transport
 
-from firmware_sim.radio import RadioController, VirtualRadio
+from firmware_sim.radio import RadioController, RadioLink, VirtualRadio
 from tracker import __version__
 from tracker.protocol import (
     ACCEL_RANGES_G,
@@ -246,6 +246,7 @@ class SimulatedSensor:
         self._off_until_s: float | None = None
         self._send_queue: asyncio.Queue[tuple[float, list[bytes], PacketRecord]] = asyncio.Queue()
         self._last_send_at = 0.0
+        self._sending = False  # a packet is between the queue and the radio
         self._next_disconnect = sorted(self.faults.disconnect_at_s)
         self._next_brownout = sorted(self.faults.brownout_at_s)
         self._every_next = self.faults.disconnect_every_s
@@ -594,11 +595,31 @@ class SimulatedSensor:
         self._last_send_at = send_at
         self._send_queue.put_nowait((send_at, notifications, rec))
 
+    async def all_sent(self, poll_s: float = 0.05) -> None:
+        """Wait until every packet built so far has left the sensor and its controller (a fast
+        workout can outrun the radio: packets then wait in the host's and controller's queues)."""
+        while not self._send_queue.empty() or self._sending or self._radio_pending():
+            await asyncio.sleep(poll_s)
+
+    def _radio_pending(self) -> int:
+        """ACL packets not yet on the air: in Bumble's host queue, or waiting for a connection event
+        of the virtual radio."""
+        host = getattr(self._device, "host", None)
+        queue = getattr(host, "le_acl_packet_queue", None) or getattr(host, "acl_packet_queue", None)
+        if self._connection is None:
+            return 0
+        link = getattr(self._controller, "link", None)
+        controller = self._controller
+        on_air = link.queued_pdus(controller) if isinstance(link, RadioLink) and controller is not None else 0
+        return int(getattr(queue, "pending", 0) or 0) + on_air
+
     async def _send(self) -> None:
         loop = asyncio.get_running_loop()
         assert self._device is not None and self._imu is not None
         while True:
+            self._sending = False
             send_at, notifications, rec = await self._send_queue.get()
+            self._sending = True
             delay = send_at - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)

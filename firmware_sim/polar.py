@@ -31,8 +31,8 @@ from tracker.ble import polar_pmd as pmd
 RATES_HZ = (52, 104)
 ACC_RANGES_G = (2, 4, 8, 16)
 GYRO_RANGES_DPS = (250, 500, 1000, 2000)
-SAMPLES_PER_FRAME = 10
-MIN_MTU = 70  # a frame of 10 samples needs about 60 bytes; a real sensor asks for more
+SAMPLES_PER_FRAME = 20
+MIN_MTU = 120  # a frame of 20 samples needs about 100 bytes; a real sensor asks for more
 # The sensor clock at power-on, in ns since 2000-01-01 (PMD's epoch): 2026-01-01.
 CLOCK_BASE_NS = (1767225600 - pmd.POLAR_EPOCH_UNIX_S) * 1_000_000_000
 

@@ -391,6 +391,10 @@ class RadioLink(LocalLink):
                 when, self._deliver, timing, sender_controller, connection, destination
             )
 
+    def queued_pdus(self, controller: Controller) -> int:
+        """Data PDUs ``controller`` has sent that still wait for a connection event."""
+        return sum(len(t.queue) for (cid, _), t in self._timing.items() if cid == id(controller))
+
     def _deliver(
         self, timing: _LinkTiming, sender: Controller, connection: Connection, destination: Controller
     ) -> None:

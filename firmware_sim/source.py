@@ -62,6 +62,7 @@ class SimulatedSource:
 
             async def end_with_the_workout() -> None:
                 await sim.sensor.finished.wait()
+                await sim.sensor.all_sent()  # small notifications at a high speed queue up
                 latency = 0.0 if self.faults is None else self.faults.latency_s + self.faults.jitter_s
                 await asyncio.sleep(0.3 + latency)  # the last packets are still in the air
                 await inner.close()

@@ -156,6 +156,7 @@ class MetaWearDecoder(PairedStreamDecoder):
         if per is None:
             return []  # a command answer, not data
         if len(notification) != 2 + 6 * per:
+            self.skip("acc" if notification[0] == ACC_MODULE else "gyro", per)
             raise ProtocolError(
                 f"data register {notification[0]:02x} {notification[1]:02x} of {len(notification)} bytes, "
                 f"expected {2 + 6 * per}",

@@ -108,6 +108,13 @@ class PairedStreamDecoder:
                     self._place(block, host, notices)
         return self._pair(), notices
 
+    def skip(self, channel: str, n: int) -> None:
+        """``n`` samples of ``channel`` were in a notification that could not be read: their time
+        passes all the same, so the channels stay paired (streams without sensor time)."""
+        ch = self._channels[channel]
+        if ch.last_end_s is not None:
+            ch.last_end_s += n * self.period_s
+
     def _now_s(self) -> float:
         ends = [c.last_end_s for c in self._channels.values() if c.last_end_s is not None]
         return max(ends) if ends else 0.0

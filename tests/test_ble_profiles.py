@@ -1,0 +1,296 @@
+"""Sensors people can buy: Polar PMD and MetaWear profiles, next to RepTrack's own (docs/sensors.md).
+
+Protocol vectors are the public SDKs' own test bytes (polarofficial/polar-ble-sdk:
+.../pmd/model/GyrDataTest.kt, AccDataTest.kt; mbientlab/MetaWear-SDK-Cpp: test/
+test_accelerometer_bmi160.py, test_gyro_bmi160.py, test_settings.py). Sessions run over Bumble's
+virtual radio against the simulated sensors and are compared with the simulator's own samples.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from firmware_sim.peripheral import Faults, SensorData, simulated_sensor
+from firmware_sim.radio import VirtualRadio
+from tracker.ble import LinkConfig, SensorLink, scan
+from tracker.ble import metawear as mw
+from tracker.ble import polar_pmd as pmd
+from tracker.ble.codecs import decoder_for_codec
+from tracker.ble.metawear import MetaWearDecoder
+from tracker.ble.polar_pmd import PmdDecoder
+from tracker.protocol import ProtocolError
+from tracker.samples import Samples
+
+REPO = Path(__file__).resolve().parent.parent
+PROFILES = ("reptrack", "polar", "metawear")
+RATE = {"reptrack": 100.0, "polar": 104.0, "metawear": 100.0}
+# Quantisation of each simulated sensor at the ranges the client asks for (8 g; gyro 1000 or 2000 deg/s)
+ACC_STEP_G = {"reptrack": 8 / 32768, "polar": 8 / 32768, "metawear": 1 / 4096}
+GYRO_STEP_DPS = {"reptrack": 1000 / 32768, "polar": 2000 / 32768, "metawear": 1 / 32.8}
+
+
+# -- protocol vectors: MetaWear ------------------------------------------------------------------------
+
+
+def test_metawear_commands_match_the_sdk_bytes() -> None:
+    assert mw.acc_config_command(100, 16.0) == bytes.fromhex("0303280c")  # test_set_range
+    assert mw.acc_config_command(200, 8.0) == bytes.fromhex("03032908")  # test_set_odr_and_range
+    assert mw.acc_config_command(25, 2.0) == bytes.fromhex("03032603")
+    assert mw.gyro_config_command(200, 2000.0) == bytes.fromhex("13032900")  # test_mbl_mw_gyro_bmi160_set_odr
+    assert mw.gyro_config_command(100, 250.0) == bytes.fromhex("13032803")  # ..._set_fsr
+    assert mw.gyro_config_command(50, 125.0) == bytes.fromhex("13032704")  # ..._set_all_config
+    start = mw.start_commands()
+    for expected in ("03020100", "13020100", "130101", "030101", "031c01", "130701"):
+        assert bytes.fromhex(expected) in start
+    stop = mw.stop_commands()
+    for expected in ("03020001", "13020001", "130100", "030100", "031c00", "130700"):
+        assert bytes.fromhex(expected) in stop
+    assert mw.battery_read() == bytes.fromhex("118c")
+
+
+def test_metawear_data_decode_to_the_sdk_values() -> None:
+    acc4 = MetaWearDecoder(100.0, accel_range_g=4.0).parse(bytes.fromhex("030416c494a22ad0"))
+    np.testing.assert_allclose(acc4[0].values[0], [-1.872, -2.919, -1.495], atol=1e-3)
+    packed = bytes.fromhex("031c62b7530de9fd16d04d0e57028affa1050a01")
+    acc8 = MetaWearDecoder(100.0, accel_range_g=8.0).parse(packed)[0].values
+    np.testing.assert_allclose(
+        acc8, [[-4.539, 0.833, -0.131], [-2.995, 0.894, 0.146], [-0.029, 0.352, 0.065]], atol=1e-3
+    )
+    gyro500 = MetaWearDecoder(100.0, gyro_range_dps=500.0).parse(bytes.fromhex("13053e43ff7f0080"))
+    np.testing.assert_allclose(gyro500[0].values[0], [262.409, 499.497, -499.512], atol=1e-3)
+    packed_gyro = bytes.fromhex("13070915ad2608de8a1a0d2665e48d20ac2773ec")
+    gyro1000 = MetaWearDecoder(100.0, gyro_range_dps=1000.0).parse(packed_gyro)[0].values
+    np.testing.assert_allclose(
+        gyro1000,
+        [[164.177, 301.860, -265.122], [207.134, 296.982, -215.457], [254.055, 309.634, -152.591]],
+        atol=1e-3,
+    )
+    assert mw.decode_battery(bytes.fromhex("118c633410")) == mw.BatteryState(99, 4148)
+    assert MetaWearDecoder(100.0).parse(bytes.fromhex("03800101")) == []  # an answer, not data
+
+
+# -- protocol vectors: Polar PMD -------------------------------------------------------------------------
+
+GYRO_TYPE0 = bytes.fromhex("05ffffffffffffff7f80") + bytes.fromhex("eaff08000d000301df00")
+ACC_RAW1_HEAD = bytes.fromhex("020094357700000000" + "01")
+ACC_RAW1 = ACC_RAW1_HEAD + bytes.fromhex("f7ffffffe703f8fffeffe503")
+ACC_DELTA0 = bytes.fromhex("02009435770000000080") + bytes.fromhex(
+    "7107f06a9e8d0a38be5cbeba2f96b3ee4be5adfb42b9ebbe4cfeba2f92bfee4be4b1fb12b9ecbd3c3ebb2f8fd3de4be3"
+    "b5f7d2b8edbd307e7b2f8be3ce8be2baf7a2b8eebc20be7b2f88f3cecbe1bdef52f8efbc18fe3b2f8403bfcbe0c2ef32"
+    "b8f0bb044ebc2e8113af0be0c6eff2f7f1b9fc7dbc2e7d279f4bdfcaebc2f7f2b8eccd7c2e7b378f4bdecee392f7f3b8"
+    "e00dfd2d774b7fcbddd2df6237f5b7d44dbd2d745b6fcbdcd7d73237f6b5c88d7d2d716b4f4bdcdcd3f236f7b4bcddfd"
+    "2c6f7b3f4bdbe0cfd236f8b2b02dbe2c6c8f1fcbdae3c7a276f9"
+)
+
+
+def test_pmd_gyro_delta_frame_decodes_to_the_sdk_samples() -> None:
+    frame = pmd.decode_frame(GYRO_TYPE0)
+    assert (frame.measurement, frame.frame_type, frame.compressed) == (pmd.PmdType.GYRO, 0, True)
+    assert frame.timestamp_ns == 9223372036854775807
+    np.testing.assert_array_equal(pmd.frame_values(frame, 1.0, 1.0), [[-22, 8, 13], [-23, 11, 16]])
+
+
+def test_pmd_acc_frames_decode_to_the_sdk_samples() -> None:
+    raw = pmd.decode_frame(ACC_RAW1)
+    assert raw.timestamp_ns == 2_000_000_000
+    np.testing.assert_allclose(
+        pmd.frame_values(raw, 1.0, 1.0), [[-0.009, -0.001, 0.999], [-0.008, -0.002, 0.997]]
+    )
+    delta = pmd.decode_frame(ACC_DELTA0)
+    values = pmd.frame_values(delta, 2.44e-4, 1.0)
+    assert values.shape == (57, 3)  # the reference sample and 56 deltas of 10 bits
+    np.testing.assert_allclose(values[0], np.array([1905, 27376, -29282]) * 2.44e-4)
+    np.testing.assert_allclose(values[1], np.array([1905 + 190, 27376 - 105, -29282 - 85]) * 2.44e-4)
+    assert np.abs(values).max() <= 8.0  # the test's range check
+
+
+def test_pmd_settings_answers_and_features_round_trip() -> None:
+    offered = {pmd.PmdSetting.SAMPLE_RATE: [52.0, 104.0], pmd.PmdSetting.RESOLUTION: [16.0]}
+    raw = pmd.encode_settings(offered)
+    assert raw == bytes.fromhex("0002340068000101" + "1000")
+    assert pmd.decode_settings(raw) == offered
+    factor = pmd.encode_settings({pmd.PmdSetting.FACTOR: [0.244140625]})
+    assert pmd.decode_settings(factor) == {pmd.PmdSetting.FACTOR: [0.244140625]}
+    answer = pmd.decode_response(pmd.encode_response(pmd.PmdOp.REQUEST_MEASUREMENT_START, 2, 0, factor))
+    assert (answer.op, answer.measurement, answer.status, answer.parameters) == (2, 2, 0, factor)
+    assert pmd.encode_command(pmd.PmdOp.GET_MEASUREMENT_SETTINGS, pmd.PmdType.ACC) == bytes([0x01, 0x02])
+    assert pmd.decode_features(pmd.encode_features({pmd.PmdType.ACC, pmd.PmdType.GYRO})) == {
+        pmd.PmdType.ACC,
+        pmd.PmdType.GYRO,
+    }
+    assert pmd.encode_features({pmd.PmdType.ACC}) == bytes([0x0F, 0x04, 0x00])  # PmdFeature.kt: ACC is 0x04
+    with pytest.raises(ProtocolError, match="unknown setting type 0x09 at byte 0"):
+        pmd.decode_settings(bytes([9, 1, 0]))
+
+
+# -- properties of the codecs ------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(*[st.integers(-32768, 32767)] * 3), min_size=1, max_size=40))
+def test_pmd_delta_frames_round_trip_any_int16_samples(rows: list[tuple[int, int, int]]) -> None:
+    samples = np.asarray(rows, dtype=np.int64)
+    np.testing.assert_array_equal(pmd.delta_decode(pmd.delta_encode(samples, 16), 3, 16), samples)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=80), max_size=8), st.sampled_from(("polar", "metawear")))
+def test_any_bytes_are_samples_or_a_corrupt_notice_never_a_crash(notes: list[bytes], kind: str) -> None:
+    decoder = PmdDecoder(104.0, 0.244, 0.061) if kind == "polar" else MetaWearDecoder(100.0)
+    samples, notices = decoder.feed(notes, [float(i) for i in range(len(notes))])
+    assert isinstance(samples, Samples)
+    assert all(n.kind in ("corrupt", "gap", "duplicate", "restart") for n in notices)
+    assert np.all(np.diff(samples.t_s) > 0)
+
+
+def test_codec_specs_name_their_decoder_and_bad_ones_say_why() -> None:
+    d = decoder_for_codec("polar-pmd rate_hz=104.0 acc_factor=0.244140625 gyro_factor=0.06103515625 gyro=1.0")
+    assert isinstance(d, PmdDecoder) and d.acc_factor == 0.244140625
+    assert isinstance(decoder_for_codec("metawear rate_hz=100.0 accel_range_g=8.0"), MetaWearDecoder)
+    with pytest.raises(Exception, match="unknown codec 'fitbit'"):
+        decoder_for_codec("fitbit rate_hz=1")
+    with pytest.raises(Exception, match="not key=number"):
+        decoder_for_codec("polar-pmd rate_hz")
+
+
+# -- live sessions over the virtual radio --------------------------------------------------------------
+
+
+async def _stream(
+    profile: str, data: SensorData, *, faults: Faults | None = None, speed: float = 8.0
+) -> tuple[Samples, list, SensorLink, object]:
+    parts, notices = [], []
+    async with simulated_sensor(data, speed=speed, profile=profile, faults=faults) as sim:
+        async with SensorLink(sim.link_config(backoff_first_s=0.05)) as link:
+
+            async def end() -> None:
+                await sim.sensor.finished.wait()
+                await asyncio.sleep(0.4)
+                await link.close()
+
+            ender = asyncio.create_task(end())
+            async for chunk in link.stream():
+                parts.append(chunk.samples)
+                notices += chunk.notices
+            await ender
+        log = sim.sensor.log
+    return Samples.concat([p for p in parts if len(p)]), notices, link, log
+
+
+def _part(s: Samples, a: int, b: int) -> Samples:
+    return Samples(s.t_s[a:b], s.accel_g[a:b], None if s.gyro_dps is None else s.gyro_dps[a:b])
+
+
+def _assert_truth(profile: str, got: Samples, data: SensorData, index: np.ndarray) -> None:
+    """Decoded samples are the simulator's samples ``index``, to the sensor's quantisation."""
+    np.testing.assert_allclose(got.accel_g, data.accel_g[index], atol=ACC_STEP_G[profile] * 0.51)
+    assert got.gyro_dps is not None and data.gyro_dps is not None
+    np.testing.assert_allclose(got.gyro_dps, data.gyro_dps[index], atol=GYRO_STEP_DPS[profile] * 0.51)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+async def test_a_session_over_the_radio_equals_the_simulators_samples(profile: str) -> None:
+    data = SensorData.synthetic(6.0, rate_hz=RATE[profile], seed=4)
+    got, notices, link, _log = await _stream(profile, data)
+    assert link.device_info is not None and link.device_info.profile == profile
+    assert not [n for n in notices if n.kind != "codec"]
+    # Polar starts ACC, then GYRO one round trip later: the first ACC frames have no gyroscope
+    # partner and are not paired. Everything from the first paired sample on is there.
+    skipped = len(data) - len(got)
+    assert skipped == 0 if profile != "polar" else 0 <= skipped <= 3 * 20
+    np.testing.assert_allclose(got.t_s - got.t_s[0], data.t_s[skipped:] - data.t_s[skipped], atol=1e-6)
+    _assert_truth(profile, got, data, np.arange(skipped, len(data)))
+
+
+@pytest.mark.parametrize("profile", ("polar", "metawear"))
+async def test_reconnect_mid_set_loses_only_the_hole_and_repeats_nothing(profile: str) -> None:
+    data = SensorData.synthetic(8.0, rate_hz=RATE[profile], seed=5)
+    got, notices, link, log = await _stream(profile, data, faults=Faults(disconnect_at_s=(3.0,)), speed=4.0)
+    assert link.reconnects == 1 and [e for _, e in log.events if e == "fault: disconnect"]
+    assert np.all(np.diff(got.t_s) > 0)  # no sample twice, time runs on
+    assert [n.kind for n in notices if n.kind in ("gap", "restart")]  # the hole is reported
+    # Each decoded sample is one the sensor took: match them by value to the truth, in order.
+    first_after = int(np.flatnonzero(np.diff(got.t_s) > 1.5 / RATE[profile])[0]) + 1
+    _assert_truth(profile, _part(got, 0, first_after), data, np.arange(first_after))
+    tail = _part(got, first_after, len(got))
+    start = int(np.argmin(np.abs(data.accel_g - tail.accel_g[0]).sum(axis=1)))
+    after = np.arange(start, start + len(tail))
+    assert after[-1] < len(data)
+    _assert_truth(profile, tail, data, after)
+    if profile == "polar":  # the sensor's timestamps place the hole exactly
+        np.testing.assert_allclose(tail.t_s, data.t_s[after], atol=1e-6)
+
+
+@pytest.mark.parametrize("profile", ("polar", "metawear"))
+async def test_malformed_notifications_are_reported_and_only_their_samples_lost(profile: str) -> None:
+    data = SensorData.synthetic(6.0, rate_hz=RATE[profile], seed=6)
+    got, notices, _link, log = await _stream(profile, data, faults=Faults(corrupt=0.08, seed=2))
+    bad = [p for p in log.packets if p.fate == "corrupt"]
+    corrupt = [n for n in notices if n.kind == "corrupt"]
+    assert bad and len(corrupt) == len(bad)
+    assert all(profile in n.detail or "notification" in n.detail for n in corrupt)
+    lost = {p.first_sample + k for p in bad for k in range(p.n)}
+    head = round(got.t_s[0] * RATE[profile])  # Polar: ACC frames before GYRO started are unpaired
+    assert head <= (3 * 20 if profile == "polar" else 0)
+    kept = np.asarray([i for i in range(head, len(data)) if i not in lost])
+    assert len(got) == len(kept)
+    np.testing.assert_allclose(got.t_s, data.t_s[kept], atol=1e-6)
+    _assert_truth(profile, got, data, kept)
+
+
+async def test_scan_lists_each_kind_of_sensor() -> None:
+    radio = VirtualRadio(timed=False)
+    data = SensorData.synthetic(2.0, seed=1)
+    try:
+        async with (
+            simulated_sensor(data, radio=radio, serial="SIM00011", profile="reptrack"),
+            simulated_sensor(data, radio=radio, serial="SIM00012", profile="metawear"),
+            simulated_sensor(
+                SensorData.synthetic(2.0, rate_hz=104.0), radio=radio, serial="SIM00013", profile="polar"
+            ) as polar,
+        ):
+            found = await scan(
+                LinkConfig(device="", backend="bumble", transport=polar.transport), timeout_s=1.5
+            )
+    finally:
+        radio.close()
+    kinds = {d.name: d.kind for d in found}
+    assert kinds["RepTrack-0011"] == "reptrack" and kinds["MetaWear-0012"] == "metawear"
+    assert [k for n, k in kinds.items() if n and n.startswith("Polar Sense")] == ["polar"]
+
+
+# -- the simulator is a client of the product ---------------------------------------------------------------
+
+
+def test_nothing_in_the_product_imports_the_simulator() -> None:
+    offenders = []
+    for folder in ("tracker", "calibration"):
+        for path in (REPO / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
+                offenders += [
+                    f"{path.relative_to(REPO)}: {n}" for n in names if n.split(".")[0] == "firmware_sim"
+                ]
+    assert offenders == []
+
+
+def test_the_simulator_registers_its_sources() -> None:
+    from tracker.plugins import CALIBRATION_SOURCES_GROUP, SOURCES_GROUP, load_plugin
+
+    assert load_plugin(SOURCES_GROUP, "sim").__module__ == "firmware_sim.source"
+    assert load_plugin(CALIBRATION_SOURCES_GROUP, "sim").__module__ == "firmware_sim.calibration_source"
+    with pytest.raises(Exception, match="no 'nope' source is installed"):
+        load_plugin(SOURCES_GROUP, "nope")
