@@ -56,7 +56,10 @@ class SimulatedSource:
         async with simulated_sensor(
             self.data, speed=self.speed, faults=self.faults, serial=serial, profile=self.profile
         ) as sim:
-            inner = DeviceSource(sim.link_config(), sensor_id=self.sensor_id, name=self.name)
+            # A MetaWear sends three samples a notification: the shortest connection interval
+            # (7.5 ms) lets the virtual radio carry them at high replay speeds.
+            fast = {"connection_interval_ms": (7.5, 7.5)} if self.profile == "metawear" else {}
+            inner = DeviceSource(sim.link_config(**fast), sensor_id=self.sensor_id, name=self.name)
             self.inner = inner
             self.stats = inner.stats
 

@@ -294,3 +294,110 @@ def test_the_simulator_registers_its_sources() -> None:
     assert load_plugin(CALIBRATION_SOURCES_GROUP, "sim").__module__ == "firmware_sim.calibration_source"
     with pytest.raises(Exception, match="no 'nope' source is installed"):
         load_plugin(SOURCES_GROUP, "nope")
+
+
+# -- recordings keep their codec ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("profile", ("polar", "metawear"))
+async def test_a_recording_names_its_codec_and_replays_to_the_live_samples(
+    profile: str, tmp_path: Path
+) -> None:
+    from tracker.io.load import load_session
+    from tracker.io.native import RecordingWriter
+    from tracker.io.session import RecordingMeta
+
+    data = SensorData.synthetic(4.0, rate_hz=RATE[profile], seed=7)
+    live, packets, host = [], [], []
+    async with (
+        simulated_sensor(data, speed=8.0, profile=profile) as sim,
+        SensorLink(sim.link_config()) as link,
+    ):
+        codec = link.device_info.codec if link.device_info else ""
+
+        async def end() -> None:
+            await sim.sensor.finished.wait()
+            await sim.sensor.all_sent()
+            await link.close()
+
+        ender = asyncio.create_task(end())
+        async for chunk in link.stream():
+            live.append(chunk.samples)
+            packets += chunk.packets
+            host += chunk.host_times_s
+        await ender
+    assert codec.startswith("polar-pmd " if profile == "polar" else "metawear ")
+    header = tmp_path / "header.rtrk"  # reptrack record: the codec in the header
+    with RecordingWriter.create(header, RecordingMeta(device_id="x", codec=codec)) as w:
+        w.write_packets(packets, host)
+    noted = tmp_path / "noted.rtrk"  # reptrack run --record: the codec in a note after the header
+    with RecordingWriter.create(noted, RecordingMeta(device_id="x")) as w:
+        w.write_packets(packets[:5], host[:5])
+        w.write_note("codec", 0.0, detail=codec)
+        w.write_packets(packets[5:], host[5:])
+    expected = Samples.concat([p for p in live if len(p)])
+    for path in (header, noted):
+        session = load_session(path)
+        np.testing.assert_array_equal(session.samples.t_s, expected.t_s)
+        np.testing.assert_array_equal(session.samples.accel_g, expected.accel_g)
+        np.testing.assert_array_equal(session.samples.gyro_dps, expected.gyro_dps)
+
+
+# -- calibration on the vendor sensors ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("profile", ("polar", "metawear"))
+async def test_gyro_calibration_runs_on_a_polar_and_a_metawear(
+    profile: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    from calibration import calibration_for_device
+    from calibration.synthetic import apply_errors, still_session
+    from tracker.cli import build_parser, calibrate
+
+    monkeypatch.setenv("REPTRACK_CONFIG_DIR", str(tmp_path / "config"))
+    bias = np.array([2.0, -3.5, 4.5])
+    still = apply_errors(
+        still_session(30.0, np.array([0.2, 0.1, 1.0]), rate_hz=RATE[profile]),
+        np.eye(3),
+        np.zeros(3),
+        bias,
+        np.random.default_rng(4),
+    )
+    data = SensorData(
+        np.round(still.t_s * 1e6).astype(np.int64), still.accel_g, still.gyro_dps, RATE[profile]
+    )
+    parser = build_parser("reptrack", "tracker.cli", ("calibrate",), "test")
+    async with simulated_sensor(data, speed=10.0, profile=profile) as sim:
+        args = parser.parse_args(
+            ["calibrate", "gyro", "--device", sim.name, "--transport", sim.transport, "--seconds", "6"]
+        )
+        assert await calibrate._run_live(args, sys.stdout) == 0
+        address = sim.address
+    assert "Verdict: GOOD" in capsys.readouterr().out
+    cal = calibration_for_device(address)
+    assert cal is not None and cal.imu.gyro is not None
+    assert np.max(np.abs(cal.imu.gyro.bias_dps - bias)) < 0.2
+
+
+# -- the done criterion: the seed session gives the same sets through every profile -------------------------
+
+
+@pytest.mark.timeout(240)
+async def test_the_seed_session_gives_the_same_sets_on_every_profile() -> None:
+    """The simulated sensor on the left thigh running the seed session (builtin:runner-strength)
+    as a RepTrack, a Polar and a MetaWear sensor: the same sets, exercises, legs and counts."""
+    from firmware_sim.source import simulated_source
+    from tracker.pipeline import Pipeline
+    from tracker.service import run_sensor
+
+    results = {}
+    for profile in PROFILES:
+        source = simulated_source("builtin:runner-strength", seed=1, sensor_id="s", speed=0, profile=profile)
+        result = await run_sensor(source, None, Pipeline(sensor_leg=source.sensor_leg))
+        results[profile] = [(s.exercise, s.leg, len(s.reps)) for s in result.sets]
+        assert source.stats.corrupt == 0 and source.stats.lost_samples == 0
+    assert len(results["reptrack"]) >= 6
+    assert results["polar"] == results["reptrack"]
+    assert results["metawear"] == results["reptrack"]

@@ -136,8 +136,9 @@ class MetaWearDecoder(PairedStreamDecoder):
     """Accelerometer and gyroscope data notifications -> samples on the session clock.
 
     The scale comes from the ranges the client configured (the data do not say); time is counted
-    at ``rate_hz`` from the first sample, and a pause of the notifications seen by the host is a
-    hole (docs/sensors.md).
+    at ``rate_hz`` from the first sample. The accelerometer's module-info answer, which the client
+    reads on every (re)connect and keeps with the data, starts a new segment placed from the host's
+    arrival time: the hole a reconnect leaves (docs/sensors.md).
     """
 
     codec_name = "metawear"
@@ -154,6 +155,8 @@ class MetaWearDecoder(PairedStreamDecoder):
             raise ProtocolError(f"notification of {len(notification)} bytes has no module and register", 0)
         per = _DATA_REGISTERS.get((notification[0], notification[1]))
         if per is None:
+            if notification[:2] == bytes([ACC_MODULE, READ | MODULE_INFO]):
+                self.restart_segment()  # the client reads this first on every (re)connect
             return []  # a command answer, not data
         if len(notification) != 2 + 6 * per:
             self.skip("acc" if notification[0] == ACC_MODULE else "gyro", per)

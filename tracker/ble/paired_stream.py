@@ -20,7 +20,6 @@ import numpy.typing as npt
 from tracker.protocol import ProtocolError, StreamNotice, StreamStats
 from tracker.samples import Samples
 
-HOST_GAP_S = 0.25  # a stream without sensor time: this long without a notification is a hole
 RESTART_BACKSTEP_S = 0.5  # a sensor clock that steps back this far has restarted
 
 
@@ -66,8 +65,10 @@ class PairedStreamDecoder:
         self._channels = {"acc": _Channel(), "gyro": _Channel()}
         self._origin_sensor_s: float | None = None  # sensor time of session time 0
         self._offset_s = 0.0  # session time = sensor time - origin + offset (after restarts)
-        self._segment_start_s: float | None = None  # where both channels restart after a hole
-        self._resync = {"acc": False, "gyro": False}
+        # Streams without sensor time: where both channels (re)start after the stream was started
+        # again (a reconnect); None until the first channel's next block places it.
+        self._segment_start_s: float | None = None
+        self._segment_pending = {"acc": True, "gyro": True}
         self._paired_until_s = -np.inf
 
     @property
@@ -180,29 +181,40 @@ class PairedStreamDecoder:
         for other in self._channels.values():
             other.last_sensor_s = None
 
+    def restart_segment(self) -> None:
+        """The sensor was started again (a reconnect): both channels' next samples start a new
+        segment, placed from the host's arrival time (streams without sensor time only)."""
+        self._segment_start_s = None
+        self._segment_pending = {"acc": True, "gyro": True}
+
     def _from_count(
         self, channel: str, ch: _Channel, n: int, host: float | None, notices: list[StreamNotice]
     ) -> float:
-        """No sensor time: the next sample follows the last, unless the host saw a hole."""
-        if ch.last_end_s is None:
-            start = self._segment_start_s if self._segment_start_s is not None else 0.0
-            self._segment_start_s = start
-            return start
-        if self._resync[channel]:
-            self._resync[channel] = False
-            assert self._segment_start_s is not None
-            return self._segment_start_s
-        if host is not None and ch.last_host_s is not None and host - ch.last_host_s > HOST_GAP_S:
-            at_s = ch.last_end_s + (host - ch.last_host_s) - n * self.period_s
-            at_s = max(at_s, ch.last_end_s)
-            # Both channels restart together (a reconnect restarts both streams): the other
-            # channel's next block starts where this one does.
-            self._segment_start_s = at_s
-            for name in self._resync:
-                self._resync[name] = name != channel
-            self._gap(channel, ch.last_end_s, at_s, notices)
-            return at_s
-        return ch.last_end_s
+        """No sensor time: the next sample follows the last, except at the start of a segment."""
+        if not self._segment_pending[channel]:
+            assert ch.last_end_s is not None or self._segment_start_s is not None
+            return ch.last_end_s if ch.last_end_s is not None else float(self._segment_start_s or 0.0)
+        self._segment_pending[channel] = False
+        if self._segment_start_s is None:
+            self._segment_start_s = self._place_segment(n, host, notices)
+        return self._segment_start_s
+
+    def _place_segment(self, n: int, host: float | None, notices: list[StreamNotice]) -> float:
+        """Where a restarted stream's first block goes: after the last sample, plus the time the
+        host saw pass (the sensor was away), minus the block's own duration."""
+        ends = [c.last_end_s for c in self._channels.values() if c.last_end_s is not None]
+        if not ends:
+            return 0.0
+        last_end = max(ends)
+        hosts = [c.last_host_s for c in self._channels.values() if c.last_host_s is not None]
+        at_s = last_end
+        if host is not None and hosts:
+            at_s = max(last_end, last_end + (host - max(hosts)) - n * self.period_s)
+        self.stats.restarts += 1
+        notices.append(StreamNotice("restart", at_s, detail="stream started again"))
+        if at_s > last_end + 0.5 * self.period_s:
+            self._gap("acc", last_end, at_s, notices)
+        return at_s
 
     def _gap(self, channel: str, from_s: float, to_s: float, notices: list[StreamNotice]) -> None:
         if channel != "acc" and self.has_gyro:

@@ -303,11 +303,13 @@ class MetaWearProfile(SensorProfile):
         self._data: Callable[[Any, bytearray], None] | None = None
 
     def _on_notify(self, char: Any, data: bytearray) -> None:
-        if mw.is_data(bytes(data)):
-            if self._data is not None:
-                self._data(char, data)
-        else:
-            self.answers.put_nowait(bytes(data))
+        raw = bytes(data)
+        if not mw.is_data(raw):
+            self.answers.put_nowait(raw)
+        # Data, and the accelerometer's module info (read on every connect: the decoder starts a
+        # new segment there), go to the stream and its recording.
+        if self._data is not None and (mw.is_data(raw) or raw[:2] == mw.module_info_read(mw.ACC_MODULE)):
+            self._data(char, data)
 
     async def _write(self, link: LinkSide, command: bytes, what: str) -> None:
         await link.step(what, link.client.write_gatt_char(mw.COMMAND_UUID, command, response=True))
