@@ -401,3 +401,77 @@ async def test_the_seed_session_gives_the_same_sets_on_every_profile() -> None:
     assert len(results["reptrack"]) >= 6
     assert results["polar"] == results["reptrack"]
     assert results["metawear"] == results["reptrack"]
+
+
+# -- the commands, across processes --------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("profile", ("polar", "metawear"))
+def test_serve_scan_record_and_replay_a_vendor_sensor(profile: str, tmp_path: Path) -> None:
+    """`firmware-sim serve --profile` in one process; `reptrack scan` and `record` in others;
+    `reptrack replay --json` reads the recording back."""
+    import json
+    import queue
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    serve = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "firmware_sim.cli", "serve", "--profile", profile),
+            *("--workout", "synthetic:6", "--speed", "3", "--serial", "XPROC0888"),
+            *("--transport", "virtual:127.0.0.1:0"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in serve.stdout or []], daemon=True).start()
+
+    def reptrack(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tracker.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    try:
+        transport, deadline = None, time.monotonic() + 30
+        while transport is None and time.monotonic() < deadline:
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            if line.startswith("transport: "):
+                transport = line.split(maxsplit=1)[1].strip()
+        assert transport is not None, "serve did not start"
+        scan = reptrack("scan", "--transport", transport, "--timeout", "1", "--json")
+        assert scan.returncode == 0, scan.stderr
+        (found,) = [json.loads(x) for x in scan.stdout.splitlines()]
+        assert found["kind"] == profile and found["reptrack"] is False
+        out = tmp_path / f"{profile}.rtrk"
+        rec = reptrack(
+            "record",
+            "--device",
+            found["name"],
+            "--transport",
+            transport,
+            "--out",
+            str(out),
+            "--duration",
+            "3",
+        )
+        assert rec.returncode == 0, rec.stderr
+    finally:
+        serve.terminate()
+        serve.wait(10)
+    from tracker.io.load import load_session
+
+    session = load_session(out)
+    assert session.meta.codec.startswith("polar-pmd" if profile == "polar" else "metawear")
+    assert len(session.samples) > 100 and session.samples.gyro_dps is not None
+    replay = reptrack("replay", str(out), "--json")
+    assert replay.returncode == 0, replay.stderr
+    assert json.loads(replay.stdout)["duration_s"] > 1.0
