@@ -150,6 +150,22 @@ def test_any_bytes_are_samples_or_a_corrupt_notice_never_a_crash(notes: list[byt
     assert np.all(np.diff(samples.t_s) > 0)
 
 
+def test_a_lost_pmd_gyro_frame_costs_its_samples_with_a_notice_and_nothing_else() -> None:
+    rate, n = 104.0, 10
+    period_ns = round(1e9 / rate)
+    frames = []
+    for k in range(4):
+        stamp = 5_000_000_000 + (k * n + n - 1) * period_ns
+        counts = np.full((n, 3), k, dtype=np.int64) + np.arange(n)[:, None]
+        frames.append(pmd.encode_frame(pmd.PmdType.ACC, stamp, 0x81, pmd.delta_encode(counts)))
+        if k != 2:  # the third GYRO frame is lost
+            frames.append(pmd.encode_frame(pmd.PmdType.GYRO, stamp, 0x80, pmd.delta_encode(counts)))
+    samples, notices = PmdDecoder(rate, 1000.0, 1.0).feed(frames)
+    assert len(samples) == 3 * n
+    assert [(x.kind, x.samples) for x in notices] == [("gap", n)]
+    np.testing.assert_allclose(samples.accel_g, samples.gyro_dps)  # each sample with its own partner
+
+
 def test_codec_specs_name_their_decoder_and_bad_ones_say_why() -> None:
     d = decoder_for_codec("polar-pmd rate_hz=104.0 acc_factor=0.244140625 gyro_factor=0.06103515625 gyro=1.0")
     assert isinstance(d, PmdDecoder) and d.acc_factor == 0.244140625

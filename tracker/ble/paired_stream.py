@@ -70,6 +70,7 @@ class PairedStreamDecoder:
         self._segment_start_s: float | None = None
         self._segment_pending = {"acc": True, "gyro": True}
         self._paired_until_s = -np.inf
+        self._gyro_start_s: float | None = None  # session time of the first gyroscope sample
 
     @property
     def period_s(self) -> float:
@@ -107,7 +108,7 @@ class PairedStreamDecoder:
             for block in blocks:
                 if block.values.shape[0]:
                     self._place(block, host, notices)
-        return self._pair(), notices
+        return self._pair(notices), notices
 
     def skip(self, channel: str, n: int) -> None:
         """``n`` samples of ``channel`` were in a notification that could not be read: their time
@@ -234,21 +235,25 @@ class PairedStreamDecoder:
 
     # -- pairing ---------------------------------------------------------------------------------
 
-    def _pair(self) -> Samples:
-        """Accelerometer samples with the gyroscope sample of the same moment (half a period)."""
+    def _pair(self, notices: list[StreamNotice]) -> Samples:
+        """Accelerometer samples with the gyroscope sample of the same moment (half a period).
+
+        An accelerometer sample without a partner (its gyroscope frame was lost) is dropped with a
+        ``gap`` notice; one from before the gyroscope stream began (one stream starts a moment
+        before the other) is dropped silently."""
         acc = self._channels["acc"]
-        if not acc.t:
+        t_acc = np.concatenate(acc.t) if acc.t else np.zeros(0)
+        if not t_acc.size:
             return Samples.empty(with_gyro=self.has_gyro)
-        t_acc = np.concatenate(acc.t)
         v_acc = np.concatenate(acc.v)
         if not self.has_gyro:
             acc.t, acc.v = [], []
             return Samples(t_acc, v_acc, None)
         gyro = self._channels["gyro"]
-        if not gyro.t:
+        t_gyro = np.concatenate(gyro.t) if gyro.t else np.zeros(0)
+        if not t_gyro.size:
             acc.t, acc.v = [t_acc], [v_acc]
             return Samples.empty(with_gyro=True)
-        t_gyro = np.concatenate(gyro.t)
         v_gyro = np.concatenate(gyro.v)
         tol = 0.5 * self.period_s
         horizon = min(float(t_acc[-1]), float(t_gyro[-1])) + tol
@@ -264,6 +269,17 @@ class PairedStreamDecoder:
         acc.t, acc.v = [t_acc[keep_acc]], [v_acc[keep_acc]]
         keep_gyro = t_gyro > horizon
         gyro.t, gyro.v = [t_gyro[keep_gyro]], [v_gyro[keep_gyro]]
+        if self._gyro_start_s is None:
+            self._gyro_start_s = float(t_gyro[0])
+        orphans = t_acc[ready][~matched]
+        orphans = orphans[orphans >= self._gyro_start_s - tol]  # not the start-up, before GYRO ran
+        unmatched = int(orphans.size)
+        if unmatched:
+            first = float(orphans[0])
+            self.stats.lost_samples += unmatched
+            notices.append(
+                StreamNotice("gap", first, samples=unmatched, detail=f"{unmatched} samples without gyroscope")
+            )
         t_ready = t_acc[ready][matched]
         order_ok = t_ready > self._paired_until_s
         t_out = t_ready[order_ok]
