@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -164,6 +165,41 @@ def test_a_lost_pmd_gyro_frame_costs_its_samples_with_a_notice_and_nothing_else(
     assert len(samples) == 3 * n
     assert [(x.kind, x.samples) for x in notices] == [("gap", n)]
     np.testing.assert_allclose(samples.accel_g, samples.gyro_dps)  # each sample with its own partner
+
+
+def _vendor_stream(kind: str, frames: int) -> list[bytes]:
+    """A sensor's notifications as its simulator encodes them: ACC and GYRO, then an answer."""
+    rng = np.random.default_rng(frames)
+    out: list[bytes] = [bytes.fromhex("03800101")] if kind == "metawear" else []
+    for k in range(frames):
+        counts = rng.integers(-3000, 3000, size=(3 if kind == "metawear" else 10, 3))
+        if kind == "metawear":
+            out += [mw.encode_samples(0x03, 0x1C, counts), mw.encode_samples(0x13, 0x07, counts)]
+        else:
+            stamp = 5_000_000_000 + (k * 10 + 9) * round(1e9 / 104)
+            out += [
+                pmd.encode_frame(pmd.PmdType.ACC, stamp, 0x81, pmd.delta_encode(counts)),
+                pmd.encode_frame(pmd.PmdType.GYRO, stamp, 0x80, pmd.delta_encode(counts)),
+            ]
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(("polar", "metawear")), st.lists(st.integers(0, 40), max_size=6))
+def test_feeding_in_any_pieces_gives_what_feeding_at_once_gives(kind: str, cuts: list[int]) -> None:
+    stream = _vendor_stream(kind, 20)
+
+    def decoder() -> PmdDecoder | MetaWearDecoder:
+        return PmdDecoder(104.0, 0.244, 0.061) if kind == "polar" else MetaWearDecoder(100.0)
+
+    whole, _ = decoder().feed(stream)
+    d = decoder()
+    bounds = [0, *sorted(cuts), len(stream)]
+    parts = [d.feed(stream[a:b])[0] for a, b in itertools.pairwise(bounds) if b > a]
+    pieces = Samples.concat([p for p in parts if len(p)])
+    np.testing.assert_array_equal(pieces.t_s, whole.t_s)
+    np.testing.assert_array_equal(pieces.accel_g, whole.accel_g)
+    np.testing.assert_array_equal(pieces.gyro_dps, whole.gyro_dps)
 
 
 def test_codec_specs_name_their_decoder_and_bad_ones_say_why() -> None:
