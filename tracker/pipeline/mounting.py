@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
 
+from tracker.pipeline import kernels
 from tracker.pipeline.config import PipelineConfig
 from tracker.pipeline.quiet import quiet_since_s, still_going
 from tracker.samples import FloatArray, Samples
@@ -41,7 +41,7 @@ class MountingFinder:
 
     def __init__(self, config: PipelineConfig, rate_hz: float) -> None:
         self.config = config
-        self._sos = signal.butter(2, min(2.0, 0.4 * rate_hz), fs=rate_hz, output="sos")
+        self._sos = kernels.butter2_lowpass_sos(min(2.0, 0.4 * rate_hz), rate_hz)
         self._zi: FloatArray | None = None
         self._run_start_s: float | None = None  # start time of the current quiet run
         self.up: FloatArray | None = None
@@ -67,8 +67,8 @@ class MountingFinder:
     def _feed(self, chunk: Samples) -> int | None:
         a = chunk.accel_g
         if self._zi is None:
-            self._zi = signal.sosfilt_zi(self._sos)[:, :, None] * a[0][None, None, :]
-        a_lp, self._zi = signal.sosfilt(self._sos, a, axis=0, zi=self._zi)
+            self._zi = kernels.sosfilt_zi(self._sos)[:, :, None] * a[0][None, None, :]
+        a_lp, self._zi = kernels.sosfilt_rows(self._sos, a, self._zi)
         prev_t, self._last_t = self._last_t, float(chunk.t_s[-1])
         start = 0
         if self.up is None:

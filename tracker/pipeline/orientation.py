@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import signal
 
+from tracker.pipeline import kernels
 from tracker.pipeline.config import PipelineConfig
 from tracker.samples import FloatArray, Samples
 
@@ -54,7 +54,7 @@ class OrientationFilter:
         dt = 1.0 / rate_hz
         self.alpha = config.fusion_tau_s / (config.fusion_tau_s + dt)
         self.roll_sign = roll_sign
-        self._lp = signal.butter(2, min(config.accel_lowpass_hz, 0.4 * rate_hz), fs=rate_hz, output="sos")
+        self._lp = kernels.butter2_lowpass_sos(min(config.accel_lowpass_hz, 0.4 * rate_hz), rate_hz)
         self._last_t: float | None = None
         self._zi_fused: FloatArray | None = None  # (1, 2): pitch, roll
         self._zi_lp: FloatArray | None = None  # accel-only: (sections, 2, 2)
@@ -110,7 +110,7 @@ class OrientationFilter:
         cp = np.cos(ph)
         a_up = a[:, 0] * cp * np.sin(th) - a[:, 1] * np.sin(ph) + a[:, 2] * cp * np.cos(th)
         acc = (a_up - 1.0) * 9.80665 * dt
-        h, self._zi_h = signal.lfilter(self._h_b, self._h_a, acc, zi=self._zi_h)
+        h, self._zi_h = kernels.lfilter(self._h_b, self._h_a, acc, -1, self._zi_h)
         return np.asarray(h)
 
     def _fuse(
@@ -127,13 +127,9 @@ class OrientationFilter:
             if s0 in restarts or self._zi_fused is None:
                 u0 = u[s0:s1]  # (u is ours: changed in place)
                 u0[0] = acc[s0]  # restart exactly on the accelerometer angle
-                y, self._zi_fused = signal.lfilter(
-                    self._fuse_b, self._fuse_a, u0, axis=0, zi=np.zeros((1, 2))
-                )
+                y, self._zi_fused = kernels.lfilter(self._fuse_b, self._fuse_a, u0, 0, np.zeros((1, 2)))
             else:
-                y, self._zi_fused = signal.lfilter(
-                    self._fuse_b, self._fuse_a, u[s0:s1], axis=0, zi=self._zi_fused
-                )
+                y, self._zi_fused = kernels.lfilter(self._fuse_b, self._fuse_a, u[s0:s1], 0, self._zi_fused)
             out[s0:s1] = y
         return out
 
@@ -143,8 +139,8 @@ class OrientationFilter:
         bounds = sorted({0, *restarts, len(acc)})
         for s0, s1 in itertools.pairwise(bounds):
             if s0 in restarts or self._zi_lp is None:
-                self._zi_lp = signal.sosfilt_zi(self._lp)[:, :, None] * acc[s0][None, None, :]
-            out[s0:s1], self._zi_lp = signal.sosfilt(self._lp, acc[s0:s1], axis=0, zi=self._zi_lp)
+                self._zi_lp = kernels.sosfilt_zi(self._lp)[:, :, None] * acc[s0][None, None, :]
+            out[s0:s1], self._zi_lp = kernels.sosfilt_rows(self._lp, acc[s0:s1], self._zi_lp)
         return out
 
     def _rate_from_angles(self, angles: FloatArray, dt: FloatArray) -> FloatArray:

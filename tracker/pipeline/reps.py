@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 from tracker.events import Rep
+from tracker.pipeline import kernels
 from tracker.pipeline.config import PipelineConfig
 from tracker.pipeline.orientation import ThighAngles
 from tracker.pipeline.quiet import carried, quiet_run_starts, quiet_since_s, still_going
@@ -720,8 +720,8 @@ class RepDetector:
             if w < 2 or p.size < w:
                 continue
             # hi[j], lo[j]: the extremes of the window p[j : j + w]
-            hi = maximum_filter1d(p, w, origin=(w - 1) // 2)[w - 1 :]
-            lo = minimum_filter1d(p, w, origin=(w - 1) // 2)[w - 1 :]
+            hi = kernels.running_max(p, w, (w - 1) // 2)[w - 1 :]
+            lo = kernels.running_min(p, w, (w - 1) // 2)[w - 1 :]
             if bottom > base:  # the rep's upper half (not where a free leg was lifted from)
                 upper = (hi < bottom - 0.5 * depth) & (lo > bottom - 1.5 * depth)
             else:

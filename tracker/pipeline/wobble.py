@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
 
+from tracker.pipeline import kernels
 from tracker.pipeline.config import PipelineConfig
 from tracker.samples import FloatArray
 
@@ -122,7 +122,7 @@ class SwayFilter:
 
     def __init__(self, config: PipelineConfig, rate_hz: float) -> None:
         self.config = config
-        self._b, self._a = signal.butter(2, config.sway_highpass_hz, btype="highpass", fs=rate_hz)
+        self._b, self._a = kernels.butter2_highpass_ba(config.sway_highpass_hz, rate_hz)
         self._zi = np.zeros((2, 2))
         self._started = False
 
@@ -131,7 +131,7 @@ class SwayFilter:
         x[:, 0] = pitch
         x[:, 1] = roll
         if not self._started:
-            self._zi = signal.lfilter_zi(self._b, self._a)[:, None] * x[0][None, :]
+            self._zi = kernels.lfilter_zi(self._b, self._a)[:, None] * x[0][None, :]
             self._started = True
-        y, self._zi = signal.lfilter(self._b, self._a, x, axis=0, zi=self._zi)
+        y, self._zi = kernels.lfilter(self._b, self._a, x, 0, self._zi)
         return y[:, 0], y[:, 1]
