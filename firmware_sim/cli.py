@@ -5,19 +5,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from tracker.cli import build_parser, dispatch
+from tracker.cli import run_cli
 
 COMMANDS = ("generate", "serve")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(
+    return run_cli(
         "firmware-sim",
         "firmware_sim.commands",
         COMMANDS,
         "Simulated RepTrack sensor: a thigh model, IMU errors and a BLE peripheral.",
+        argv,
     )
-    return dispatch(parser, argv)
 
 
 if __name__ == "__main__":

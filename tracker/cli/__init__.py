@@ -3,13 +3,20 @@
 A command module provides ``HELP`` (one line), ``add_arguments(parser)`` and
 ``run(args) -> int`` (the exit code). Errors meant for the user are raised as
 :class:`tracker.errors.UserError` and printed without a traceback.
+
+Start-up is lazy: ``reptrack --help`` reads each command's ``HELP`` line from its source without
+importing it, and ``reptrack CMD ...`` imports only ``CMD``'s module (the others pull in bleak,
+Bumble, paho, SciPy: about 2 s of CPU together).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
+import importlib.util
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -18,24 +25,57 @@ from tracker import __version__
 from tracker.errors import UserError
 
 COMMANDS = ("scan", "run", "replay", "record", "dashboard", "calibrate", "convert", "demo")
+_HELP_LINE = re.compile(r"^HELP\s*=\s*(.+)$", re.MULTILINE)
 
 
 def _load(package: str, name: str) -> ModuleType:
     return importlib.import_module(f"{package}.{name}")
 
 
+def command_help(package: str, name: str) -> str:
+    """A command's one-line ``HELP``, read from its source when it is a plain string (no import)."""
+    spec = importlib.util.find_spec(f"{package}.{name}")
+    if spec is not None and spec.origin and spec.origin.endswith(".py"):
+        with open(spec.origin, encoding="utf-8") as f:
+            match = _HELP_LINE.search(f.read())
+        if match:
+            try:
+                value = ast.literal_eval(match.group(1))
+            except (ValueError, SyntaxError):
+                value = None
+            if isinstance(value, str):
+                return value
+    return str(_load(package, name).HELP)
+
+
+def chosen_command(argv: Sequence[str], commands: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (its first word that is a command), if any."""
+    return next((word for word in argv if word in commands), None)
+
+
 def build_parser(
-    prog: str, package: str, commands: Sequence[str], description: str
+    prog: str,
+    package: str,
+    commands: Sequence[str],
+    description: str,
+    *,
+    load: Sequence[str] | None = None,
 ) -> argparse.ArgumentParser:
+    """The parser with one subcommand per module. Only the modules named in ``load`` (default:
+    all) are imported and get their arguments; the others are listed with their help line."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in commands:
-        module = _load(package, name)
-        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
-        module.add_arguments(p)
-        p.set_defaults(_module=module)
+        if load is None or name in load:
+            module = _load(package, name)
+            p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+            module.add_arguments(p)
+            p.set_defaults(_module=module)
+        else:
+            text = command_help(package, name)
+            sub.add_parser(name, help=text, description=text)
     return parser
 
 
@@ -54,14 +94,24 @@ def dispatch(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int
         return 130
 
 
+def run_cli(
+    prog: str, package: str, commands: Sequence[str], description: str, argv: Sequence[str] | None
+) -> int:
+    """Build the parser for the command in ``argv`` only, then run it."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    name = chosen_command(words, commands)
+    parser = build_parser(prog, package, commands, description, load=() if name is None else (name,))
+    return dispatch(parser, words)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(
+    return run_cli(
         "reptrack",
         "tracker.cli",
         COMMANDS,
         "RepTrack: count squat and deadlift reps from a thigh-worn IMU and publish them over MQTT.",
+        argv,
     )
-    return dispatch(parser, argv)
 
 
 if __name__ == "__main__":
