@@ -4,9 +4,13 @@ The tracker uses a :class:`DeviceCalibration` as the pipeline's ``calibration`` 
 
     cal = calibration_for_device(device_id)      # or load_calibration(path)
     thigh_samples = cal.apply(sensor_samples)    # corrected, and in the thigh frame with a mounting
+
+``fit_accelerometer`` is imported on first use: it needs ``scipy.optimize`` (about 0.8 s of CPU),
+which replaying a recording with a stored calibration does not.
 """
 
-from calibration.accel import fit_accelerometer
+from typing import TYPE_CHECKING, Any
+
 from calibration.gyro import fit_gyro_bias
 from calibration.imu import AccelCalibration, GyroCalibration, ImuCalibration
 from calibration.mounting import LiveMountingEstimator, Mounting, estimate_mounting
@@ -27,6 +31,18 @@ from calibration.store import (
     resolve_calibration,
     save_calibration,
 )
+
+if TYPE_CHECKING:
+    from calibration.accel import fit_accelerometer
+
+
+def __getattr__(name: str) -> Any:
+    if name == "fit_accelerometer":
+        from calibration.accel import fit_accelerometer
+
+        return fit_accelerometer
+    raise AttributeError(f"module 'calibration' has no attribute {name!r}")
+
 
 __all__ = [
     "AccelCalibration",
