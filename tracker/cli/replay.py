@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.errors import UserError
+
+if TYPE_CHECKING:
+    from tracker.events import Event
+    from tracker.samples import Samples
 
 HELP = "count reps, sets and wobble in a recording (native or CSV); --json for the summary"
 
@@ -40,30 +45,65 @@ def replay_file(
     calibration: Path | None = None,
     chunk: int = 0,
 ) -> dict[str, Any]:
-    """Load ``path``, run the pipeline, return the PRODUCT.md summary."""
-    from tracker.io.load import load_session
-    from tracker.pipeline import Pipeline
+    """Stream ``path`` through the pipeline in bounded blocks; return the PRODUCT.md summary.
+
+    Memory stays flat in the recording's length (tracker/io/stream.py). ``chunk`` > 0 feeds the
+    pipeline ``chunk`` samples at a time across block boundaries, as live packets would.
+    """
+    from tracker.io.stream import RestartWithSession, open_stream
     from tracker.summary import summarize
 
     if not path.exists():
         raise UserError(f"{path}: no such file")
-    session = load_session(path, accel_unit=accel_unit, gyro_unit=gyro_unit)
-    cal, note = _calibration_for(session.meta, calibration)
-    pipeline = Pipeline(calibration=cal, sensor_leg=session.meta.sensor_leg)
-    samples = session.samples
-    events = []
-    if chunk > 0:
-        for block in samples.chunks(chunk):
-            events += pipeline.feed(block)
-    else:
-        events += pipeline.feed(samples)
-    events += pipeline.finish()
-    summary = summarize(str(path), samples.duration_s, events)
+    stream = open_stream(path, accel_unit=accel_unit, gyro_unit=gyro_unit)
+    cal, note = _calibration_for(stream.meta, calibration)
+    try:
+        events = _run_pipeline(stream.blocks(), cal, stream.meta.sensor_leg, chunk)
+        duration_s, warnings = stream.duration_s, list(stream.warnings)
+    except RestartWithSession as restart:  # something only the whole-file reader handles
+        session = restart.session
+        events = _run_pipeline(iter([session.samples]), cal, session.meta.sensor_leg, chunk)
+        duration_s, warnings = session.samples.duration_s, list(session.warnings)
+    summary = summarize(str(path), duration_s, events)
     summary["calibration_id"] = None if cal is None else cal.id
-    warnings = list(session.warnings) + ([note] if note else [])
+    warnings += [note] if note else []
     if warnings:
         summary["warnings"] = warnings
     return summary
+
+
+def _run_pipeline(blocks: Iterator[Samples], cal: Any, sensor_leg: str, chunk: int) -> list[Event]:
+    """Feed the blocks (re-cut into ``chunk``-sample packets when ``chunk`` > 0), then finish."""
+    from tracker.pipeline import Pipeline
+
+    pipeline = Pipeline(calibration=cal, sensor_leg=sensor_leg)
+    events: list[Event] = []
+    if chunk <= 0:
+        for block in blocks:
+            events += pipeline.feed(block)
+    else:
+        for packet in rechunk(blocks, chunk):
+            events += pipeline.feed(packet)
+    events += pipeline.finish()
+    return events
+
+
+def rechunk(blocks: Iterator[Samples], size: int) -> Iterator[Samples]:
+    """The samples of ``blocks`` in packets of ``size`` (the last may be shorter), wherever the
+    blocks end: the same packets as ``Samples.concat(blocks).chunks(size)``."""
+    from tracker.samples import Samples
+
+    carry: Samples | None = None
+    for block in blocks:
+        if carry is not None:
+            block = Samples.concat([carry, block])
+            carry = None
+        whole = len(block) - len(block) % size
+        yield from block.slice(0, whole).chunks(size)
+        if whole < len(block):
+            carry = block.slice(whole, len(block))
+    if carry is not None:
+        yield carry
 
 
 def _calibration_for(meta: Any, override: Path | None) -> tuple[Any, str | None]:
@@ -121,8 +161,7 @@ def run(args: argparse.Namespace) -> int:
         chunk=args.chunk,
     )
     if args.json:
-        json.dump(summary, sys.stdout)
-        sys.stdout.write("\n")
+        sys.stdout.write(json.dumps(summary) + "\n")  # one write: json.dump writes each token
     else:
         print(_table(summary))
     return 0

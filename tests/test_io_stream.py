@@ -1,0 +1,126 @@
+"""Streamed reading (tracker/io/stream.py) gives what the whole-file reader gives, block by block."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tracker.cli.replay import rechunk, replay_file
+from tracker.errors import InputFileError
+from tracker.io.load import load_session
+from tracker.io.stream import RestartWithSession, open_stream
+from tracker.samples import Samples
+
+# ../shared/data from the main checkout, ../../shared/data from a worktree under /work/wt
+DATA = next(
+    (p / "shared" / "data" for p in Path(__file__).resolve().parents if (p / "shared" / "data").is_dir()),
+    Path("../shared/data"),
+)
+
+
+def _csv(path: Path, n: int, seed: int, gyro: bool = True, t0: float = 0.0) -> Path:
+    rng = np.random.default_rng(seed)
+    t = t0 + np.arange(n) / 100.0
+    acc = np.column_stack([0.1 * np.sin(t), 0.05 * rng.normal(size=n), 1 + 0.01 * rng.normal(size=n)])
+    head = "# device_id: ab-12\n# sensor_leg: left\nt,ax,ay,az" + (",gx,gy,gz\n" if gyro else "\n")
+    rows = np.column_stack([t, acc, rng.normal(0, 3, (n, 3))] if gyro else [t, acc])
+    path.write_text(head + "\n".join(",".join(repr(v) for v in row) for row in rows.tolist()) + "\n")
+    return path
+
+
+def _streamed(path: Path, block: int) -> Samples:
+    return Samples.concat(list(open_stream(path, block_samples=block).blocks()))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    n=st.integers(2, 400),
+    block=st.integers(1, 500),
+    seed=st.integers(0, 99),
+    gyro=st.booleans(),
+    t0=st.sampled_from([0.0, 12.5]),
+)
+def test_blocks_join_to_the_whole_file_samples(
+    tmp_path: Path, n: int, block: int, seed: int, gyro: bool, t0: float
+) -> None:
+    path = _csv(tmp_path / f"s{seed}.csv", n, seed, gyro, t0)
+    whole = load_session(path, check_units=False)
+    stream = open_stream(path, block_samples=block)
+    got = Samples.concat(list(stream.blocks()))
+    assert np.array_equal(got.t_s, whole.samples.t_s)
+    assert np.array_equal(got.accel_g, whole.samples.accel_g)
+    assert (got.gyro_dps is None) == (whole.samples.gyro_dps is None)
+    if got.gyro_dps is not None:
+        assert np.array_equal(got.gyro_dps, whole.samples.gyro_dps)
+    assert stream.meta.device_id == "ab-12" and stream.meta.sensor_leg == "left"
+    assert stream.duration_s == pytest.approx(whole.samples.duration_s)
+
+
+@settings(max_examples=40, deadline=None)
+@given(sizes=st.lists(st.integers(1, 40), min_size=1, max_size=8), packet=st.integers(1, 17))
+def test_rechunk_cuts_the_same_packets_as_one_array(sizes: list[int], packet: int) -> None:
+    total = sum(sizes)
+    t = np.arange(total, dtype=np.float64)
+    whole = Samples.from_arrays(t, np.zeros((total, 3)))
+    bounds = np.cumsum([0, *sizes])
+    blocks = [whole.slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+    want = [c.t_s.tolist() for c in whole.chunks(packet)]
+    assert [c.t_s.tolist() for c in rechunk(iter(blocks), packet)] == want
+
+
+def test_a_bad_cell_deep_in_the_file_gets_the_whole_file_readers_message(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "bad.csv", 500, 1)
+    lines = path.read_text().splitlines()
+    lines[420] = lines[420].replace(",", ",x1.5", 1).replace(",x1.5", ",1.5x", 1)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputFileError) as whole:
+        load_session(path)
+    with pytest.raises(InputFileError) as streamed:
+        list(open_stream(path, block_samples=100).blocks())
+    assert str(streamed.value) == str(whole.value) and "line 421" in str(streamed.value)
+
+
+def test_time_going_back_in_a_later_block_gets_the_whole_file_readers_message(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "back.csv", 300, 2)
+    lines = path.read_text().splitlines()
+    lines[250], lines[251] = lines[251], lines[250]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputFileError) as whole:
+        load_session(path)
+    with pytest.raises(InputFileError) as streamed:
+        list(open_stream(path, block_samples=64).blocks())
+    assert str(streamed.value) == str(whole.value)
+
+
+def test_a_note_in_the_body_restarts_from_the_whole_file_session(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "note.csv", 300, 3)
+    lines = path.read_text().splitlines()
+    lines.insert(200, '# note: {"kind": "gap", "t_s": 1.9}')
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RestartWithSession) as restart:
+        list(open_stream(path, block_samples=64).blocks())
+    assert restart.value.session.notes == [{"kind": "gap", "t_s": 1.9}]
+    assert len(restart.value.session.samples) == 300
+
+
+@pytest.mark.skipif(not DATA.exists(), reason="the real recordings (../shared/data) are not here")
+@pytest.mark.parametrize("name", ["cmu-thigh/SqDL_LeftThigh.csv", "daily/hugadb_walk_p07-left.csv"])
+def test_a_streamed_replay_of_a_real_recording_equals_the_in_memory_one(name: str) -> None:
+    """One block holds these recordings whole, so the pipeline sees exactly the same arrays."""
+    from tracker.pipeline import Pipeline
+    from tracker.summary import summarize
+
+    path = DATA / name
+    session = load_session(path)
+    pipeline = Pipeline(sensor_leg=session.meta.sensor_leg)
+    events = pipeline.feed(session.samples) + pipeline.finish()
+    want = summarize(str(path), session.samples.duration_s, events)
+    got = replay_file(path)
+    got.pop("calibration_id")
+    got.pop("warnings", None)
+    assert got == want and got["duration_s"] == want["duration_s"]
