@@ -27,7 +27,7 @@ from tracker.mqtt.options import add_mqtt_arguments, broker_from_args
 from tracker.mqtt.publisher import MqttSettings, SensorPublisher
 from tracker.mqtt.topics import sensor_topic_id
 from tracker.pipeline import Pipeline
-from tracker.service import SensorResult, Source, run_service
+from tracker.service import EventPipeline, Recorder, SensorResult, Sink, Source, run_service
 
 HELP = "live service: sensor(s) -> rep counting -> MQTT"
 
@@ -117,7 +117,9 @@ def device_source(address: str, args: argparse.Namespace | None = None) -> Sourc
     return DeviceSource(link_config_from_args(args or argparse.Namespace(), address))
 
 
-def _recorder(args: argparse.Namespace, source: Source, several: bool, calibration_id: str | None) -> Any:
+def _recorder(
+    args: argparse.Namespace, source: Source, several: bool, calibration_id: str | None
+) -> Recorder | None:
     if args.record is None:
         return None
     from tracker.io.native import RecordingWriter
@@ -215,7 +217,7 @@ async def serve(
             pub = SensorPublisher(settings, sensor_topic_id(src.sensor_id), session_id, name=src.name)
             await asyncio.to_thread(pub.connect)
             publishers.append(pub)
-        runs = []
+        runs: list[tuple[Source, Sink | None, EventPipeline, Recorder | None]] = []
         for src, pub, cal in zip(sources, publishers, cals, strict=True):
             if cal is not None:
                 print(f"[{src.sensor_id}] applying calibration {cal.id}", file=sys.stderr, flush=True)

@@ -91,6 +91,22 @@ def wobble_payload(sensor: str, session: str, ev: WobbleEvent, count: int) -> di
     }
 
 
+def event_message(
+    sensor: str, session: str, ev: Event, wobble_count: int
+) -> tuple[str, dict[str, Any]] | None:
+    """The topic leaf (``event/rep``, ...) and payload of an event; None for a phase change
+    (which only updates ``state``). ``wobble_count`` numbers this sensor's wobble events."""
+    if isinstance(ev, RepEvent):
+        return "event/rep", rep_payload(sensor, session, ev)
+    if isinstance(ev, SetEvent):
+        return "event/set", set_payload(sensor, session, ev)
+    if isinstance(ev, WobbleEvent):
+        return "event/wobble", wobble_payload(sensor, session, ev, wobble_count)
+    if isinstance(ev, PhaseEvent):
+        return None
+    raise TypeError(f"cannot publish {type(ev).__name__}")
+
+
 def status_payload(sensor: str, session: str, online: bool, reason: str = "") -> dict[str, Any]:
     from tracker import __version__
 

@@ -25,7 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from tracker.events import Event, PhaseEvent, RepEvent, SetEvent, WobbleEvent
+from tracker.events import Event, WobbleEvent
 from tracker.mqtt import payloads
 from tracker.mqtt.broker import BrokerError, BrokerURL, Security
 from tracker.mqtt.topics import DEFAULT_PREFIX, Topics, sensor_topic_id
@@ -479,20 +479,12 @@ class SensorPublisher:
     def publish(self, event: Event) -> None:
         """Publish one pipeline event (rep, set, wobble at QoS 1; a phase change updates ``state``)."""
         self.state.apply(event)
-        if isinstance(event, RepEvent):
-            self._publish_event(
-                self.topics.event("rep"), payloads.rep_payload(self.sensor_id, self.session_id, event)
-            )
-        elif isinstance(event, SetEvent):
-            self._publish_event(
-                self.topics.event("set"), payloads.set_payload(self.sensor_id, self.session_id, event)
-            )
-        elif isinstance(event, WobbleEvent):
+        if isinstance(event, WobbleEvent):
             self._wobbles += 1
-            body = payloads.wobble_payload(self.sensor_id, self.session_id, event, self._wobbles)
-            self._publish_event(self.topics.event("wobble"), body)
-        elif not isinstance(event, PhaseEvent):
-            raise TypeError(f"cannot publish {type(event).__name__}")
+        message = payloads.event_message(self.sensor_id, self.session_id, event, self._wobbles)
+        if message is not None:
+            leaf, body = message
+            self._publish_event(f"{self.topics.base}/{leaf}", body)
 
     def publish_state(self, pipeline_state: Mapping[str, Any] | None = None) -> None:
         """Publish the retained ``state`` if it changed (only the latest is kept while offline)."""
