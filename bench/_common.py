@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
+import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from tracker.mqtt import BrokerURL, EmbeddedBroker
+from tracker.mqtt.broker import broker_answers, free_port
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -24,3 +30,35 @@ def write_results(name: str, figures: dict[str, Any]) -> Path:
     }
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
+
+
+class Broker:
+    """Mosquitto on a free port if installed, else the embedded amqtt broker."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.embedded: EmbeddedBroker | None = None
+        self.kind = (
+            "mosquitto" if (shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists()) else "amqtt"
+        )
+
+    def __enter__(self) -> BrokerURL:
+        if self.kind == "amqtt":
+            self.embedded = EmbeddedBroker(port=0).start()
+            return self.embedded.url
+        port = free_port()
+        conf = Path(tempfile.mkdtemp()) / "m.conf"
+        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
+        exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self.proc = subprocess.Popen([exe, "-c", str(conf)], stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not broker_answers("127.0.0.1", port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return BrokerURL("127.0.0.1", port)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(5)
+        if self.embedded is not None:
+            self.embedded.stop()

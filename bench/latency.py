@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -28,9 +25,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import write_results
-from tracker.mqtt import BrokerURL, EmbeddedBroker, MqttSettings, SensorPublisher, Watcher
-from tracker.mqtt.broker import broker_answers, free_port
+from bench._common import Broker, write_results
+from tracker.mqtt import BrokerURL, MqttSettings, SensorPublisher, Watcher
 from tracker.pipeline import Pipeline
 from tracker.service import run_sensor
 
@@ -45,38 +41,6 @@ def truth_rep_ends(workout: str, seed: int) -> list[float]:
 
     truth = simulate(load_workout(workout), seed=seed).truth.to_json()
     return [float(r["t_end_s"]) for s in truth["sets"] for r in s["reps_detail"]]
-
-
-class Broker:
-    """Mosquitto on a free port if installed, else the embedded amqtt broker."""
-
-    def __init__(self) -> None:
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.embedded: EmbeddedBroker | None = None
-        self.kind = (
-            "mosquitto" if (shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists()) else "amqtt"
-        )
-
-    def __enter__(self) -> BrokerURL:
-        if self.kind == "amqtt":
-            self.embedded = EmbeddedBroker(port=0).start()
-            return self.embedded.url
-        port = free_port()
-        conf = Path(tempfile.mkdtemp()) / "m.conf"
-        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
-        exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.proc = subprocess.Popen([exe, "-c", str(conf)], stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while not broker_answers("127.0.0.1", port) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return BrokerURL("127.0.0.1", port)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(5)
-        if self.embedded is not None:
-            self.embedded.stop()
 
 
 async def measure(workout: str, seed: int, seconds: float, url: BrokerURL) -> dict[str, Any]:
