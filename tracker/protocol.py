@@ -521,6 +521,11 @@ class StreamDecoder:
         t_first, keep, more = self._times(batch, host)
         return self._samples(batch, t_first, keep), notices + more
 
+    @property
+    def next_t_s(self) -> float:
+        """Session time just after the last sample decoded (where the next packet should start)."""
+        return self._last_end_s
+
     def _feed_one(self, data: bytes, host_s: float | None) -> Samples | None:
         """One packet in a running stream, the next in sequence: what a live notification is.
 

@@ -24,7 +24,18 @@ from types import ModuleType
 from tracker import __version__
 from tracker.errors import UserError
 
-COMMANDS = ("scan", "run", "replay", "record", "dashboard", "calibrate", "convert", "demo")
+COMMANDS = (
+    "scan",
+    "run",
+    "replay",
+    "record",
+    "dashboard",
+    "calibrate",
+    "convert",
+    "demo",
+    "worker",
+    "gateway",
+)
 _HELP_LINE = re.compile(r"^HELP\s*=\s*(.+)$", re.MULTILINE)
 
 

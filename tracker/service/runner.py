@@ -8,7 +8,11 @@ are closed.
 Per chunk the service does as little as it can, so one process keeps up with hundreds of
 sensors: the pipeline's state is compared as a small dict and the sink is asked to publish it
 only when it or the events changed; telemetry goes out once a second; a stop request is watched
-by one task per sensor, not raced against every chunk.
+by one task per sensor, not raced against every chunk. When the process falls behind a real-time
+source (its chunks arrive more than ``BEHIND_S`` late), the chunks already waiting are fed to the
+pipeline together (up to ``MAX_COALESCED_SAMPLES``): a feed costs mostly its fixed numpy overhead
+(~300 us for 10 samples, ~500 us for 100 on a busy 2-core machine), so a loaded process catches up
+instead of falling further behind, at no extra delay when it keeps up.
 """
 
 from __future__ import annotations
@@ -23,11 +27,14 @@ from typing import Any
 
 from tracker.events import Event, RepEvent, SetEvent
 from tracker.protocol import StreamStats
+from tracker.samples import Samples
 from tracker.service.seams import EventPipeline, Recorder, Sink, Source, SourceChunk
 
 log = logging.getLogger(__name__)
 
 TELEMETRY_INTERVAL_S = 1.0
+BEHIND_S = 0.15  # a real-time source's chunk this late means the next one is already waiting ...
+MAX_COALESCED_SAMPLES = 100  # ... so up to this many samples are fed to the pipeline at once
 
 
 @dataclass
@@ -73,6 +80,9 @@ class _SensorRun:
         self.battery: float | None = None
         self._last_state: Mapping[str, Any] | None = None
         self._last_telemetry = 0.0
+        self.pending: list[SourceChunk] = []
+        self._pending_samples = 0
+        self._real_time = float(getattr(source, "speed", 1.0)) == 1.0  # replays at other speeds: never
 
     def emit(self, events: Sequence[Event]) -> None:
         for ev in events:
@@ -91,18 +101,23 @@ class _SensorRun:
             self._last_state = state
             self.sink.publish_state(state)
 
-    def handle(self, chunk: SourceChunk) -> None:
-        if self.recorder is not None:
-            record_chunk(self.recorder, chunk)
-        for notice in chunk.notices:
-            log.info("%s: %s at %.2f s %s", self.source.sensor_id, notice.kind, notice.t_s, notice.detail)
-        battery_changed = chunk.battery_pct is not None and chunk.battery_pct != self.battery
-        if chunk.battery_pct is not None:
-            self.battery = chunk.battery_pct
+    def handle(self, chunks: Sequence[SourceChunk]) -> None:
+        """Record and log each chunk, feed their samples to the pipeline at once, publish."""
+        battery_changed = False
+        for chunk in chunks:
+            if self.recorder is not None:
+                record_chunk(self.recorder, chunk)
+            for notice in chunk.notices:
+                log.info("%s: %s at %.2f s %s", self.source.sensor_id, notice.kind, notice.t_s, notice.detail)
+            if chunk.battery_pct is not None and chunk.battery_pct != self.battery:
+                self.battery = chunk.battery_pct
+                battery_changed = True
+        parts = [c.samples for c in chunks if len(c.samples)]
         events: list[Event] = []
-        if len(chunk.samples):
-            self.last_t = float(chunk.samples.t_s[-1])
-            events = self.pipeline.feed(chunk.samples)
+        if parts:
+            samples = parts[0] if len(parts) == 1 else Samples.concat(parts)
+            self.last_t = float(samples.t_s[-1])
+            events = self.pipeline.feed(samples)
             self.emit(events)
         if self.sink is not None:
             self.publish_state(force=bool(events) or battery_changed)
@@ -111,9 +126,26 @@ class _SensorRun:
                 self._last_telemetry = now
                 send_telemetry(self.sink, self.source, self.last_t, self.battery)
 
+    def _behind(self, chunk: SourceChunk, waiting: int) -> bool:
+        """Is a real-time source's chunk late enough that the next one is surely waiting?"""
+        wall_t0 = self.source.wall_t0
+        if wall_t0 is None or not self._real_time or not len(chunk.samples):
+            return False
+        late_s = time.time() - (wall_t0 + float(chunk.samples.t_s[-1]))
+        return late_s > BEHIND_S and waiting < MAX_COALESCED_SAMPLES
+
     async def consume(self, iterator: AsyncIterator[SourceChunk]) -> None:
         async for chunk in iterator:
-            self.handle(chunk)
+            self.pending.append(chunk)
+            self._pending_samples += len(chunk.samples)
+            if not self._behind(chunk, self._pending_samples):
+                self.flush()
+
+    def flush(self) -> None:
+        """Handle the chunks taken from the source and not yet fed (also when stopped)."""
+        if self.pending:
+            chunks, self.pending, self._pending_samples = self.pending, [], 0
+            self.handle(chunks)
 
     async def close(self, iterator: AsyncIterator[SourceChunk], stopped: bool) -> None:
         """Stop the source (disconnect the sensor) first, then flush the sink and the recorder."""
@@ -159,6 +191,7 @@ async def run_sensor(
             await run.consume(iterator)
         else:
             stopped = await _until_stopped(run.consume(iterator), stop)
+        run.flush()
         run.emit(pipeline.finish())
     finally:
         await run.close(iterator, stopped or (stop is not None and stop.is_set()))

@@ -54,3 +54,42 @@ class ReplaySource:
             self.stats.samples += len(block)
             self.stats.packets += 1
             yield SourceChunk(block, notices=due)
+
+
+class PacketReplaySource:
+    """A native recording's raw packets, re-sent as they were received, at ``speed`` x real time.
+
+    For a gateway (which forwards packets, not samples) and for tests of the worker pool. The
+    packets are decoded only to pace them and to keep the stream's statistics.
+    """
+
+    def __init__(self, path: str | Path, speed: float = 1.0, sensor_id: str | None = None) -> None:
+        from tracker.errors import InputFileError
+        from tracker.io.native import PacketsRecord, RecordingReader
+
+        reader = RecordingReader.open(path)
+        self.packets = [p for r in reader.records if isinstance(r, PacketsRecord) for p in r.packets]
+        if not self.packets:
+            raise InputFileError(
+                path, "holds no raw packets (a gateway forwards packets; record with reptrack record)"
+            )
+        meta = reader.meta
+        device = meta.device_id if meta is not None else ""
+        self.path = Path(path)
+        self.sensor_id = sensor_id or (device if device and device != "unknown" else self.path.stem)
+        self.name = self.sensor_id
+        self.speed = speed
+        self.wall_t0: float | None = None
+        self.stats = StreamStats()
+
+    async def chunks(self) -> AsyncIterator[SourceChunk]:
+        from tracker.protocol import StreamDecoder
+
+        decoder = StreamDecoder()
+        self.stats = decoder.stats
+        self.wall_t0 = time.time()
+        for packet in self.packets:
+            samples, notices = decoder.feed([packet])
+            if len(samples):
+                await pace(self.wall_t0, float(samples.t_s[-1]), self.speed)
+            yield SourceChunk(samples, (packet,), [time.time()], notices)

@@ -1,0 +1,238 @@
+"""``reptrack worker``: claim sensors announced by gateways, count their reps, publish their facts.
+
+Every worker of a pool subscribes to the announcements through one MQTT 5 shared subscription
+(``$share/<group>/<prefix>/gw/+/hello``), so the broker hands each announcement to one worker.
+That worker claims the sensor; the gateway, which arbitrates, names the owner (retained) and
+sends it the sensor's packets since the last checkpoint, then the live ones, in order on one
+topic: a sensor's stream stays whole and in order on one worker. After each closed set the owner
+publishes a retained checkpoint. The worker's connection has ``offline`` as its last will; when
+the gateway sees it, it releases the worker's sensors and announces them again, and the next
+owner replays from the checkpoint with the same set numbers and event ids (subscribers drop the
+events they already have by id): no rep is lost, none is counted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from tracker.events import Event, SetEvent
+from tracker.mqtt.publisher import MqttSettings, connect_client
+from tracker.protocol import StreamDecoder, StreamStats
+from tracker.scaleout import wire
+from tracker.scaleout.channel import SharedChannel
+from tracker.scaleout.resume import ResumedPipeline
+from tracker.service import SensorResult, SourceChunk, run_sensor
+
+log = logging.getLogger(__name__)
+
+
+class PacketQueueSource:
+    """A claimed sensor's packets (from the broker) as a service Source, decoded in order."""
+
+    def __init__(self, sensor_id: str, checkpoint: wire.Checkpoint) -> None:
+        self.sensor_id = sensor_id
+        self.name = sensor_id
+        self.wall_t0: float | None = None  # replayed and live packets mix: no real-time pacing
+        self.decoder = StreamDecoder()
+        self.stats: StreamStats = self.decoder.stats
+        self.checkpoint = checkpoint
+        self.next_index = checkpoint.index  # frames below it were seen (or precede the checkpoint)
+        self.end_index: int | None = None
+        self.fed_index = checkpoint.index  # the first packet not yet handed to the pipeline
+        self._queue: asyncio.Queue[SourceChunk | None] = asyncio.Queue()
+
+    def frame(self, data: bytes) -> None:
+        try:
+            index, host_s, packet = wire.decode_frame(data)
+        except ValueError as exc:
+            log.warning("%s: %s; dropped", self.sensor_id, exc)
+            return
+        if index < self.next_index:
+            return  # a packet sent again (a replay after this worker had it already)
+        self.next_index = index + 1
+        samples, notices = self.decoder.feed([packet], [host_s])
+        self._queue.put_nowait(SourceChunk(samples, (packet,), [host_s], notices))
+        self._maybe_end()
+
+    def end(self, index: int) -> None:
+        self.end_index = index
+        self._maybe_end()
+
+    def _maybe_end(self) -> None:
+        if self.end_index is not None and self.next_index >= self.end_index:
+            self._queue.put_nowait(None)
+            self.end_index = None
+
+    async def chunks(self) -> AsyncIterator[SourceChunk]:
+        while True:
+            chunk = await self._queue.get()
+            if chunk is None:
+                return
+            self.fed_index += len(chunk.packets)
+            yield chunk
+
+
+class ClaimedSensor:
+    """A sensor this worker owns: its source, channel, pipeline and the task running them."""
+
+    def __init__(self, worker: Worker, sensor_id: str, session: str, checkpoint: wire.Checkpoint) -> None:
+        assert worker.client is not None
+        self.worker = worker
+        self.sensor_id = sensor_id
+        self.session = session
+        self.source = PacketQueueSource(sensor_id, checkpoint)
+        self.channel = SharedChannel(worker.client, worker.prefix, sensor_id, session, checkpoint.wobbles)
+        self.pipeline = ResumedPipeline(checkpoint)
+        self.channel.online("claimed by worker " + worker.worker_id)
+        self.task = asyncio.ensure_future(
+            run_sensor(self.source, self.channel, self.pipeline, on_event=self._on_event)
+        )
+
+    def _on_event(self, sensor: str, ev: Event) -> None:
+        if isinstance(ev, SetEvent) and not self.channel.muted:
+            self.checkpoint(ev.index)
+
+    def checkpoint(self, sets_done: int) -> None:
+        """Publish where a new owner would pick up: after the packets fed so far."""
+        cp = wire.Checkpoint(
+            index=self.source.fed_index,
+            t_s=self.source.checkpoint.t_s + self.source.decoder.next_t_s,
+            sets_done=sets_done,
+            total_reps=int(self.pipeline.state.get("total_reps") or 0),
+            wobbles=self.channel.wobbles,
+        )
+        self.worker.publish_checkpoint(self.sensor_id, self.session, cp)
+
+    def hand_back(self) -> None:
+        """This worker stops mid-stream: the set in progress is left to the next owner, which
+        replays it from the checkpoint (finishing it here would publish a cut set)."""
+        self.channel.muted = True
+        self.source.end(self.source.next_index)
+
+
+class Worker:
+    """One worker process's sensors over one MQTT connection (its last will: ``offline``)."""
+
+    def __init__(
+        self, settings: MqttSettings, worker_id: str | None = None, group: str = wire.SHARE_GROUP
+    ) -> None:
+        self.settings = settings
+        self.prefix = settings.prefix
+        self.worker_id = worker_id or uuid.uuid4().hex[:8]
+        self.group = group
+        self.client: mqtt.Client | None = None
+        self.sensors: dict[str, ClaimedSensor] = {}
+        self.claiming: dict[str, str] = {}  # sensor -> session, claim sent, no owner yet
+        self.results: list[SensorResult] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # --- connection (paho's thread hands every message to the asyncio loop) ---------------------
+    def _prepare(self, client: mqtt.Client) -> None:
+        client.will_set(wire.worker_status_topic(self.prefix, self.worker_id), b"offline", qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_message = self._on_message
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
+        client.publish(wire.worker_status_topic(self.prefix, self.worker_id), b"online", qos=1, retain=True)
+        client.subscribe(wire.hello_subscription(self.prefix, self.group), qos=1)
+        for sensor in [*self.sensors, *self.claiming]:
+            client.subscribe(wire.gw_topic(self.prefix, sensor, "#"), qos=1)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self.handle, message.topic, bytes(message.payload))
+
+    async def run(self, stop: asyncio.Event) -> list[SensorResult]:
+        """Serve until ``stop``; then finish every sensor's pipeline and go offline."""
+        self._loop = asyncio.get_running_loop()
+        client_id = f"reptrack-worker-{self.worker_id}"
+        settings = self.settings
+        self.client = await asyncio.to_thread(
+            connect_client, settings, client_id, prepare=self._prepare, auto_reconnect=True
+        )
+        try:
+            await stop.wait()
+        finally:
+            running = list(self.sensors.values())
+            for claimed in running:
+                claimed.hand_back()
+            await asyncio.gather(*(c.task for c in running), return_exceptions=True)
+            await asyncio.sleep(0)  # let the tasks' done callbacks collect the results
+            topic = wire.worker_status_topic(self.prefix, self.worker_id)
+            info = self.client.publish(topic, b"offline", qos=1, retain=True)
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(info.wait_for_publish, 2.0)
+            self.client.disconnect()
+            self.client.loop_stop()
+        return self.results
+
+    # --- protocol -------------------------------------------------------------------------------
+    def handle(self, topic: str, payload: bytes) -> None:
+        where = wire.sensor_of(self.prefix, topic)
+        if where is None or self.client is None:
+            return
+        sensor, leaf = where
+        if leaf == "packets":
+            claimed = self.sensors.get(sensor)
+            if claimed is not None:
+                claimed.source.frame(payload)
+            return
+        body = wire.loads(payload)
+        if leaf == "hello" and isinstance(body, dict):
+            self._on_hello(sensor, str(body.get("session", "")))
+        elif leaf == "owner" and isinstance(body, dict):
+            self._on_owner(sensor, body)
+        elif leaf == "end" and isinstance(body, dict) and sensor in self.sensors:
+            self.sensors[sensor].source.end(int(body.get("index", 0)))
+
+    def _on_hello(self, sensor: str, session: str) -> None:
+        if sensor in self.sensors or sensor in self.claiming:
+            return
+        assert self.client is not None
+        self.claiming[sensor] = session
+        self.client.subscribe(wire.gw_topic(self.prefix, sensor, "#"), qos=1)
+        self.client.publish(
+            wire.gw_topic(self.prefix, sensor, "claim"), wire.dumps({"worker": self.worker_id}), qos=1
+        )
+
+    def _on_owner(self, sensor: str, body: dict[str, Any]) -> None:
+        assert self.client is not None
+        owner = body.get("worker")
+        if owner is None:
+            return  # released (or cleared): the claim sent is still good
+        mine = owner == self.worker_id
+        if mine and sensor not in self.sensors:
+            self.claiming.pop(sensor, None)
+            checkpoint = wire.Checkpoint.from_json(body.get("checkpoint"))
+            log.info("worker %s owns %s from packet %d", self.worker_id, sensor, checkpoint.index)
+            self.sensors[sensor] = ClaimedSensor(self, sensor, str(body.get("session", "")), checkpoint)
+            self.sensors[sensor].task.add_done_callback(functools.partial(self._finished, sensor))
+        elif not mine and sensor in self.claiming:
+            self.claiming.pop(sensor, None)  # another worker won the claim
+            self.client.unsubscribe(wire.gw_topic(self.prefix, sensor, "#"))
+
+    def _finished(self, sensor: str, _task: object = None) -> None:
+        claimed = self.sensors.pop(sensor, None)
+        if claimed is not None and self.client is not None:
+            with contextlib.suppress(Exception):
+                self.results.append(claimed.task.result())
+            if not claimed.channel.muted:  # the stream ended: tell the gateway it is all done
+                claimed.checkpoint(
+                    int(claimed.pipeline.state.get("set_index") or 0) or claimed.channel.sets_done
+                )
+            self.client.unsubscribe(wire.gw_topic(self.prefix, sensor, "#"))
+
+    def publish_checkpoint(self, sensor: str, session: str, cp: wire.Checkpoint) -> None:
+        assert self.client is not None
+        body = {"session": session, "worker": self.worker_id, **cp.to_json()}
+        self.client.publish(
+            wire.gw_topic(self.prefix, sensor, "checkpoint"), wire.dumps(body), qos=1, retain=True
+        )
