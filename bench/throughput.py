@@ -9,6 +9,7 @@ packets were handled. ``Pipeline.feed`` alone is reported too, for comparison.
 Writes bench/results/throughput.json.
 
     .venv/bin/python bench/throughput.py [--sensors 500] [--seconds 30] [--skip-hour]
+    .venv/bin/python bench/throughput.py --replay   # reptrack replay and --help as whole processes
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -132,21 +135,29 @@ class PacketSource:
             yield SourceChunk(samples, (packet,), None, notices)
 
 
-def bench_service(sensors: int, seconds: float, url: Any) -> dict[str, float]:
+def bench_service(sensors: int, seconds: float, url: Any, shared: bool = True) -> dict[str, Any]:
     """The live service's own path for ``sensors`` sensors at 100 Hz in real time: packets ->
-    decoder -> pipeline -> one SensorPublisher (MQTT connection) per sensor -> the broker.
+    decoder -> pipeline -> MQTT -> the broker. ``shared``: all sensors over one connection, as a
+    ``reptrack worker`` publishes; else one SensorPublisher (connection) per sensor, as
+    ``reptrack run`` does (paho's select() limits that to about 340 connections a process).
 
     CPU time of this process (all threads: asyncio, paho's network threads) over the streaming
     window; ``lag`` is how late packets were handled (a service that keeps up stays near 0)."""
     from tracker.mqtt import MqttSettings, SensorPublisher
-    from tracker.service import run_service
+    from tracker.mqtt.publisher import connect_client
+    from tracker.scaleout.channel import SharedChannel
+    from tracker.service import Sink, run_service
 
     hour = workout_hour(hours=(seconds + 5) / 3600, seed=3)
     clock_us = np.round(hour.t_s * 1e6).astype(np.int64)
     packets = Packetizer().encode(clock_us, hour.accel_g, hour.gyro_dps)[: int(seconds * 10)]
     settings = MqttSettings(url, protocol="5")
-    publishers = []
+    publishers: list[Sink] = []
+    client = connect_client(settings, "bench-worker") if shared else None
     for i in range(sensors):
+        if client is not None:
+            publishers.append(SharedChannel(client, settings.prefix, f"bench-{i:04d}", "throughput"))
+            continue
         pub = SensorPublisher(settings, f"bench-{i:04d}", "throughput")
         pub.connect()
         publishers.append(pub)
@@ -164,10 +175,14 @@ def bench_service(sensors: int, seconds: float, url: Any) -> dict[str, float]:
         return time.process_time() - cpu0, time.time() - wall0, [sources, results]
 
     cpu, wall, (sources, results) = asyncio.run(main())
+    if client is not None:
+        client.disconnect()
+        client.loop_stop()
     lags = np.concatenate([np.asarray(src.lags_s) for src in sources])
     tail = np.concatenate([np.asarray(src.lags_s[-50:]) for src in sources])  # the last 5 s
     return {
         "sensors": sensors,
+        "connections": 1 if shared else sensors,
         "seconds": seconds,
         "wall_s": wall,
         "cpu_s": cpu,
@@ -204,6 +219,90 @@ def bench_memory(hours: float = 8.0) -> dict[str, float]:
     }
 
 
+REAL_DATA = next(
+    (
+        p / "shared" / "data" / "cmu-thigh"
+        for p in ROOT.parents
+        if (p / "shared" / "data" / "cmu-thigh").is_dir()
+    ),
+    None,
+)
+
+
+def real_data_csv(path: Path, hours: float) -> int:
+    """An ``hours``-long generic CSV stitched from the real recordings (read in place; the file
+    goes to a temporary folder, never into the repository). Returns its number of samples."""
+    assert REAL_DATA is not None
+    from tracker.io.load import load_session
+
+    parts = [load_session(f).samples for f in sorted(REAL_DATA.glob("*_LeftThigh.csv"))]
+    rows, offset, n = [], 0.0, 0
+    while offset < hours * 3600:
+        for part in parts:
+            t = part.t_s - part.t_s[0] + offset
+            assert part.gyro_dps is not None
+            rows.append(np.column_stack([t, part.accel_g, part.gyro_dps]))
+            offset = float(t[-1]) + 0.01
+            n += len(t)
+            if offset >= hours * 3600:
+                break
+    with path.open("w") as f:
+        f.write(
+            "# real CMU-MBL thigh recordings, stitched end to end (bench/throughput.py)\nt,ax,ay,az,gx,gy,gz\n"
+        )
+        for block in rows:
+            np.savetxt(f, block, fmt=["%.3f"] + ["%.5f"] * 6, delimiter=",")
+    return n
+
+
+def process_cost(argv: list[str], repeat: int = 3) -> dict[str, float]:
+    """Median CPU time (user + system) and peak RSS of a whole command, from its own rusage."""
+    cpu, rss = [], []
+    for _ in range(repeat):
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)} failed with exit code {proc.returncode}")
+        cpu.append(usage.ru_utime + usage.ru_stime)
+        rss.append(usage.ru_maxrss / 1024)
+    return {"cpu_s": float(np.median(cpu)), "cpu_runs_s": cpu, "peak_rss_mb": float(np.median(rss))}
+
+
+def bench_replay(hours: tuple[float, ...] = (1.0, 8.0)) -> dict[str, Any]:
+    """``reptrack replay`` as a whole process (imports, reading, pipeline) on real-data CSVs of
+    one and eight hours and on the hour as a native recording; ``--help``/``--version``."""
+    import tempfile
+
+    from tracker.io import load_session
+    from tracker.io.native import RecordingWriter
+
+    exe = [sys.executable, "-m", "tracker.cli"]
+    out: dict[str, Any] = {
+        "help": process_cost([*exe, "--help"]),
+        "version": process_cost([*exe, "--version"]),
+    }
+    if REAL_DATA is None:
+        return out
+    with tempfile.TemporaryDirectory() as tmp:
+        for h in hours:
+            csv = Path(tmp) / f"real-{h:g}h.csv"
+            n = real_data_csv(csv, h)
+            cost = process_cost([*exe, "replay", str(csv), "--json"], repeat=3 if h <= 1 else 1)
+            cost.update(samples=n, hours=h, realtime_factor=h * 3600 / cost["cpu_s"])
+            out[f"csv_{h:g}h"] = cost
+            if h == 1.0:
+                native = Path(tmp) / "real-1h.rtrk"
+                session = load_session(csv)
+                with RecordingWriter.create(native, session.meta) as writer:
+                    for block in session.samples.chunks(60_000):
+                        writer.write_samples(block)
+                cost = process_cost([*exe, "replay", str(native), "--json"])
+                cost.update(hours=h, realtime_factor=h * 3600 / cost["cpu_s"])
+                out["native_1h"] = cost
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
@@ -211,8 +310,30 @@ def main() -> int:
     )
     ap.add_argument("--seconds", type=float, default=30.0, help="real-time seconds of the live run")
     ap.add_argument("--skip-hour", action="store_true", help="only the live service run")
+    ap.add_argument(
+        "--replay", action="store_true", help="only reptrack replay as a whole process (real data)"
+    )
+    ap.add_argument(
+        "--per-sensor-connections", action="store_true", help="one MQTT connection per sensor (reptrack run)"
+    )
     args = ap.parse_args()
     figures: dict[str, Any] = {}
+    if args.replay:
+        res = bench_replay()
+        figures["replay"] = res
+        print(
+            f"reptrack --help: {res['help']['cpu_s']:.2f} s of CPU, --version {res['version']['cpu_s']:.2f} s"
+        )
+        for key, r in res.items():
+            if key.startswith(("csv", "native")):
+                print(
+                    f"reptrack replay, {key}: {r['cpu_s']:.2f} s of CPU (median of {len(r['cpu_runs_s'])}), "
+                    f"{r['realtime_factor']:.0f}x real time, peak RSS {r['peak_rss_mb']:.0f} MB"
+                )
+        out = ROOT / "bench" / "results" / "throughput_replay.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(figures, indent=2) + "\n")
+        return 0
     if not args.skip_hour:
         hour = workout_hour()
         Pipeline().feed(hour.slice(0, 5000))  # warm up imports and caches
@@ -239,11 +360,12 @@ def main() -> int:
     figures["service"] = []
     with broker as url:
         for n in args.sensors:
-            res = bench_service(n, args.seconds, url)
+            res = bench_service(n, args.seconds, url, shared=not args.per_sensor_connections)
             res["broker"] = broker.kind
             figures["service"].append(res)
             print(
-                f"live service, {n} sensors at 100 Hz for {res['seconds']:.0f} s ({broker.kind}): "
+                f"live service, {n} sensors at 100 Hz for {res['seconds']:.0f} s over {res['connections']} "
+                f"MQTT connection(s) ({broker.kind}): "
                 f"{100 * res['cpu_share_of_one_core']:.0f} % of one core, {res['us_per_packet']:.0f} us per packet; "
                 f"packets handled late by median {1000 * res['lag_median_s']:.0f} ms, p99 {1000 * res['lag_p99_s']:.0f} ms, "
                 f"at most {1000 * res['lag_last_5s_max_s']:.0f} ms in the last 5 s; {res['reps_published']} reps published"

@@ -44,6 +44,7 @@ class SimulatedSource:
         self.faults = faults
         self.seed = seed
         self.wall_t0: float | None = None
+        self.sensor_wall_t0: float | None = None  # the simulated sensor's own clock: wall time of its t = 0
         self.stats = StreamStats()
         self.duration_s = self.data.duration_s
         self.inner: DeviceSource | None = None
@@ -75,6 +76,7 @@ class SimulatedSource:
                 async for chunk in inner.chunks():
                     self.wall_t0 = inner.wall_t0
                     self.stats = inner.stats  # the profile's decoder's, once connected
+                    self.sensor_wall_t0 = sim.sensor.start_wall_s
                     yield chunk
             finally:
                 ender.cancel()
