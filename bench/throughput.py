@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import time
@@ -255,23 +254,37 @@ def real_data_csv(path: Path, hours: float) -> int:
     return n
 
 
-def process_cost(argv: list[str], repeat: int = 3) -> dict[str, float]:
-    """Median CPU time (user + system) and peak RSS of a whole command, from its own rusage."""
+_MEASURE = """
+import json, os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+print(json.dumps([os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime, usage.ru_maxrss]))
+"""
+
+
+def process_cost(argv: list[str], repeat: int = 3) -> dict[str, Any]:
+    """Median CPU time (user + system) and peak RSS of a whole command, from its own rusage.
+
+    Measured by a small Python process that starts the command: a child forked from this (large)
+    benchmark process would count the pages it shares with it before ``exec`` as its RSS."""
     cpu, rss = [], []
     for _ in range(repeat):
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(argv)} failed with exit code {proc.returncode}")
-        cpu.append(usage.ru_utime + usage.ru_stime)
-        rss.append(usage.ru_maxrss / 1024)
+        out = subprocess.run(
+            [sys.executable, "-c", _MEASURE, *argv], capture_output=True, text=True, check=True
+        )
+        code, cpu_s, maxrss_kb = json.loads(out.stdout)
+        if code != 0:
+            raise SystemExit(f"{' '.join(argv)} failed with exit code {code}")
+        cpu.append(cpu_s)
+        rss.append(maxrss_kb / 1024)
     return {"cpu_s": float(np.median(cpu)), "cpu_runs_s": cpu, "peak_rss_mb": float(np.median(rss))}
 
 
-def bench_replay(hours: tuple[float, ...] = (1.0, 8.0)) -> dict[str, Any]:
+def bench_replay(hours: tuple[float, ...] = (1.0, 8.0), baseline: Path | None = None) -> dict[str, Any]:
     """``reptrack replay`` as a whole process (imports, reading, pipeline) on real-data CSVs of
-    one and eight hours and on the hour as a native recording; ``--help``/``--version``."""
+    one and eight hours and on the hour as a native recording; ``--help``/``--version``. With
+    ``baseline`` (another checkout, e.g. main's worktree) its replay of the hour is timed in the
+    same run, alternating, so the ratio holds on a busy machine."""
     import tempfile
 
     from tracker.io import load_session
@@ -291,6 +304,11 @@ def bench_replay(hours: tuple[float, ...] = (1.0, 8.0)) -> dict[str, Any]:
             cost = process_cost([*exe, "replay", str(csv), "--json"], repeat=3 if h <= 1 else 1)
             cost.update(samples=n, hours=h, realtime_factor=h * 3600 / cost["cpu_s"])
             out[f"csv_{h:g}h"] = cost
+            if baseline is not None and h == 1.0:
+                run_baseline = f"import sys, runpy; sys.path.insert(0, {str(baseline)!r}); runpy.run_module('tracker.cli', run_name='__main__')"
+                base = process_cost([sys.executable, "-c", run_baseline, "replay", str(csv), "--json"])
+                base.update(hours=h, realtime_factor=h * 3600 / base["cpu_s"], checkout=str(baseline))
+                out["baseline_csv_1h"] = base
             if h == 1.0:
                 native = Path(tmp) / "real-1h.rtrk"
                 session = load_session(csv)
@@ -314,18 +332,21 @@ def main() -> int:
         "--replay", action="store_true", help="only reptrack replay as a whole process (real data)"
     )
     ap.add_argument(
+        "--baseline", type=Path, help="with --replay: also time this checkout's replay (e.g. ../main)"
+    )
+    ap.add_argument(
         "--per-sensor-connections", action="store_true", help="one MQTT connection per sensor (reptrack run)"
     )
     args = ap.parse_args()
     figures: dict[str, Any] = {}
     if args.replay:
-        res = bench_replay()
+        res = bench_replay(baseline=args.baseline)
         figures["replay"] = res
         print(
             f"reptrack --help: {res['help']['cpu_s']:.2f} s of CPU, --version {res['version']['cpu_s']:.2f} s"
         )
         for key, r in res.items():
-            if key.startswith(("csv", "native")):
+            if key.startswith(("csv", "native", "baseline")):
                 print(
                     f"reptrack replay, {key}: {r['cpu_s']:.2f} s of CPU (median of {len(r['cpu_runs_s'])}), "
                     f"{r['realtime_factor']:.0f}x real time, peak RSS {r['peak_rss_mb']:.0f} MB"

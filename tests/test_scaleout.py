@@ -58,7 +58,7 @@ class Subscriber:
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
         self.client.on_message = self.on_message
         self.client.connect("127.0.0.1", port)
-        for topic in ("reptrack/+/event/rep", "reptrack/+/event/set", "reptrack/gw/+/owner"):
+        for topic in ("reptrack/+/event/rep", "reptrack/+/event/set", "reptrack-pool/gw/+/owner"):
             self.client.subscribe(topic, qos=1)
         self.client.loop_start()
 

@@ -53,7 +53,8 @@ class Gateway:
 
     def __init__(self, settings: MqttSettings, gateway_id: str | None = None) -> None:
         self.settings = settings
-        self.prefix = settings.prefix
+        self.prefix = wire.pool_root(settings.prefix)  # gateway/worker topics
+        self.facts_prefix = settings.prefix  # the sensors' live facts (status on a hand-over)
         self.gateway_id = gateway_id or uuid.uuid4().hex[:8]
         self.session = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         self.sensors: dict[str, GatewaySensor] = {}
@@ -183,7 +184,7 @@ class Gateway:
                     worker,
                     sensor.checkpoint.index,
                 )
-                topics = Topics(self.prefix, sensor.sensor_id)
+                topics = Topics(self.facts_prefix, sensor.sensor_id)
                 status = payloads.status_payload(sensor.sensor_id, sensor.session, False, "worker lost")
                 self._publish(topics.status, payloads.encode(status), retain=True)
                 body = {"worker": None, "session": sensor.session, "checkpoint": sensor.checkpoint.to_json()}

@@ -1,6 +1,8 @@
 """Topics and payloads between gateways and workers (docs/mqtt.md, "Scaling out").
 
-Under ``<prefix>/gw/<sensor>/``:
+Gateway and worker traffic lives under its own root, ``<prefix>-pool`` (``reptrack-pool`` by
+default), so dashboards subscribed to ``<prefix>/+/#`` never receive raw packets. Under
+``<pool>/gw/<sensor>/``:
 
 - ``hello``      gateway -> one worker (shared subscription), QoS 1, while the sensor has no owner:
                  ``{"sensor", "session", "gateway"}``
@@ -9,7 +11,7 @@ Under ``<prefix>/gw/<sensor>/``:
 - ``packets``    gateway -> owner, QoS 1, binary: one frame per BLE notification (below)
 - ``checkpoint`` owner, retained: where a new owner resumes (:class:`Checkpoint`)
 
-and ``<prefix>/workers/<worker>/status``: retained ``online``/``offline``, ``offline`` being the
+and ``<pool>/workers/<worker>/status``: retained ``online``/``offline``, ``offline`` being the
 worker connection's last will.
 
 A packet frame is ``u32 index`` (the gateway's count of this sensor's packets, from 0),
@@ -25,6 +27,11 @@ from typing import Any
 
 SHARE_GROUP = "reptrack-workers"
 _FRAME = struct.Struct("<Id")
+
+
+def pool_root(facts_prefix: str) -> str:
+    """The root of the gateway/worker topics beside the live facts' ``facts_prefix``."""
+    return f"{facts_prefix}-pool"
 
 
 def gw_topic(prefix: str, sensor: str, leaf: str) -> str:

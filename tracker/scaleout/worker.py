@@ -89,7 +89,9 @@ class ClaimedSensor:
         self.sensor_id = sensor_id
         self.session = session
         self.source = PacketQueueSource(sensor_id, checkpoint)
-        self.channel = SharedChannel(worker.client, worker.prefix, sensor_id, session, checkpoint.wobbles)
+        self.channel = SharedChannel(
+            worker.client, worker.facts_prefix, sensor_id, session, checkpoint.wobbles
+        )
         self.pipeline = ResumedPipeline(checkpoint)
         self.channel.online("claimed by worker " + worker.worker_id)
         self.task = asyncio.ensure_future(
@@ -125,7 +127,8 @@ class Worker:
         self, settings: MqttSettings, worker_id: str | None = None, group: str = wire.SHARE_GROUP
     ) -> None:
         self.settings = settings
-        self.prefix = settings.prefix
+        self.prefix = wire.pool_root(settings.prefix)  # gateway/worker topics
+        self.facts_prefix = settings.prefix  # the sensors' live facts
         self.worker_id = worker_id or uuid.uuid4().hex[:8]
         self.group = group
         self.client: mqtt.Client | None = None
