@@ -9,6 +9,11 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "cmu-thigh"
+# The shared recordings beside the repository, or beside the folder of worktrees it sits in.
+SHARED_DATA_DIR = next(
+    (p / "shared" / "data" for p in REPO_ROOT.parents[:2] if (p / "shared" / "data").is_dir()),
+    REPO_ROOT.parent / "shared" / "data",
+)
 
 
 @pytest.fixture(scope="session")

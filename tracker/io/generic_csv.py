@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tracker.errors import InputFileError
-from tracker.io.session import RecordingMeta, Session, dumps_json
+from tracker.io.session import RecordingMeta, Session, dumps_json, loads_json
 from tracker.io.text import check_increasing_time, parse_numeric_rows, read_text_lines
 from tracker.io.units import DEG_PER_RAD, STANDARD_GRAVITY_MS2
 from tracker.samples import Samples
@@ -95,9 +94,10 @@ def _comment(
         meta[key] = value
         return
     try:
-        note = json.loads(value)
-    except ValueError:
-        note = None
+        note = loads_json(value)
+    except ValueError as exc:
+        warnings.append(f"line {number}: note is not valid JSON ({exc}); ignored")
+        return
     if isinstance(note, dict):
         notes.append(note)
     else:

@@ -43,8 +43,9 @@ def load_session(
 
     ``accel_unit``/``gyro_unit`` say how a generic CSV stores its values (formats whose columns
     name their units ignore them). With ``check_units`` a CSV whose accelerometer does not read
-    about 1 g at rest, or whose gyroscope looks like it is in the other unit, is refused with an
-    error that says which option to use.
+    about 1 g at rest, or whose gyroscope clearly turns in the other unit during calm tilting, is
+    refused with an error that says which option to use; when the calm stretches are too few to
+    be sure, the session loads with a warning instead.
     """
     if accel_unit not in ACCEL_UNITS:
         raise InputFileError(
@@ -68,7 +69,9 @@ def load_session(
         session = load_generic_csv(p, accel_unit=accel_unit, gyro_unit=gyro_unit)
     session.source = str(path)
     if check_units:
-        check_sample_units(session.samples, path, accel_unit=accel_unit, gyro_unit=gyro_unit, fmt=kind)
+        session.warnings += check_sample_units(
+            session.samples, path, accel_unit=accel_unit, gyro_unit=gyro_unit, fmt=kind
+        )
     return session
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import os
 import struct
 import zlib
@@ -27,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tracker.errors import InputFileError
-from tracker.io.session import RecordingMeta, Session, dumps_json
+from tracker.io.session import RecordingMeta, Session, dumps_json, loads_json
 from tracker.protocol import StreamDecoder, StreamNotice
 from tracker.samples import Samples
 
@@ -380,7 +379,7 @@ class RecordingReader:
                 self.warnings.append(f"byte {offset}: a second header record; ignored")
                 return
             try:
-                obj = json.loads(bytes(payload).decode("utf-8"))
+                obj = loads_json(bytes(payload))
             except (UnicodeDecodeError, ValueError) as exc:
                 self.meta = RecordingMeta()
                 self.warnings.append(
@@ -409,9 +408,10 @@ class RecordingReader:
                 self.records.append(SamplesRecord(offset, samples))
         elif rec_type == REC_NOTE:
             try:
-                note = json.loads(bytes(payload).decode("utf-8"))
-            except (UnicodeDecodeError, ValueError):
-                note = None
+                note = loads_json(bytes(payload))
+            except ValueError as exc:
+                self.warnings.append(f"byte {offset}: note record is not valid JSON ({exc}); skipped")
+                return
             if isinstance(note, dict):
                 self.records.append(NoteRecord(offset, note))
             else:
