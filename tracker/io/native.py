@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import os
 import struct
 import zlib
@@ -56,8 +57,11 @@ RECORD_NAMES = {
     REC_END: "end",
 }
 
-SAMPLES_PER_RECORD = 1000  # imported data is split so a cut file still reads most of it
-PACKETS_PER_RECORD = 4096
+RECORD_SPAN_S = 2.0
+"""Longest stretch of samples one record holds: a file cut anywhere (a crash, a full disk, a
+partial copy) loses at most its incomplete last record, so at most this much of the session."""
+SAMPLES_PER_RECORD = 1000  # and never more than this many float samples per record
+PACKETS_PER_RECORD = 4096  # nor this many packets
 _SAMPLES_HEAD = struct.Struct("<IB3x")  # count, flags (bit0 gyro), reserved
 
 
@@ -95,6 +99,23 @@ def encode_samples_payload(samples: Samples) -> bytes:
     if gyro is not None:
         parts.append(np.ascontiguousarray(gyro, dtype="<f8").tobytes())
     return b"".join(parts)
+
+
+def _packet_spans(packets: Sequence[bytes]) -> Iterator[tuple[int, int]]:
+    """Index ranges of packets holding at most ``RECORD_SPAN_S`` of samples each, by the sample
+    count and period in each packet's header (docs/protocol.md); a packet too short to have a
+    header counts as no time."""
+    limit_us = RECORD_SPAN_S * 1e6
+    start = 0
+    span_us = 0.0
+    for i, packet in enumerate(packets):
+        own_us = packet[10] * (packet[8] | packet[9] << 8) if len(packet) >= 12 else 0
+        if i > start and (span_us + own_us > limit_us or i - start >= PACKETS_PER_RECORD):
+            yield start, i
+            start, span_us = i, 0.0
+        span_us += own_us
+    if start < len(packets):
+        yield start, len(packets)
 
 
 class RecordingWriter:
@@ -190,9 +211,9 @@ class RecordingWriter:
             return
         self._claim("packets")
         out = []
-        for i in range(0, len(packets), PACKETS_PER_RECORD):
-            chunk = packets[i : i + PACKETS_PER_RECORD]
-            times = None if host_times_s is None else host_times_s[i : i + PACKETS_PER_RECORD]
+        for i, j in _packet_spans(packets):
+            chunk = packets[i:j]
+            times = None if host_times_s is None else host_times_s[i:j]
             out.append(_frame(REC_PACKETS, encode_packets_payload([bytes(p) for p in chunk], times)))
         self._write(b"".join(out))
 
@@ -201,7 +222,11 @@ class RecordingWriter:
         if not len(samples):
             return
         self._claim("samples")
-        out = [_frame(REC_SAMPLES, encode_samples_payload(b)) for b in samples.chunks(SAMPLES_PER_RECORD)]
+        rate = samples.estimated_rate_hz() if len(samples) > 1 else 0.0
+        per_record = SAMPLES_PER_RECORD
+        if math.isfinite(rate) and rate > 0:
+            per_record = max(1, min(SAMPLES_PER_RECORD, int(RECORD_SPAN_S * rate)))
+        out = [_frame(REC_SAMPLES, encode_samples_payload(b)) for b in samples.chunks(per_record)]
         self._write(b"".join(out))
 
     def write_note(self, kind: str, t_s: float | None = None, **fields: Any) -> None:
