@@ -64,6 +64,7 @@ def test_credentials_from_file_env_and_url(tmp_path) -> None:
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
     cfg.write_text(f'[mqtt]\nusername = "file-user"\npassword = "file-pw"\nca_file = "{ca}"\n')
+    cfg.chmod(0o600)  # a password file every user can read is refused (test_bad_input_cli)
     url = BrokerURL.parse("mqtts://h")
     sec = load_security(url, cfg, env={})
     assert (sec.username, sec.password, sec.ca_file) == ("file-user", "file-pw", ca)

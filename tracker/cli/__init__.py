@@ -8,8 +8,10 @@ A command module provides ``HELP`` (one line), ``add_arguments(parser)`` and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -17,7 +19,7 @@ from types import ModuleType
 from tracker import __version__
 from tracker.errors import UserError
 
-COMMANDS = ("scan", "run", "replay", "record", "dashboard", "calibrate", "convert", "demo")
+COMMANDS = ("scan", "run", "replay", "record", "dashboard", "forget", "calibrate", "convert", "demo")
 
 
 def _load(package: str, name: str) -> ModuleType:
@@ -46,12 +48,28 @@ def dispatch(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        return int(args._module.run(args) or 0)
+        code = int(args._module.run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
     except UserError as exc:
         print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_went_away()
+
+
+BROKEN_PIPE_EXIT = 128 + 13  # what a shell reports for a tool stopped by SIGPIPE
+
+
+def _reader_went_away() -> int:
+    """``reptrack replay x | head -1``: the reader closed the pipe. Stop quietly, like any Unix
+    tool, with nothing left to flush into the closed pipe at exit."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return BROKEN_PIPE_EXIT
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,7 +14,13 @@ HELP = "count reps, sets and wobble in a recording (native or CSV); --json for t
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, metavar="FILE", help="a recording: native .rtrec or CSV export")
+    parser.add_argument(
+        "file",
+        type=Path,
+        metavar="FILE",
+        help="a recording: native .rtrk, generic CSV, or a MetaMotion, phyphox or Sensor Logger export "
+        "(file, folder or zip)",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     parser.add_argument(
         "--accel-unit", default="g", choices=("g", "m/s2"), help="accelerometer unit of a generic CSV"
@@ -61,6 +67,9 @@ def replay_file(
     summary = summarize(str(path), samples.duration_s, events)
     summary["calibration_id"] = None if cal is None else cal.id
     warnings = list(session.warnings) + ([note] if note else [])
+    replaced = pipeline.sanitizer.summary()
+    if replaced:
+        warnings.append(replaced)
     if warnings:
         summary["warnings"] = warnings
     return summary
@@ -107,8 +116,6 @@ def _table(summary: dict[str, Any]) -> str:
     lines.append("depth: mean thigh flexion at the bottom (deg); rep s: mean rep duration")
     for w in summary.get("wobble_events", []):
         lines.append(f"wobble at {w['t_s']:.1f} s in set {w['set_index']}: {w['level']:.1f} deg RMS")
-    for w in summary.get("warnings", []):
-        lines.append(f"warning: {w}")
     return "\n".join(lines)
 
 
@@ -120,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
         calibration=args.calibration,
         chunk=args.chunk,
     )
+    for warning in summary.get("warnings", []):  # on stderr, whatever was found and printed
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         json.dump(summary, sys.stdout)
         sys.stdout.write("\n")

@@ -66,6 +66,7 @@ def load_generic_csv(path: Path, *, accel_unit: str = "g", gyro_unit: str = "deg
         row_lines = list(range(body_start + 1, body_start + 1 + values.shape[0]))
     t = values[:, columns["t"]]
     check_increasing_time(path, t, row_lines, header[columns["t"]])
+    t = _time_in_seconds(t, header[columns["t"]], warnings)
     accel = values[:, [columns["ax"], columns["ay"], columns["az"]]]
     gyro = values[:, [columns["gx"], columns["gy"], columns["gz"]]] if "gx" in columns else None
     if accel_unit == "m/s2":
@@ -102,6 +103,32 @@ def _comment(
         notes.append(note)
     else:
         warnings.append(f"line {number}: note is not a JSON object; ignored")
+
+
+# (unit, seconds per unit, median step range in that unit for an IMU at 5..2000 Hz)
+_TIME_UNITS = (
+    ("milliseconds", 1e-3, 0.5, 200.0),
+    ("microseconds", 1e-6, 500.0, 2e5),
+    ("nanoseconds", 1e-9, 5e5, 2e8),
+)
+
+
+def _time_in_seconds(t: npt.NDArray[np.float64], column: str, warnings: list[str]) -> npt.NDArray[np.float64]:
+    """Times in s, as the format says; a column whose steps only make sense in ms, us or ns (an IMU
+    sampled below 2 Hz is no IMU: typically Unix epoch milliseconds) is converted, with a warning."""
+    if t.size < 2:
+        return t
+    step = float(np.median(np.diff(t)))
+    if step < 0.5:
+        return t
+    for unit, scale, low, high in _TIME_UNITS:
+        if low <= step <= high:
+            warnings.append(
+                f"column {column!r} steps by {step:g} per sample, which is no sample rate in seconds: "
+                f"read as {unit} ({1.0 / (step * scale):.4g} Hz)"
+            )
+            return (t - t[0]) * scale + t[0] * scale
+    return t
 
 
 def _fast_rows(lines: list[str], body_start: int, width: int) -> npt.NDArray[np.float64] | None:

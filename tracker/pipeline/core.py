@@ -25,6 +25,7 @@ from tracker.pipeline.config import PipelineConfig
 from tracker.pipeline.mounting import MountingFinder
 from tracker.pipeline.orientation import OrientationFilter
 from tracker.pipeline.reps import RepDetector
+from tracker.pipeline.sanitize import SampleSanitizer
 from tracker.pipeline.sets import SetTracker
 from tracker.pipeline.wobble import SwayFilter
 from tracker.samples import FloatArray, Samples
@@ -113,6 +114,7 @@ class Pipeline:
         self._jolts: tuple[FloatArray, FloatArray] = (np.zeros(0), np.zeros(0))
         self._phase = "idle"
         self.samples_seen = 0
+        self.sanitizer = SampleSanitizer()  # corrupt samples are replaced before any stage sees them
 
     # --- public API ---------------------------------------------------------------------------
     def feed(self, chunk: Samples) -> list[Event]:
@@ -120,6 +122,7 @@ class Pipeline:
         if n == 0:
             return []
         self.samples_seen += n
+        chunk = self.sanitizer.clean(chunk)
         if self.calibration is not None:
             chunk = self.calibration(chunk)
         if self.rate_hz is None:
