@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -243,6 +244,17 @@ def test_fuzz_vendor_folders_only_raise_input_file_error(tmp_path: Path, lines: 
     if kind == "phyphox":
         (folder / "Accelerometer.csv").write_text('"Time (s)","X (m/s^2)","Y (m/s^2)","Z (m/s^2)"\n' + text)
         (folder / "Gyroscope.csv").write_text(text)
+    elif kind == "sensorlogger":
+        (folder / "TotalAcceleration.csv").write_text("time,seconds_elapsed,z,y,x\n" + text)
+        (folder / "Gyroscope.csv").write_text(text)
+    elif kind == "zip":
+        with zipfile.ZipFile(folder / "export.zip", "w") as z:
+            z.writestr("Accelerometer.csv", '"Time (s)","X (m/s^2)","Y (m/s^2)","Z (m/s^2)"\n' + text)
+            z.writestr("meta/device.csv", text)
+        _load_quietly(folder / "export.zip")
+        (folder / "export.zip").write_bytes(b"PK\x03\x04" + text.encode("utf-8", errors="surrogatepass"))
+        _load_quietly(folder / "export.zip")
+        return
     else:
         head = "epoch (ms),elapsed (s),x-axis (g),y-axis (g),z-axis (g)\n"
         (folder / "D1_Accelerometer.csv").write_text(head + text)
