@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,7 @@ def load_generic_csv(path: Path, *, accel_unit: str = "g", gyro_unit: str = "deg
         row_lines = list(range(body_start + 1, body_start + 1 + values.shape[0]))
     t = values[:, columns["t"]]
     check_increasing_time(path, t, row_lines, header[columns["t"]])
-    t = _time_in_seconds(t, header[columns["t"]], warnings)
+    t = _time_in_seconds(t, header[columns["t"]], meta_items.get("rate_hz"), warnings)
     accel = values[:, [columns["ax"], columns["ay"], columns["az"]]]
     gyro = values[:, [columns["gx"], columns["gy"], columns["gz"]]] if "gx" in columns else None
     if accel_unit == "m/s2":
@@ -113,13 +114,22 @@ _TIME_UNITS = (
 )
 
 
-def _time_in_seconds(t: npt.NDArray[np.float64], column: str, warnings: list[str]) -> npt.NDArray[np.float64]:
+def _time_in_seconds(
+    t: npt.NDArray[np.float64], column: str, stated_rate_hz: object, warnings: list[str]
+) -> npt.NDArray[np.float64]:
     """Times in s, as the format says; a column whose steps only make sense in ms, us or ns (an IMU
-    sampled below 2 Hz is no IMU: typically Unix epoch milliseconds) is converted, with a warning."""
+    sampled below 2 Hz is no IMU: typically Unix epoch milliseconds) is converted, with a warning,
+    unless the file's own ``# rate_hz:`` agrees with seconds (RepTrack's export says it)."""
     if t.size < 2:
         return t
     step = float(np.median(np.diff(t)))
     if step < 0.5:
+        return t
+    try:
+        stated = float(str(stated_rate_hz))
+    except ValueError:
+        stated = math.nan
+    if math.isfinite(stated) and stated > 0 and 0.5 <= stated * step <= 2.0:
         return t
     for unit, scale, low, high in _TIME_UNITS:
         if low <= step <= high:
