@@ -169,3 +169,14 @@ def test_sensor_logger_acceleration_without_gravity_says_what_to_export(tmp_path
     _sensor_logger(tmp_path, ("Accelerometer", "Gyroscope"))
     with pytest.raises(InputFileError, match="turn on TotalAcceleration"):
         load_session(tmp_path)
+
+
+def test_convert_takes_a_zip_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tracker.cli import main
+
+    folder = tmp_path / "export"
+    _phyphox_1116(folder)
+    archive = _zip(folder, tmp_path / "export.zip")
+    assert main(["convert", str(archive), str(tmp_path / "out.csv")]) == 0
+    assert "from zip" in capsys.readouterr().out
+    _check(load_session(tmp_path / "out.csv").samples, load_session(tmp_path / "out.csv").samples.t_s)

@@ -85,10 +85,12 @@ def load_session(
 
 
 def detect_format(path: Path) -> str:
-    """Tell the format from the content: native magic, vendor CSV headers, else generic CSV."""
+    """Tell the format from the content: native magic, a zip, vendor CSV headers, else generic CSV."""
     if path.is_dir():
         return detect_folder(path)
     head = read_bytes(path, limit=4096)
+    if head.startswith(ZIP_MAGIC):
+        return "zip"  # an export folder, zipped: load_session unpacks it
     if head.startswith(MAGIC):
         return "native"
     if MAGIC.startswith(head) and path.suffix.lower() == ".rtrk":  # cut inside the magic, or empty
