@@ -17,6 +17,7 @@ from tracker.io.units import DEG_PER_RAD, STANDARD_GRAVITY_MS2
 from tracker.samples import Samples
 
 CSV_COLUMNS = ("t", "ax", "ay", "az", "gx", "gy", "gz")
+EXPORT_BANNER = "# RepTrack generic CSV:"
 _META_LINE = re.compile(r"^#\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*:\s?(.*?)\s*$")
 
 
@@ -67,7 +68,8 @@ def load_generic_csv(path: Path, *, accel_unit: str = "g", gyro_unit: str = "deg
         row_lines = list(range(body_start + 1, body_start + 1 + values.shape[0]))
     t = values[:, columns["t"]]
     check_increasing_time(path, t, row_lines, header[columns["t"]])
-    t = _time_in_seconds(t, header[columns["t"]], meta_items.get("rate_hz"), warnings)
+    if not lines[0].startswith(EXPORT_BANNER):  # RepTrack's own export says its time is in s
+        t = _time_in_seconds(t, header[columns["t"]], meta_items.get("rate_hz"), warnings)
     accel = values[:, [columns["ax"], columns["ay"], columns["az"]]]
     gyro = values[:, [columns["gx"], columns["gy"], columns["gz"]]] if "gx" in columns else None
     if accel_unit == "m/s2":
@@ -119,7 +121,7 @@ def _time_in_seconds(
 ) -> npt.NDArray[np.float64]:
     """Times in s, as the format says; a column whose steps only make sense in ms, us or ns (an IMU
     sampled below 2 Hz is no IMU: typically Unix epoch milliseconds) is converted, with a warning,
-    unless the file's own ``# rate_hz:`` agrees with seconds (RepTrack's export says it)."""
+    unless the file's own ``# rate_hz:`` agrees with seconds."""
     if t.size < 2:
         return t
     step = float(np.median(np.diff(t)))
@@ -210,7 +212,7 @@ def export_csv(session: Session, path: str | Path) -> None:
     exactly the same samples.
     """
     p = Path(path)
-    out: list[str] = ["# RepTrack generic CSV: t in s, accel in g (with gravity), gyro in deg/s, sensor axes"]
+    out: list[str] = [f"{EXPORT_BANNER} t in s, accel in g (with gravity), gyro in deg/s, sensor axes"]
     meta = session.meta.to_dict()
     extra = meta.pop("extra") or {}
     for key, value in meta.items():
