@@ -680,16 +680,16 @@ class StreamDecoder:
         seqs = np.concatenate(([self._last_seq], batch.seq))
         if not np.all(np.diff(seqs) % SEQ_MODULO == 1):
             return None
-        raw = np.concatenate(([self._last_raw_us], batch.t0_us))
-        clock_steps = np.diff(raw) % CLOCK_MODULO_US
-        if np.any(clock_steps >= CLOCK_MODULO_US // 2):  # the clock went back: a restart?
+        steps = np.diff(np.concatenate(([self._last_raw_us], batch.t0_us)))
+        wrapped = steps < -(CLOCK_MODULO_US // 2)
+        if np.any((steps < 0) & ~wrapped):  # the clock went back: a restart, or a late packet
             return None
-        wraps = np.cumsum((np.diff(raw) < -(CLOCK_MODULO_US // 2)).astype(np.int64)) * CLOCK_MODULO_US
+        wraps = np.cumsum(wrapped.astype(np.int64)) * CLOCK_MODULO_US
         unwrapped = batch.t0_us + self._clock_base_us + wraps
         t_first = (unwrapped - self._origin_us) / 1e6
         self._clock_base_us += int(wraps[-1])
         self._last_raw_us = int(batch.t0_us[-1])
-        self._last_packet_us = max(1, int(clock_steps[-1]))
+        self._last_packet_us = max(1, int(steps[-1]) % CLOCK_MODULO_US)
         self._last_seq = int(batch.seq[-1])
         self._last_end_s = float(t_first[-1] + batch.n[-1] * batch.period_us[-1] / 1e6)
         self.stats.packets += len(batch)

@@ -67,10 +67,10 @@ def _hold(
     Returns the rows, how many were replaced, and the last good row (for the next chunk)."""
     if not len(values):
         return values, 0, last
+    if values.max() <= limit and values.min() >= -limit:  # the usual case: two reductions (NaN fails both)
+        return values, 0, values[-1]
     with np.errstate(invalid="ignore"):
         good = np.all(np.abs(values) <= limit, axis=1)  # False for NaN and inf as well
-    if good.all():
-        return values, 0, values[-1]
     bad = int((~good).sum())
     index = np.where(good, np.arange(len(values)), -1)
     np.maximum.accumulate(index, out=index)
