@@ -52,3 +52,25 @@ def test_a_generated_recording_cut_at_half_keeps_the_reps_before_the_cut(
     ]
     assert len(done_before) > 20
     assert half["total_reps"] >= len(done_before)
+
+
+def test_packets_of_another_codec_are_split_by_arrival_time_or_count(tmp_path: Path) -> None:
+    """Polar or MetaWear packets have no RepTrack header to read their span from."""
+    from tracker.io.native import OTHER_PACKETS_PER_RECORD, PacketsRecord, RecordingReader, RecordingWriter
+    from tracker.io.session import RecordingMeta
+
+    packets = [bytes([0x02, i % 256]) + bytes(100) for i in range(100)]  # not RepTrack's layout
+    arrivals = [0.25 * i for i in range(100)]  # 25 s of them
+    with RecordingWriter.create(tmp_path / "timed.rtrk", RecordingMeta(codec="polar-pmd")) as w:
+        w.write_packets(packets, arrivals)
+    records = [
+        r for r in RecordingReader.open(tmp_path / "timed.rtrk").records if isinstance(r, PacketsRecord)
+    ]
+    assert max(r.host_times_s[-1] - r.host_times_s[0] for r in records) <= RECORD_SPAN_S
+    assert sum(len(r.packets) for r in records) == 100
+    with RecordingWriter.create(tmp_path / "untimed.rtrk", RecordingMeta(codec="polar-pmd")) as w:
+        w.write_packets(packets)
+    records = [
+        r for r in RecordingReader.open(tmp_path / "untimed.rtrk").records if isinstance(r, PacketsRecord)
+    ]
+    assert [len(r.packets) for r in records][:-1] == [OTHER_PACKETS_PER_RECORD] * (len(records) - 1)

@@ -101,16 +101,41 @@ def encode_samples_payload(samples: Samples) -> bytes:
     return b"".join(parts)
 
 
-def _packet_spans(packets: Sequence[bytes]) -> Iterator[tuple[int, int]]:
-    """Index ranges of packets holding at most ``RECORD_SPAN_S`` of samples each, by the sample
-    count and period in each packet's header (docs/protocol.md); a packet too short to have a
-    header counts as no time."""
+OTHER_PACKETS_PER_RECORD = 16
+"""Packets of another codec (Polar, MetaWear) per record when their arrival times are unknown."""
+
+
+def _reptrack_packet_us(packet: bytes) -> int | None:
+    """Samples x period of a packet in RepTrack's layout (docs/protocol.md), None for another codec."""
+    if len(packet) < 14 or packet[0] != 1:
+        return None
+    n = packet[10]
+    width = 12 if packet[1] & 1 else 6
+    if len(packet) != 14 + n * width:
+        return None
+    return n * (packet[8] | packet[9] << 8)
+
+
+def _packet_spans(
+    packets: Sequence[bytes], host_times_s: Sequence[float] | None
+) -> Iterator[tuple[int, int]]:
+    """Index ranges of packets holding at most ``RECORD_SPAN_S`` each: by the sample count and
+    period in a RepTrack packet's header, else by the host's arrival times, else
+    ``OTHER_PACKETS_PER_RECORD`` packets."""
     limit_us = RECORD_SPAN_S * 1e6
     start = 0
     span_us = 0.0
     for i, packet in enumerate(packets):
-        own_us = packet[10] * (packet[8] | packet[9] << 8) if len(packet) >= 12 else 0
-        if i > start and (span_us + own_us > limit_us or i - start >= PACKETS_PER_RECORD):
+        own_us = _reptrack_packet_us(packet)
+        if own_us is None:
+            arrived = math.nan if host_times_s is None else host_times_s[i] - host_times_s[start]
+            own_us = 0
+            full = (
+                arrived > RECORD_SPAN_S if math.isfinite(arrived) else i - start >= OTHER_PACKETS_PER_RECORD
+            )
+        else:
+            full = span_us + own_us > limit_us
+        if i > start and (full or i - start >= PACKETS_PER_RECORD):
             yield start, i
             start, span_us = i, 0.0
         span_us += own_us
@@ -211,7 +236,7 @@ class RecordingWriter:
             return
         self._claim("packets")
         out = []
-        for i, j in _packet_spans(packets):
+        for i, j in _packet_spans(packets, host_times_s):
             chunk = packets[i:j]
             times = None if host_times_s is None else host_times_s[i:j]
             out.append(_frame(REC_PACKETS, encode_packets_payload([bytes(p) for p in chunk], times)))
