@@ -88,6 +88,23 @@ def test_one_corrupt_sample_does_not_cost_reps_and_is_reported(
     assert "replaced 2 accelerometer" in proc.stderr
 
 
+def test_the_live_service_reports_corrupt_samples_too(squat_csv: tuple[Path, int], tmp_path: Path) -> None:
+    src, truth = squat_csv
+
+    def spike(table: np.ndarray) -> np.ndarray:
+        table[1900, 2] = -1000.0
+        return table
+
+    path = _rewrite(src, tmp_path / "spike-live.csv", spike)
+    with RealBroker() as broker:
+        proc = _reptrack(
+            "run", "--replay", str(path), "--speed", "0", "--broker", broker.url, "--json", "--quiet"
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout[proc.stdout.index("{") :])["total_reps"] == truth
+    assert "warning: replaced 1 accelerometer and 0 gyroscope samples" in proc.stderr
+
+
 @pytest.mark.parametrize(
     "unit, scale, offset",
     [("milliseconds", 1e3, 0.0), ("milliseconds", 1e3, 1.7e12), ("microseconds", 1e6, 0.0)],

@@ -105,6 +105,7 @@ class SensorResult:
     undelivered: int = 0
     dropped: int = 0
     stats: StreamStats | None = None
+    replaced_samples: str | None = None  # the pipeline's note on corrupt samples it replaced, if any
 
     @property
     def reps(self) -> list[RepEvent]:
@@ -173,6 +174,8 @@ async def run_sensor(
         emit(pipeline.finish())
     finally:
         result.duration_s = last_t
+        sanitizer = getattr(pipeline, "sanitizer", None)
+        result.replaced_samples = None if sanitizer is None else sanitizer.summary()
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:  # stop the source (disconnect the sensor) before anything else
             with contextlib.suppress(Exception):

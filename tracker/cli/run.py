@@ -266,6 +266,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if embedded is not None:
             embedded.stop()
+    for src, res in zip(sources, results, strict=True):
+        if res.replaced_samples:
+            print(f"[{src.sensor_id}] warning: {res.replaced_samples}", file=sys.stderr, flush=True)
     items = summaries(sources, results)
     if args.json:
         print(json.dumps(items if len(items) > 1 else items[0], indent=2))
