@@ -136,16 +136,39 @@ def config_dir() -> Path:
     return Path(env) if env else Path(platformdirs.user_config_dir("reptrack"))
 
 
+_BLE_ADDRESS = re.compile(r"[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}")
+_SLUG_CHARS = re.compile(r"[a-z0-9._-]+")
+MAX_SLUG_CHARS = 64
+
+
 def device_slug(device_id: str) -> str:
-    """A file name for a device id or address: ``AA:BB:CC:DD:EE:FF`` -> ``aa-bb-cc-dd-ee-ff``."""
-    slug = re.sub(r"[^a-z0-9._]+", "-", device_id.strip().lower()).strip("-.")
-    if not slug:
-        raise UserError(f"device id {device_id!r} cannot name a calibration file")
-    return slug
+    """A file name for a device id, one per id: ``AA:BB:CC:DD:EE:FF`` -> ``aa-bb-cc-dd-ee-ff``.
+
+    A BLE address names one radio whatever its case or separator. Any other id that is not
+    already a short lower-case name gets a hash of the exact id appended, so ids that differ only
+    in case or punctuation (``Sensor+1``, ``sensor/1``) never share a file, and any id, however
+    long or odd (``+``, 70 000 characters), names a valid file.
+    """
+    text = device_id.strip()
+    if _BLE_ADDRESS.fullmatch(text):
+        return text.lower().replace(":", "-")
+    if _SLUG_CHARS.fullmatch(text) and len(text) <= MAX_SLUG_CHARS and text.strip("-.") == text:
+        return text
+    readable = re.sub(r"[^a-z0-9._]+", "-", text.lower()).strip("-.")[:40].strip("-.")
+    digest = hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()[:12]
+    return f"{readable or 'device'}-{digest}"
 
 
 def calibration_path(device_id: str) -> Path:
     return config_dir() / "calibration" / f"{device_slug(device_id)}.json"
+
+
+def _legacy_calibration_path(device_id: str) -> Path | None:
+    """Where RepTrack before 0.x kept this device's file (lower-cased, punctuation folded), if valid."""
+    slug = re.sub(r"[^a-z0-9._]+", "-", device_id.strip().lower()).strip("-.")
+    if not slug or len(slug) > MAX_SLUG_CHARS:
+        return None
+    return config_dir() / "calibration" / f"{slug}.json"
 
 
 def history_dir() -> Path:
@@ -354,9 +377,13 @@ def calibration_for_device(device_id: str) -> DeviceCalibration | None:
     A broken file is an error (InputFileError naming the field), never silently ignored.
     """
     path = calibration_path(device_id)
-    if not path.exists():
+    if path.exists():
+        return load_calibration(path, device_id)
+    legacy = _legacy_calibration_path(device_id)
+    if legacy is None or legacy == path or not legacy.exists():
         return None
-    return load_calibration(path, device_id)
+    cal = load_calibration(legacy)  # shared by ids that differ in case or punctuation: check whose
+    return cal if cal.device_id.strip() == device_id.strip() else None
 
 
 def resolve_calibration(

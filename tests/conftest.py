@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-REAL_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "cmu-thigh"
+# The shared recordings beside the repository, or beside the folder of worktrees it sits in.
+SHARED_DATA_DIR = next(
+    (p / "shared" / "data" for p in REPO_ROOT.parents[:2] if (p / "shared" / "data").is_dir()),
+    REPO_ROOT.parent / "shared" / "data",
+)
+REAL_DATA_DIR = SHARED_DATA_DIR / "cmu-thigh"
 
 
 @pytest.fixture(scope="session")

@@ -61,9 +61,9 @@ def test_live_table_redraws_on_new_facts_and_coalesces_bursts(monkeypatch) -> No
     draws: list[float] = []
     real_render = dashboard_module.render
 
-    def counting_render(facts, title=""):
+    def counting_render(facts, title="", width=None):
         draws.append(time.monotonic())
-        return real_render(facts, title)
+        return real_render(facts, title, width)
 
     monkeypatch.setattr(dashboard_module, "render", counting_render)
     out = io.StringIO()

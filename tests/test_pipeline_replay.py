@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import SHARED_DATA_DIR
 from tracker.cli import main
 from tracker.events import RepEvent, SetEvent, WobbleEvent
 from tracker.pipeline import Pipeline
 from tracker.samples import Samples
 
 REPO = Path(__file__).resolve().parents[1]
-REAL = REPO.parent / "shared" / "data" / "cmu-thigh"
+REAL = SHARED_DATA_DIR / "cmu-thigh"  # read in place, from the repository or a worktree
 REAL_FILES = sorted(REAL.glob("*.csv")) if REAL.is_dir() else []
 needs_real = pytest.mark.skipif(not REAL_FILES, reason=f"real recordings not found at {REAL}")
 

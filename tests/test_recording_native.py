@@ -16,6 +16,7 @@ from tracker.io.native import (
     FILE_HEADER_SIZE,
     MAGIC,
     REC_END,
+    RECORD_SPAN_S,
     PacketsRecord,
     RecordingMeta,
     RecordingReader,
@@ -153,11 +154,12 @@ def test_every_cut_point_of_a_samples_recording(tmp_path: Path) -> None:
     for cut in range(0, len(raw), 97):
         (tmp_path / "c.rtrk").write_bytes(raw[:cut])
         s = load_session(tmp_path / "c.rtrk")
-        assert len(s.samples) % 1000 == 0  # whole records only
+        per_record = round(RECORD_SPAN_S * 50)  # a record holds at most RECORD_SPAN_S of samples
+        assert len(s.samples) % per_record == 0  # whole records only
         np.testing.assert_array_equal(s.samples.t_s, t[: len(s.samples)])
         record_ends.add(len(s.samples))
         assert s.warnings and "truncated" in s.warnings[0]
-    assert record_ends == {0, 1000, 2000}
+    assert record_ends == set(range(0, 2500, per_record))
 
 
 def test_corrupt_record_in_the_middle_is_skipped_with_its_offset(tmp_path: Path) -> None:

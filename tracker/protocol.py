@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import binascii
 import itertools
+import math
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -73,6 +74,10 @@ NO_FLAGS = Flags(0)
 _GYRO_BIT = int(Flags.GYRO)  # plain ints for the per-packet checks: IntFlag operators cost ~10 us
 _RESTART_BIT = int(Flags.RESTART)
 _RESERVED_FLAGS = 0xFF & ~int(Flags.GYRO | Flags.CLIPPED | Flags.RESTART)
+RESTART_CLOCK_SLACK_US = 500_000
+"""A sensor clock this far behind where the sequence number puts it means the sensor restarted."""
+MAX_RESTART_GAP_S = 86_400.0
+"""A host clock that puts a restart further than this after the last packet is not believed."""
 
 
 class ProtocolError(ValueError):
@@ -276,6 +281,27 @@ class PacketBatch:
         return int(self.seq.shape[0])
 
 
+@dataclass(slots=True)
+class _Headers:
+    """Header columns of a batch being decoded, one entry per packet (rejected ones included)."""
+
+    seq: npt.NDArray[np.int64]
+    t0_us: npt.NDArray[np.int64]
+    period_us: npt.NDArray[np.int64]
+    flags: npt.NDArray[np.int64]
+    n: npt.NDArray[np.int64]
+    accel_code: npt.NDArray[np.int64]
+    gyro_code: npt.NDArray[np.int64]
+    ok: npt.NDArray[np.bool_]
+
+    @classmethod
+    def zeros(cls, count: int) -> _Headers:
+        def z() -> npt.NDArray[np.int64]:
+            return np.zeros(count, np.int64)
+
+        return cls(z(), z(), z(), z(), z(), z(), z(), np.ones(count, dtype=bool))
+
+
 def decode_batch(packets: Sequence[bytes], strict: bool = True) -> PacketBatch:
     """Decode many packets at once (vectorised per packet length).
 
@@ -284,72 +310,84 @@ def decode_batch(packets: Sequence[bytes], strict: bool = True) -> PacketBatch:
     """
     count = len(packets)
     lengths = np.fromiter(map(len, packets), dtype=np.int64, count=count)
-    ok = np.ones(count, dtype=bool)
+    heads = _Headers.zeros(count)
     errors: list[ProtocolError] = []
-    seq = np.zeros(count, np.int64)
-    t0 = np.zeros(count, np.int64)
-    period = np.zeros(count, np.int64)
-    flags = np.zeros(count, np.int64)
-    n = np.zeros(count, np.int64)
-    arange = np.zeros(count, np.int64)
-    grange = np.zeros(count, np.int64)
-    per_len: dict[int, npt.NDArray[np.int64]] = {}
-    for length in np.unique(lengths).tolist():
-        per_len[length] = np.flatnonzero(lengths == length)
-
+    per_len = {length: np.flatnonzero(lengths == length) for length in np.unique(lengths).tolist()}
     raw_by_len: dict[int, npt.NDArray[np.uint8]] = {}
     for length, idx in per_len.items():
         if length < HEADER_SIZE + CRC_SIZE:
             for i in idx.tolist():
-                _flag_error(packets, i, ok, errors, strict)
+                _flag_error(packets, i, heads.ok, errors, strict)
             continue
         group = packets if idx.size == count else [packets[i] for i in idx.tolist()]  # usually all
-        buf = b"".join(group)
-        rows = np.frombuffer(buf, dtype=np.uint8).reshape(-1, length)
-        head = rows[:, :HEADER_SIZE]
-        h_flags = head[:, 1].astype(np.int64)
-        h_n = head[:, 10].astype(np.int64)
-        h_ranges = head[:, 11].astype(np.int64)
-        widths = np.where(h_flags & Flags.GYRO, 12, 6)
-        good = (
-            (head[:, 0] == FORMAT_VERSION)
-            & ((h_flags & _RESERVED_FLAGS) == 0)
-            & (h_n >= 1)
-            & (h_n <= MAX_SAMPLES_PER_PACKET)
-            & ((h_ranges & 0x0F) < len(ACCEL_RANGES_G))
-            & ((h_ranges >> 4) < len(GYRO_RANGES_DPS))
-            & (HEADER_SIZE + h_n * widths + CRC_SIZE == length)
-        )
-        period_col = head[:, 8].astype(np.int64) | (head[:, 9].astype(np.int64) << 8)
-        good &= period_col > 0
-        crc_lo = rows[:, -2].astype(np.int64)
-        crc_hi = rows[:, -1].astype(np.int64)
-        crc_col = crc_lo | (crc_hi << 8)
-        # The CRC of a whole packet (no slice to copy) is the CRC of its contents run on through
-        # its two CRC bytes; that step is one-to-one, so the contents' CRC is the stored one exactly
-        # when the whole packet's CRC is the stored one run on through those two bytes.
-        whole = np.fromiter(
-            map(binascii.crc_hqx, group, itertools.repeat(0)),
-            dtype=np.int64,
-            count=idx.size,
-        )
-        good &= whole == _crc_through(_crc_through(crc_col, crc_lo), crc_hi)
-        for j in np.flatnonzero(~good).tolist():
-            _flag_error(packets, int(idx[j]), ok, errors, strict)
-        seq[idx] = head[:, 2].astype(np.int64) | (head[:, 3].astype(np.int64) << 8)
-        t0[idx] = (
-            head[:, 4].astype(np.int64)
-            | (head[:, 5].astype(np.int64) << 8)
-            | (head[:, 6].astype(np.int64) << 16)
-            | (head[:, 7].astype(np.int64) << 24)
-        )
-        period[idx] = period_col
-        flags[idx] = h_flags
-        n[idx] = h_n
-        arange[idx] = h_ranges & 0x0F
-        grange[idx] = h_ranges >> 4
-        raw_by_len[length] = rows
+        raw_by_len[length] = _check_headers(packets, group, idx, length, heads, errors, strict)
+    return _scale_samples(heads, per_len, raw_by_len, errors)
 
+
+def _check_headers(
+    packets: Sequence[bytes],
+    group: Sequence[bytes],
+    idx: npt.NDArray[np.int64],
+    length: int,
+    heads: _Headers,
+    errors: list[ProtocolError],
+    strict: bool,
+) -> npt.NDArray[np.uint8]:
+    """Validate and read the headers of the packets ``idx`` (all ``length`` bytes long) at once."""
+    rows = np.frombuffer(b"".join(group), dtype=np.uint8).reshape(-1, length)
+    head = rows[:, :HEADER_SIZE]
+    h_flags = head[:, 1].astype(np.int64)
+    h_n = head[:, 10].astype(np.int64)
+    h_ranges = head[:, 11].astype(np.int64)
+    widths = np.where(h_flags & Flags.GYRO, 12, 6)
+    period_col = head[:, 8].astype(np.int64) | (head[:, 9].astype(np.int64) << 8)
+    good = (
+        (head[:, 0] == FORMAT_VERSION)
+        & ((h_flags & _RESERVED_FLAGS) == 0)
+        & (h_n >= 1)
+        & (h_n <= MAX_SAMPLES_PER_PACKET)
+        & ((h_ranges & 0x0F) < len(ACCEL_RANGES_G))
+        & ((h_ranges >> 4) < len(GYRO_RANGES_DPS))
+        & (HEADER_SIZE + h_n * widths + CRC_SIZE == length)
+        & (period_col > 0)
+    )
+    crc_lo = rows[:, -2].astype(np.int64)
+    crc_hi = rows[:, -1].astype(np.int64)
+    crc_col = crc_lo | (crc_hi << 8)
+    # The CRC of a whole packet (no slice to copy) is the CRC of its contents run on through
+    # its two CRC bytes; that step is one-to-one, so the contents' CRC is the stored one exactly
+    # when the whole packet's CRC is the stored one run on through those two bytes.
+    whole = np.fromiter(
+        map(binascii.crc_hqx, group, itertools.repeat(0)),
+        dtype=np.int64,
+        count=idx.size,
+    )
+    good &= whole == _crc_through(_crc_through(crc_col, crc_lo), crc_hi)
+    for j in np.flatnonzero(~good).tolist():
+        _flag_error(packets, int(idx[j]), heads.ok, errors, strict)
+    heads.seq[idx] = head[:, 2].astype(np.int64) | (head[:, 3].astype(np.int64) << 8)
+    heads.t0_us[idx] = (
+        head[:, 4].astype(np.int64)
+        | (head[:, 5].astype(np.int64) << 8)
+        | (head[:, 6].astype(np.int64) << 16)
+        | (head[:, 7].astype(np.int64) << 24)
+    )
+    heads.period_us[idx] = period_col
+    heads.flags[idx] = h_flags
+    heads.n[idx] = h_n
+    heads.accel_code[idx] = h_ranges & 0x0F
+    heads.gyro_code[idx] = h_ranges >> 4
+    return rows
+
+
+def _scale_samples(
+    heads: _Headers,
+    per_len: dict[int, npt.NDArray[np.int64]],
+    raw_by_len: dict[int, npt.NDArray[np.uint8]],
+    errors: list[ProtocolError],
+) -> PacketBatch:
+    """The kept packets' samples in physical units, in arrival order."""
+    ok, n, flags = heads.ok, heads.n, heads.flags
     keep = np.flatnonzero(ok)
     n_kept = n[keep]
     first = np.zeros(keep.size, np.int64)
@@ -364,9 +402,9 @@ def decode_batch(packets: Sequence[bytes], strict: bool = True) -> PacketBatch:
     elif with_gyro.any():
         gyro = np.full((total, 3), np.nan, np.float64)
     # Range codes of rejected packets may be out of bounds; they are never used, so clamp them.
-    a_scale = np.asarray(ACCEL_RANGES_G)[np.minimum(arange, len(ACCEL_RANGES_G) - 1)] / 32768.0
-    g_scale = np.asarray(GYRO_RANGES_DPS)[np.minimum(grange, len(GYRO_RANGES_DPS) - 1)] / 32768.0
-    pos = np.full(count, -1, np.int64)
+    a_scale = np.asarray(ACCEL_RANGES_G)[np.minimum(heads.accel_code, len(ACCEL_RANGES_G) - 1)] / 32768.0
+    g_scale = np.asarray(GYRO_RANGES_DPS)[np.minimum(heads.gyro_code, len(GYRO_RANGES_DPS) - 1)] / 32768.0
+    pos = np.full(ok.size, -1, np.int64)
     pos[keep] = np.arange(keep.size)
     for length, rows in raw_by_len.items():
         idx = per_len[length]
@@ -403,9 +441,9 @@ def decode_batch(packets: Sequence[bytes], strict: bool = True) -> PacketBatch:
             if width == 6 and gyro is not None:
                 gyro[target] = (counts[:, :, 3:] * g_scale[idx][:, None, None]).reshape(-1, 3)
     return PacketBatch(
-        seq=seq[keep],
-        t0_us=t0[keep],
-        period_us=period[keep],
+        seq=heads.seq[keep],
+        t0_us=heads.t0_us[keep],
+        period_us=heads.period_us[keep],
         flags=flags[keep],
         n=n_kept,
         first_sample=first,
@@ -476,38 +514,20 @@ class StreamDecoder:
         self._origin_us: int | None = None
         self._last_end_s = 0.0  # session time just after the last sample
         self._last_host_s: float | None = None
+        self._last_packet_us = 0  # how far the sensor clock moves per packet, lately
 
     def feed(
         self, packets: Sequence[bytes], host_times_s: Sequence[float] | None = None
     ) -> tuple[Samples, list[StreamNotice]]:
-        """Decode packets in arrival order. Corrupt packets are dropped and reported."""
+        """Decode packets in arrival order. Corrupt packets are dropped and reported.
+
+        A host time that is not a finite number (NaN, inf) counts as unknown.
+        """
         if len(packets) == 1:
             one = self._feed_one(packets[0], None if host_times_s is None else host_times_s[0])
             if one is not None:
                 return one, []
         batch = decode_batch(packets, strict=False)
-        if self._last_seq is None and len(packets) > 1:
-            # The first packet sets the clock origin; the rest can then take the vectorised path.
-            gyro_flags = batch.flags & Flags.GYRO
-            if batch.errors or np.any(gyro_flags != gyro_flags[0]):  # rare: decode head and tail apart
-                head, head_notices = self.feed(
-                    packets[:1], None if host_times_s is None else host_times_s[:1]
-                )
-                tail, tail_notices = self.feed(
-                    packets[1:], None if host_times_s is None else host_times_s[1:]
-                )
-                return Samples.concat([head, tail]) if len(head) else tail, head_notices + tail_notices
-            # the same, from the one decoded batch: no second decode, no copy of the samples
-            host_all = None if host_times_s is None else np.asarray(host_times_s, dtype=np.float64)
-            t_head, keep_head, head_notes = self._times(
-                _batch_head(batch, 1), None if host_all is None else host_all[:1]
-            )
-            t_tail, keep_tail, tail_notes = self._times(
-                _batch_tail(batch, 1), None if host_all is None else host_all[1:]
-            )
-            t_first = np.concatenate([t_head, t_tail])
-            keep = np.concatenate([keep_head, keep_tail])
-            return self._samples(batch, t_first, keep), head_notes + tail_notes
         notices: list[StreamNotice] = [
             StreamNotice("corrupt", self._last_end_s, packets=1, detail=str(e)) for e in batch.errors
         ]
@@ -516,8 +536,20 @@ class StreamDecoder:
             return Samples.empty(with_gyro=True), notices
         host: npt.NDArray[np.float64] | None = None
         if host_times_s is not None:
-            ok_idx = _kept_indices(len(packets), batch.errors)
-            host = np.asarray(host_times_s, dtype=np.float64)[ok_idx]
+            host = np.asarray(host_times_s, dtype=np.float64)
+            if batch.errors:
+                host = host[_kept_indices(len(packets), batch.errors)]
+        if self._last_seq is None and len(batch) > 1:
+            # The first packet sets the clock origin; the rest can then take the vectorised path.
+            t_head, keep_head, head_notes = self._times(
+                _batch_head(batch, 1), None if host is None else host[:1]
+            )
+            t_tail, keep_tail, tail_notes = self._times(
+                _batch_tail(batch, 1), None if host is None else host[1:]
+            )
+            t_first = np.concatenate([t_head, t_tail])
+            keep = np.concatenate([keep_head, keep_tail])
+            return self._samples(batch, t_first, keep), notices + head_notes + tail_notes
         t_first, keep, more = self._times(batch, host)
         return self._samples(batch, t_first, keep), notices + more
 
@@ -541,7 +573,11 @@ class StreamDecoder:
             return None
         if flags & _RESTART_BIT or (seq - self._last_seq) % SEQ_MODULO != 1:
             return None
-        if raw_us - last_raw < -(CLOCK_MODULO_US // 2):
+        step_us = raw_us - last_raw
+        wrapped = step_us < -(CLOCK_MODULO_US // 2)
+        if step_us < 0 and not wrapped:  # the clock went back: a restart, or a late packet
+            return None
+        if wrapped:
             self._clock_base_us += CLOCK_MODULO_US
         t_first = (raw_us + self._clock_base_us - self._origin_us) / 1e6
         width = 6 if flags & _GYRO_BIT else 3
@@ -550,9 +586,10 @@ class StreamDecoder:
         gyro = counts[:, 3:] * (GYRO_RANGES_DPS[ranges >> 4] / 32768.0) if width == 6 else None
         t = np.arange(n) * period_us / 1e6 + t_first
         self._last_raw_us = raw_us
+        self._last_packet_us = max(1, step_us % CLOCK_MODULO_US)
         self._last_seq = seq
         self._last_end_s = t_first + n * period_us / 1e6
-        if host_s is not None:
+        if host_s is not None and math.isfinite(float(host_s)):
             self._last_host_s = float(host_s)
         self.stats.packets += 1
         self.stats.samples += n
@@ -566,32 +603,22 @@ class StreamDecoder:
         notices: list[StreamNotice] = []
         keep = np.ones(len(batch), dtype=bool)
         fast = self._fast_times(batch)
-        if fast is not None and host is not None:
+        if fast is not None and host is not None and math.isfinite(float(host[-1])):
             self._last_host_s = float(host[-1])
         t_first = np.empty(len(batch), np.float64) if fast is None else fast
         for i in range(0 if fast is None else len(batch), len(batch)):
             seq = int(batch.seq[i])
             raw_us = int(batch.t0_us[i])
             period = int(batch.period_us[i])
-            restarted = bool(batch.flags[i] & Flags.RESTART)
-            h = None if host is None else float(host[i])
+            h = None if host is None or not math.isfinite(float(host[i])) else float(host[i])
             if self._last_seq is None:
                 self._origin_us = raw_us
                 self._last_raw_us = raw_us
                 self._clock_base_us = 0
-            elif restarted:
-                # Sensor rebooted: its clock and sequence start again. Place the new clock where
-                # the host says we are (or right after the last sample when we cannot tell).
-                # A packet leaves the sensor when full, so its arrival marks the end of its samples.
-                offset_s = self._last_end_s
-                if h is not None and self._last_host_s is not None:
-                    own_s = int(batch.n[i]) * period / 1e6
-                    offset_s = max(self._last_end_s, self._last_end_s + (h - self._last_host_s) - own_s)
-                self._origin_us = raw_us - round(offset_s * 1e6)
-                self._clock_base_us = 0
-                self._last_raw_us = raw_us
-                self.stats.restarts += 1
-                notices.append(StreamNotice("restart", offset_s, detail=f"sensor restarted at seq {seq}"))
+                self._last_packet_us = int(batch.n[i]) * period
+            elif batch.flags[i] & Flags.RESTART or self._clock_went_back(seq, raw_us):
+                how = "" if batch.flags[i] & Flags.RESTART else " (its clock went back; RESTART packet lost)"
+                notices.append(self._restart(seq, raw_us, int(batch.n[i]) * period, h, how))
             else:
                 step = (seq - self._last_seq) % SEQ_MODULO
                 if step == 0 or step >= SEQ_MODULO // 2:
@@ -601,26 +628,7 @@ class StreamDecoder:
                         StreamNotice("duplicate", self._last_end_s, packets=1, detail=f"seq {seq} again")
                     )
                     continue
-                assert self._last_raw_us is not None
-                if raw_us < self._last_raw_us and self._last_raw_us - raw_us > CLOCK_MODULO_US // 2:
-                    self._clock_base_us += CLOCK_MODULO_US
-                self._last_raw_us = raw_us
-                if step > 1:
-                    missing = step - 1
-                    assert self._origin_us is not None
-                    t_here = (raw_us + self._clock_base_us - self._origin_us) / 1e6
-                    lost = max(0, round((t_here - self._last_end_s) / (period / 1e6)))
-                    self.stats.lost_packets += missing
-                    self.stats.lost_samples += lost
-                    notices.append(
-                        StreamNotice(
-                            "gap",
-                            self._last_end_s,
-                            packets=missing,
-                            samples=lost,
-                            detail=f"seq {(self._last_seq + 1) % SEQ_MODULO}..{(seq - 1) % SEQ_MODULO} lost",
-                        )
-                    )
+                notices.extend(self._advance(seq, raw_us, step, period))
             assert self._origin_us is not None
             t_first[i] = (raw_us + self._clock_base_us - self._origin_us) / 1e6
             self._last_seq = seq
@@ -631,6 +639,67 @@ class StreamDecoder:
             self.stats.samples += int(batch.n[i])
 
         return t_first, keep, notices
+
+    def _clock_went_back(self, seq: int, raw_us: int) -> bool:
+        """A restart whose RESTART packet was lost. A sensor's sequence and clock both start again
+        near 0, so its new packets look like old ones; but a duplicate or late packet is a recent
+        one, sent with the clock its sequence number implies. A clock more than
+        ``RESTART_CLOCK_SLACK_US`` behind the last packet's, or a step back in sequence that does
+        not match the clock's, is a restart. Both counters wrap; steps are read as signed."""
+        assert self._last_seq is not None and self._last_raw_us is not None
+        seq_step = (seq - self._last_seq) % SEQ_MODULO
+        if seq_step >= SEQ_MODULO // 2:
+            seq_step -= SEQ_MODULO
+        clock_step = (raw_us - self._last_raw_us) % CLOCK_MODULO_US
+        if clock_step >= CLOCK_MODULO_US // 2:
+            clock_step -= CLOCK_MODULO_US
+        if clock_step < -RESTART_CLOCK_SLACK_US:
+            return True
+        expected = seq_step * self._last_packet_us
+        return seq_step <= 0 and abs(clock_step - expected) > RESTART_CLOCK_SLACK_US
+
+    def _restart(self, seq: int, raw_us: int, packet_us: int, h: float | None, how: str) -> StreamNotice:
+        """Sensor rebooted: its clock and sequence start again. Place the new clock where the
+        host says we are (or right after the last sample when we cannot tell). A packet leaves
+        the sensor when full, so its arrival marks the end of its samples."""
+        offset_s = self._last_end_s
+        host_gap_s = None if h is None or self._last_host_s is None else h - self._last_host_s
+        if host_gap_s is not None and host_gap_s <= MAX_RESTART_GAP_S:  # a wilder host clock is ignored
+            offset_s = max(self._last_end_s, self._last_end_s + host_gap_s - packet_us / 1e6)
+        self._origin_us = raw_us - round(offset_s * 1e6)
+        self._clock_base_us = 0
+        self._last_raw_us = raw_us
+        self._last_packet_us = packet_us
+        self.stats.restarts += 1
+        return StreamNotice("restart", offset_s, detail=f"sensor restarted at seq {seq}{how}")
+
+    def _advance(self, seq: int, raw_us: int, step: int, period: int) -> list[StreamNotice]:
+        """The next packet of the same run: unwrap the clock, report lost packets before it."""
+        assert self._last_seq is not None and self._last_raw_us is not None
+        if raw_us < self._last_raw_us and self._last_raw_us - raw_us > CLOCK_MODULO_US // 2:
+            self._clock_base_us += CLOCK_MODULO_US
+        if step > 1:  # the clock moved by this many packets' worth
+            self._last_packet_us = max(1, ((raw_us - self._last_raw_us) % CLOCK_MODULO_US) // step)
+        else:
+            self._last_packet_us = max(1, (raw_us - self._last_raw_us) % CLOCK_MODULO_US)
+        self._last_raw_us = raw_us
+        if step == 1:
+            return []
+        missing = step - 1
+        assert self._origin_us is not None
+        t_here = (raw_us + self._clock_base_us - self._origin_us) / 1e6
+        lost = max(0, round((t_here - self._last_end_s) / (period / 1e6)))
+        self.stats.lost_packets += missing
+        self.stats.lost_samples += lost
+        return [
+            StreamNotice(
+                "gap",
+                self._last_end_s,
+                packets=missing,
+                samples=lost,
+                detail=f"seq {(self._last_seq + 1) % SEQ_MODULO}..{(seq - 1) % SEQ_MODULO} lost",
+            )
+        ]
 
     def _samples(
         self, batch: PacketBatch, t_first: npt.NDArray[np.float64], keep: npt.NDArray[np.bool_]
@@ -659,12 +728,16 @@ class StreamDecoder:
         seqs = np.concatenate(([self._last_seq], batch.seq))
         if not np.all(np.diff(seqs) % SEQ_MODULO == 1):
             return None
-        raw = np.concatenate(([self._last_raw_us], batch.t0_us))
-        wraps = np.cumsum((np.diff(raw) < -(CLOCK_MODULO_US // 2)).astype(np.int64)) * CLOCK_MODULO_US
+        steps = np.diff(np.concatenate(([self._last_raw_us], batch.t0_us)))
+        wrapped = steps < -(CLOCK_MODULO_US // 2)
+        if np.any((steps < 0) & ~wrapped):  # the clock went back: a restart, or a late packet
+            return None
+        wraps = np.cumsum(wrapped.astype(np.int64)) * CLOCK_MODULO_US
         unwrapped = batch.t0_us + self._clock_base_us + wraps
         t_first = (unwrapped - self._origin_us) / 1e6
         self._clock_base_us += int(wraps[-1])
         self._last_raw_us = int(batch.t0_us[-1])
+        self._last_packet_us = max(1, int(steps[-1]) % CLOCK_MODULO_US)
         self._last_seq = int(batch.seq[-1])
         self._last_end_s = float(t_first[-1] + batch.n[-1] * batch.period_us[-1] / 1e6)
         self.stats.packets += len(batch)

@@ -179,6 +179,23 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if not isinstance(exc, UserError) or not text else text
 
 
+NO_BLUEZ_HINT = (
+    " (the bleak backend talks to BlueZ over the D-Bus system bus, and neither answered: start "
+    "bluetoothd and D-Bus, or in a container share /run/dbus/system_bus_socket; or drive a USB "
+    "Bluetooth dongle directly with --backend bumble --transport usb:0)"
+)
+
+
+def bluetooth_stack_hint(exc: BaseException) -> str:
+    """What to do when the platform's Bluetooth stack is missing (the bare error is only
+    "[Errno 2] No such file or directory": the D-Bus socket). Empty for any other error."""
+    text = str(exc).lower()
+    missing_socket = isinstance(exc, FileNotFoundError | ConnectionRefusedError | PermissionError)
+    if missing_socket or "org.bluez" in text or "dbus" in text or "no bluetooth adapters" in text:
+        return NO_BLUEZ_HINT
+    return ""
+
+
 async def _step(what: str, awaitable: Awaitable[T], timeout_s: float) -> T:
     try:
         return await asyncio.wait_for(awaitable, timeout_s)
@@ -242,7 +259,8 @@ class SensorLink:
             raise
         except Exception as exc:  # bleak's, the platform's or Bumble's own errors
             await self._drop_client()
-            raise LinkError(f"cannot connect to {self.config.device!r}: {_describe(exc)}") from exc
+            hint = bluetooth_stack_hint(exc) if self.backend == "bleak" else ""
+            raise LinkError(f"cannot connect to {self.config.device!r}: {_describe(exc)}{hint}") from exc
         except BaseException:
             await self._drop_client()
             raise

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import importlib
 import importlib.util
 import logging
-import re
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -30,13 +31,13 @@ COMMANDS = (
     "replay",
     "record",
     "dashboard",
+    "forget",
     "calibrate",
     "convert",
     "demo",
     "worker",
     "gateway",
 )
-_HELP_LINE = re.compile(r"^HELP\s*=\s*(.+)$", re.MULTILINE)
 
 
 def _load(package: str, name: str) -> ModuleType:
@@ -44,18 +45,21 @@ def _load(package: str, name: str) -> ModuleType:
 
 
 def command_help(package: str, name: str) -> str:
-    """A command's one-line ``HELP``, read from its source when it is a plain string (no import)."""
+    """A command's one-line ``HELP``, read from its source when it is a literal string (no import)."""
     spec = importlib.util.find_spec(f"{package}.{name}")
     if spec is not None and spec.origin and spec.origin.endswith(".py"):
         with open(spec.origin, encoding="utf-8") as f:
-            match = _HELP_LINE.search(f.read())
-        if match:
-            try:
-                value = ast.literal_eval(match.group(1))
-            except (ValueError, SyntaxError):
-                value = None
-            if isinstance(value, str):
-                return value
+            tree = ast.parse(f.read(), spec.origin)
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(
+                isinstance(target, ast.Name) and target.id == "HELP" for target in node.targets
+            ):
+                try:
+                    value = ast.literal_eval(node.value)
+                except ValueError:
+                    break
+                if isinstance(value, str):
+                    return value
     return str(_load(package, name).HELP)
 
 
@@ -97,12 +101,28 @@ def dispatch(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        return int(args._module.run(args) or 0)
+        code = int(args._module.run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
     except UserError as exc:
         print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_went_away()
+
+
+BROKEN_PIPE_EXIT = 128 + 13  # what a shell reports for a tool stopped by SIGPIPE
+
+
+def _reader_went_away() -> int:
+    """``reptrack replay x | head -1``: the reader closed the pipe. Stop quietly, like any Unix
+    tool, with nothing left to flush into the closed pipe at exit."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return BROKEN_PIPE_EXIT
 
 
 def run_cli(

@@ -25,13 +25,16 @@ from tracker.io.native import (
 from tracker.io.session import Session
 from tracker.io.units import ACCEL_UNITS, GYRO_UNITS
 
-HELP = "convert a recording or export (native, CSV, MetaMotion, phyphox) to a native .rtrk or a generic .csv"
+HELP = (
+    "convert a recording or export (native, CSV, MetaMotion, phyphox, Sensor Logger; a file, folder or zip) "
+    "to a native .rtrk or a generic .csv"
+)
 
 OUTPUT_FORMATS = {".rtrk": "native recording", ".csv": "generic CSV"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", metavar="IN", help="recording file, CSV export, or export folder")
+    parser.add_argument("input", metavar="IN", help="recording file, CSV export, export folder or zip")
     parser.add_argument(
         "output", metavar="OUT", help="file to write: .rtrk (native recording) or .csv (generic CSV)"
     )
@@ -71,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     if fmt == "native" and dst.suffix.lower() == ".rtrk":
         session, warnings = _copy_native(src, dst)
     else:
-        session = load_session(src, accel_unit=args.accel_unit, gyro_unit=args.gyro_unit, fmt=fmt)
+        session = load_session(src, accel_unit=args.accel_unit, gyro_unit=args.gyro_unit, fmt=args.fmt)
         warnings = session.warnings
         if dst.suffix.lower() == ".csv":
             export_csv(session, dst)

@@ -1,8 +1,9 @@
 """`reptrack demo` (what `make demo` runs): everything in one command, nothing to install.
 
-An embedded MQTT broker, the simulated sensor running the seed session (accelerated), the
-tracker publishing to the broker, and the dashboard subscribed to it; at the end, a session
-summary. Without a terminal the dashboard prints plain lines.
+An MQTT broker (``--broker URL``; else the one on localhost:1883 if it answers; else an embedded
+one), the simulated sensor running the seed session (accelerated), the tracker publishing to it,
+and the dashboard subscribed to it; at the end, a session summary. Without a terminal the
+dashboard prints plain lines.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import argparse
 import asyncio
 import time
 from collections.abc import Sequence
+from typing import Any
 
-from tracker.mqtt.broker import EmbeddedBroker
+from tracker.mqtt.broker import resolve_broker
 from tracker.mqtt.options import add_mqtt_arguments, mqtt_settings
+from tracker.mqtt.publisher import MqttSettings
 from tracker.ui.terminal import Dashboard
 
 HELP = "one-command demo: embedded broker, simulated sensor, tracker and live dashboard"
@@ -40,31 +43,20 @@ def run(args: argparse.Namespace) -> int:
     from tracker.cli.run import print_summary, sim_source, summaries
 
     t_start = time.monotonic()
-    with EmbeddedBroker(port=0) as broker:
-        print(
-            f"RepTrack demo: embedded MQTT broker at {broker.url} (subscribe with any MQTT client)",
-            flush=True,
-        )
-        settings = mqtt_settings(args, broker.url, "3.1.1")
-        sources = [
-            sim_source(args.workout, seed=args.seed + i, sensor_id=f"sim-{i + 1}", speed=args.speed or 0.0)
-            for i in range(max(1, args.sensors))
-        ]
-        speed = args.speed or _auto_speed(sources)
-        for src in sources:
-            if hasattr(src, "speed"):
-                src.speed = speed
-        print(f"simulated sensor(s) running {args.workout} at {speed:.1f}x real time", flush=True)
-        dash = Dashboard(settings, live=False if args.plain else None, client_id="reptrack-demo-dashboard")
-        dash.start()
-        try:
-            from tracker.cli.run import serve
-
-            results = asyncio.run(serve(sources, settings, args=args))
-            time.sleep(0.3)  # let the last messages reach the dashboard
-        finally:
-            dash.stop()
-        seen = {v.sensor_id: sum(v.reps_per_set().values()) for v in dash.facts.snapshot()}
+    url, embedded = resolve_broker(args.broker)  # --broker; else localhost:1883 if it answers; else embedded
+    try:
+        if embedded is not None:
+            print(
+                f"RepTrack demo: embedded MQTT broker at {url} (subscribe with any MQTT client)", flush=True
+            )
+        else:
+            print(f"RepTrack demo: publishing to the MQTT broker at {url} under {args.prefix}/", flush=True)
+        # The embedded broker (amqtt) speaks MQTT 3.1.1 only.
+        settings = mqtt_settings(args, url, "3.1.1" if embedded is not None else None)
+        results, seen, sources = _run_demo(args, settings, sim_source)
+    finally:
+        if embedded is not None:
+            embedded.stop()
     print()
     print_summary(summaries(sources, results))
     print(
@@ -73,6 +65,32 @@ def run(args: argparse.Namespace) -> int:
         + f" (demo took {time.monotonic() - t_start:.0f} s)"
     )
     return 0
+
+
+def _run_demo(
+    args: argparse.Namespace, settings: MqttSettings, sim_source: Any
+) -> tuple[Any, dict[str, int], list[Any]]:
+    """The simulated sensors, the tracker and the dashboard on ``settings``' broker."""
+    from tracker.cli.run import serve
+
+    sources = [
+        sim_source(args.workout, seed=args.seed + i, sensor_id=f"sim-{i + 1}", speed=args.speed or 0.0)
+        for i in range(max(1, args.sensors))
+    ]
+    speed = args.speed or _auto_speed(sources)
+    for src in sources:
+        if hasattr(src, "speed"):
+            src.speed = speed
+    print(f"simulated sensor(s) running {args.workout} at {speed:.1f}x real time", flush=True)
+    dash = Dashboard(settings, live=False if args.plain else None, client_id="reptrack-demo-dashboard")
+    dash.start()
+    try:
+        results = asyncio.run(serve(sources, settings, args=args))
+        time.sleep(0.3)  # let the last messages reach the dashboard
+    finally:
+        dash.stop()
+    seen = {v.sensor_id: sum(v.reps_per_set().values()) for v in dash.facts.snapshot()}
+    return results, seen, sources
 
 
 def _auto_speed(sources: Sequence[object]) -> float:

@@ -19,7 +19,13 @@ HELP = "count reps, sets and wobble in a recording (native or CSV); --json for t
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, metavar="FILE", help="a recording: native .rtrec or CSV export")
+    parser.add_argument(
+        "file",
+        type=Path,
+        metavar="FILE",
+        help="a recording: native .rtrk, generic CSV, or a MetaMotion, phyphox or Sensor Logger export "
+        "(file, folder or zip)",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     parser.add_argument(
         "--accel-unit", default="g", choices=("g", "m/s2"), help="accelerometer unit of a generic CSV"
@@ -58,22 +64,28 @@ def replay_file(
     stream = open_stream(path, accel_unit=accel_unit, gyro_unit=gyro_unit)
     cal, note = _calibration_for(stream.meta, calibration)
     try:
-        events = _run_pipeline(stream.blocks(), cal, stream.meta.sensor_leg, chunk)
+        events, replaced = _run_pipeline(stream.blocks(), cal, stream.meta.sensor_leg, chunk)
         duration_s, warnings = stream.duration_s, list(stream.warnings)
     except RestartWithSession as restart:  # something only the whole-file reader handles
         session = restart.session
-        events = _run_pipeline(iter([session.samples]), cal, session.meta.sensor_leg, chunk)
+        events, replaced = _run_pipeline(iter([session.samples]), cal, session.meta.sensor_leg, chunk)
         duration_s, warnings = session.samples.duration_s, list(session.warnings)
     summary = summarize(str(path), duration_s, events)
     summary["calibration_id"] = None if cal is None else cal.id
     warnings += [note] if note else []
+    if replaced:
+        warnings.append(replaced)
     if warnings:
         summary["warnings"] = warnings
     return summary
 
 
-def _run_pipeline(blocks: Iterator[Samples], cal: Any, sensor_leg: str, chunk: int) -> list[Event]:
-    """Feed the blocks (re-cut into ``chunk``-sample packets when ``chunk`` > 0), then finish."""
+def _run_pipeline(
+    blocks: Iterator[Samples], cal: Any, sensor_leg: str, chunk: int
+) -> tuple[list[Event], str | None]:
+    """Feed the blocks (re-cut into ``chunk``-sample packets when ``chunk`` > 0), then finish.
+
+    Returns the events and the pipeline's note on corrupt samples it replaced (None if none)."""
     from tracker.pipeline import Pipeline
 
     pipeline = Pipeline(calibration=cal, sensor_leg=sensor_leg)
@@ -85,7 +97,7 @@ def _run_pipeline(blocks: Iterator[Samples], cal: Any, sensor_leg: str, chunk: i
         for packet in rechunk(blocks, chunk):
             events += pipeline.feed(packet)
     events += pipeline.finish()
-    return events
+    return events, pipeline.replaced_samples()
 
 
 def rechunk(blocks: Iterator[Samples], size: int) -> Iterator[Samples]:
@@ -147,8 +159,6 @@ def _table(summary: dict[str, Any]) -> str:
     lines.append("depth: mean thigh flexion at the bottom (deg); rep s: mean rep duration")
     for w in summary.get("wobble_events", []):
         lines.append(f"wobble at {w['t_s']:.1f} s in set {w['set_index']}: {w['level']:.1f} deg RMS")
-    for w in summary.get("warnings", []):
-        lines.append(f"warning: {w}")
     return "\n".join(lines)
 
 
@@ -160,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
         calibration=args.calibration,
         chunk=args.chunk,
     )
+    for warning in summary.get("warnings", []):  # on stderr, whatever was found and printed
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         sys.stdout.write(json.dumps(summary) + "\n")  # one write: json.dump writes each token
     else:

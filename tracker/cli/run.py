@@ -25,7 +25,7 @@ from tracker.errors import UserError
 from tracker.events import Event, RepEvent, SetEvent, WobbleEvent
 from tracker.mqtt.options import add_mqtt_arguments, broker_from_args
 from tracker.mqtt.publisher import MqttSettings, SensorPublisher
-from tracker.mqtt.topics import sensor_topic_id
+from tracker.mqtt.topics import check_unique_topic_ids, sensor_topic_id
 from tracker.pipeline import Pipeline
 from tracker.service import EventPipeline, Recorder, SensorResult, Sink, Source, run_service
 
@@ -93,6 +93,7 @@ def build_sources(args: argparse.Namespace) -> list[Source]:
     ids = [s.sensor_id for s in sources]
     if len(set(ids)) != len(ids):
         raise UserError(f"two sources have the same sensor id ({', '.join(ids)}); run them separately")
+    check_unique_topic_ids(ids)
     return sources
 
 
@@ -122,12 +123,13 @@ def _recorder(
 ) -> Recorder | None:
     if args.record is None:
         return None
+    from calibration.store import device_slug
     from tracker.io.native import RecordingWriter
     from tracker.io.session import RecordingMeta
 
     path = Path(args.record)
-    if several:
-        path = path.with_name(f"{path.stem}-{source.sensor_id}{path.suffix or '.rtrk'}")
+    if several:  # the sensor id may hold '/' or be very long: its file-name form, one per id
+        path = path.with_name(f"{path.stem}-{device_slug(source.sensor_id)}{path.suffix or '.rtrk'}")
     meta = RecordingMeta(
         device_id=source.sensor_id,
         device_name=source.name,
@@ -266,6 +268,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if embedded is not None:
             embedded.stop()
+    for src, res in zip(sources, results, strict=True):
+        if res.replaced_samples:
+            print(f"[{src.sensor_id}] warning: {res.replaced_samples}", file=sys.stderr, flush=True)
     items = summaries(sources, results)
     if args.json:
         print(json.dumps(items if len(items) > 1 else items[0], indent=2))

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 
-from tracker.ble.link import LinkConfig, scan
+from tracker.ble.link import LinkConfig, bluetooth_stack_hint, scan
 from tracker.ble.options import add_link_arguments
 from tracker.errors import UserError
 
@@ -35,7 +35,8 @@ async def scan_async(args: argparse.Namespace) -> int:
     except UserError:
         raise
     except Exception as exc:  # the platform's Bluetooth stack is missing or refuses
-        raise UserError(f"cannot scan with the {config.resolved_backend()} backend: {exc}") from exc
+        hint = bluetooth_stack_hint(exc) if config.resolved_backend() == "bleak" else ""
+        raise UserError(f"cannot scan with the {config.resolved_backend()} backend: {exc}{hint}") from exc
     if args.json:
         for d in found:
             print(

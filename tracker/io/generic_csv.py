@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -11,12 +11,13 @@ import numpy as np
 import numpy.typing as npt
 
 from tracker.errors import InputFileError
-from tracker.io.session import RecordingMeta, Session, dumps_json
+from tracker.io.session import RecordingMeta, Session, dumps_json, loads_json
 from tracker.io.text import check_increasing_time, parse_numeric_rows, read_text_lines
 from tracker.io.units import DEG_PER_RAD, STANDARD_GRAVITY_MS2
 from tracker.samples import Samples
 
 CSV_COLUMNS = ("t", "ax", "ay", "az", "gx", "gy", "gz")
+EXPORT_BANNER = "# RepTrack generic CSV:"
 _META_LINE = re.compile(r"^#\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*:\s?(.*?)\s*$")
 
 
@@ -67,6 +68,8 @@ def load_generic_csv(path: Path, *, accel_unit: str = "g", gyro_unit: str = "deg
         row_lines = list(range(body_start + 1, body_start + 1 + values.shape[0]))
     t = values[:, columns["t"]]
     check_increasing_time(path, t, row_lines, header[columns["t"]])
+    if not lines[0].startswith(EXPORT_BANNER):  # RepTrack's own export says its time is in s
+        t = _time_in_seconds(t, header[columns["t"]], meta_items.get("rate_hz"), warnings)
     accel = values[:, [columns["ax"], columns["ay"], columns["az"]]]
     gyro = values[:, [columns["gx"], columns["gy"], columns["gz"]]] if "gx" in columns else None
     if accel_unit == "m/s2":
@@ -95,13 +98,49 @@ def _comment(
         meta[key] = value
         return
     try:
-        note = json.loads(value)
-    except ValueError:
-        note = None
+        note = loads_json(value)
+    except ValueError as exc:
+        warnings.append(f"line {number}: note is not valid JSON ({exc}); ignored")
+        return
     if isinstance(note, dict):
         notes.append(note)
     else:
         warnings.append(f"line {number}: note is not a JSON object; ignored")
+
+
+# (unit, seconds per unit, median step range in that unit for an IMU at 5..2000 Hz)
+_TIME_UNITS = (
+    ("milliseconds", 1e-3, 0.5, 200.0),
+    ("microseconds", 1e-6, 500.0, 2e5),
+    ("nanoseconds", 1e-9, 5e5, 2e8),
+)
+
+
+def _time_in_seconds(
+    t: npt.NDArray[np.float64], column: str, stated_rate_hz: object, warnings: list[str]
+) -> npt.NDArray[np.float64]:
+    """Times in s, as the format says; a column whose steps only make sense in ms, us or ns (an IMU
+    sampled below 2 Hz is no IMU: typically Unix epoch milliseconds) is converted, with a warning,
+    unless the file's own ``# rate_hz:`` agrees with seconds."""
+    if t.size < 2:
+        return t
+    step = float(np.median(np.diff(t)))
+    if step < 0.5:
+        return t
+    try:
+        stated = float(str(stated_rate_hz))
+    except ValueError:
+        stated = math.nan
+    if math.isfinite(stated) and stated > 0 and 0.5 <= stated * step <= 2.0:
+        return t
+    for unit, scale, low, high in _TIME_UNITS:
+        if low <= step <= high:
+            warnings.append(
+                f"column {column!r} steps by {step:g} per sample, which is no sample rate in seconds: "
+                f"read as {unit} ({1.0 / (step * scale):.4g} Hz)"
+            )
+            return (t - t[0]) * scale + t[0] * scale
+    return t
 
 
 def _fast_rows(lines: list[str], body_start: int, width: int) -> npt.NDArray[np.float64] | None:
@@ -173,7 +212,7 @@ def export_csv(session: Session, path: str | Path) -> None:
     exactly the same samples.
     """
     p = Path(path)
-    out: list[str] = ["# RepTrack generic CSV: t in s, accel in g (with gravity), gyro in deg/s, sensor axes"]
+    out: list[str] = [f"{EXPORT_BANNER} t in s, accel in g (with gravity), gyro in deg/s, sensor axes"]
     meta = session.meta.to_dict()
     extra = meta.pop("extra") or {}
     for key, value in meta.items():

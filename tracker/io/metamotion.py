@@ -21,9 +21,15 @@ _METAWEAR_NAME = re.compile(
 _METAWEAR_MAC = re.compile(r"_([0-9A-Fa-f]{12})(?:_|$)")
 
 
+def is_metamotion_header(header: str) -> bool:
+    """MetaBase writes ``epoch (ms)``; older MetaWear apps and MetaBase versions wrote ``epoc (ms)``."""
+    low = header.lower()
+    return ("epoch (ms)" in low or "epoc (ms)" in low) and "axis" in low
+
+
 def _metamotion_kind(path: Path) -> str:
     header = first_header(path)
-    if "epoch (ms)" not in header:
+    if not is_metamotion_header(header):
         return ""
     if re.search(r"x-axis \((g|m/s\^?2)\)", header):
         return "accel"
@@ -85,7 +91,7 @@ def _metamotion_table(
     path: Path, kind: str
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], float]:
     table = read_table(path)
-    epoch = table.find("epoch")
+    epoch = table.find("epoc")  # "epoch (ms)", or "epoc (ms)" in older exports
     if epoch is None:
         raise InputFileError(path, "missing column 'epoch (ms)'", line=table.header_line, column="epoch (ms)")
     cols = axis_columns(table, "{a}-axis")

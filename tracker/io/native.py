@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
+import math
 import os
 import struct
 import zlib
@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tracker.errors import InputFileError
-from tracker.io.session import RecordingMeta, Session, dumps_json
+from tracker.io.session import RecordingMeta, Session, dumps_json, loads_json
 from tracker.protocol import StreamDecoder, StreamNotice
 from tracker.samples import Samples
 
@@ -57,8 +57,11 @@ RECORD_NAMES = {
     REC_END: "end",
 }
 
-SAMPLES_PER_RECORD = 1000  # imported data is split so a cut file still reads most of it
-PACKETS_PER_RECORD = 4096
+RECORD_SPAN_S = 2.0
+"""Longest stretch of samples one record holds: a file cut anywhere (a crash, a full disk, a
+partial copy) loses at most its incomplete last record, so at most this much of the session."""
+SAMPLES_PER_RECORD = 1000  # and never more than this many float samples per record
+PACKETS_PER_RECORD = 4096  # nor this many packets
 _SAMPLES_HEAD = struct.Struct("<IB3x")  # count, flags (bit0 gyro), reserved
 
 
@@ -96,6 +99,48 @@ def encode_samples_payload(samples: Samples) -> bytes:
     if gyro is not None:
         parts.append(np.ascontiguousarray(gyro, dtype="<f8").tobytes())
     return b"".join(parts)
+
+
+OTHER_PACKETS_PER_RECORD = 16
+"""Packets of another codec (Polar, MetaWear) per record when their arrival times are unknown."""
+
+
+def _reptrack_packet_us(packet: bytes) -> int | None:
+    """Samples x period of a packet in RepTrack's layout (docs/protocol.md), None for another codec."""
+    if len(packet) < 14 or packet[0] != 1:
+        return None
+    n = packet[10]
+    width = 12 if packet[1] & 1 else 6
+    if len(packet) != 14 + n * width:
+        return None
+    return n * (packet[8] | packet[9] << 8)
+
+
+def _packet_spans(
+    packets: Sequence[bytes], host_times_s: Sequence[float] | None
+) -> Iterator[tuple[int, int]]:
+    """Index ranges of packets holding at most ``RECORD_SPAN_S`` each: by the sample count and
+    period in a RepTrack packet's header, else by the host's arrival times, else
+    ``OTHER_PACKETS_PER_RECORD`` packets."""
+    limit_us = RECORD_SPAN_S * 1e6
+    start = 0
+    span_us = 0.0
+    for i, packet in enumerate(packets):
+        own_us = _reptrack_packet_us(packet)
+        if own_us is None:
+            arrived = math.nan if host_times_s is None else host_times_s[i] - host_times_s[start]
+            own_us = 0
+            full = (
+                arrived > RECORD_SPAN_S if math.isfinite(arrived) else i - start >= OTHER_PACKETS_PER_RECORD
+            )
+        else:
+            full = span_us + own_us > limit_us
+        if i > start and (full or i - start >= PACKETS_PER_RECORD):
+            yield start, i
+            start, span_us = i, 0.0
+        span_us += own_us
+    if start < len(packets):
+        yield start, len(packets)
 
 
 class RecordingWriter:
@@ -191,9 +236,9 @@ class RecordingWriter:
             return
         self._claim("packets")
         out = []
-        for i in range(0, len(packets), PACKETS_PER_RECORD):
-            chunk = packets[i : i + PACKETS_PER_RECORD]
-            times = None if host_times_s is None else host_times_s[i : i + PACKETS_PER_RECORD]
+        for i, j in _packet_spans(packets, host_times_s):
+            chunk = packets[i:j]
+            times = None if host_times_s is None else host_times_s[i:j]
             out.append(_frame(REC_PACKETS, encode_packets_payload([bytes(p) for p in chunk], times)))
         self._write(b"".join(out))
 
@@ -202,7 +247,11 @@ class RecordingWriter:
         if not len(samples):
             return
         self._claim("samples")
-        out = [_frame(REC_SAMPLES, encode_samples_payload(b)) for b in samples.chunks(SAMPLES_PER_RECORD)]
+        rate = samples.estimated_rate_hz() if len(samples) > 1 else 0.0
+        per_record = SAMPLES_PER_RECORD
+        if math.isfinite(rate) and rate > 0:
+            per_record = max(1, min(SAMPLES_PER_RECORD, int(RECORD_SPAN_S * rate)))
+        out = [_frame(REC_SAMPLES, encode_samples_payload(b)) for b in samples.chunks(per_record)]
         self._write(b"".join(out))
 
     def write_note(self, kind: str, t_s: float | None = None, **fields: Any) -> None:
@@ -380,7 +429,7 @@ class RecordingReader:
                 self.warnings.append(f"byte {offset}: a second header record; ignored")
                 return
             try:
-                obj = json.loads(bytes(payload).decode("utf-8"))
+                obj = loads_json(bytes(payload))
             except (UnicodeDecodeError, ValueError) as exc:
                 self.meta = RecordingMeta()
                 self.warnings.append(
@@ -409,9 +458,10 @@ class RecordingReader:
                 self.records.append(SamplesRecord(offset, samples))
         elif rec_type == REC_NOTE:
             try:
-                note = json.loads(bytes(payload).decode("utf-8"))
-            except (UnicodeDecodeError, ValueError):
-                note = None
+                note = loads_json(bytes(payload))
+            except ValueError as exc:
+                self.warnings.append(f"byte {offset}: note record is not valid JSON ({exc}); skipped")
+                return
             if isinstance(note, dict):
                 self.records.append(NoteRecord(offset, note))
             else:

@@ -38,11 +38,13 @@ def _phyphox_part(path: Path) -> _PhyphoxPart:
         )
     acc = axis_columns(table, "acceleration {a}")
     gyr = axis_columns(table, "gyroscope {a}")
+    if acc is None and gyr is None:  # phyphox 1.1.16 and later: "X (m/s^2)" or "X (rad/s)"
+        acc, gyr = _by_unit(axis_columns(table, "{a} ("))
     if acc is None and gyr is None:
         raise InputFileError(
             path,
-            "no 'Acceleration x (m/s^2)' or 'Gyroscope x (rad/s)' columns (is this a phyphox accelerometer "
-            "or gyroscope export?)",
+            "no 'Acceleration x (m/s^2)', 'X (m/s^2)', 'Gyroscope x (rad/s)' or 'X (rad/s)' columns (is this "
+            "a phyphox accelerometer or gyroscope export?)",
             line=table.header_line,
         )
     indices = [time_col]
@@ -61,6 +63,23 @@ def _phyphox_part(path: Path) -> _PhyphoxPart:
     if gyr is not None:
         gyro = values[:, col : col + 3] * gyro_scale(path, gyr[1], table.names[gyr[0][0]])
     return _PhyphoxPart(path, t, accel, gyro)
+
+
+_ACCEL_UNIT_WORDS = ("m/s", "g")
+
+
+def _by_unit(
+    found: tuple[list[int], str] | None,
+) -> tuple[tuple[list[int], str] | None, tuple[list[int], str] | None]:
+    """``X (unit)`` columns are the accelerometer's or the gyroscope's according to their unit."""
+    if found is None:
+        return None, None
+    unit = found[1].replace(" ", "")
+    if unit.endswith("/s") and ("rad" in unit or "deg" in unit or "°" in unit):
+        return None, found
+    if unit.startswith(_ACCEL_UNIT_WORDS):
+        return found, None
+    return None, None
 
 
 def load_phyphox(path: Path) -> Session:

@@ -120,6 +120,36 @@ def json_default(value: Any) -> Any:
     return str(value)
 
 
+MAX_JSON_DEPTH = 32
+"""Nesting allowed in a recording's header and notes; deeper is refused before Python's recursion
+limit (about 1000 levels) turns it into a traceback in json or in whoever walks the value later."""
+
+
+def loads_json(text: str | bytes) -> Any:
+    """Parse JSON from a file's header or note; ``ValueError`` (with the reason) for invalid or
+    too deeply nested text, never ``RecursionError``."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text.decode("utf-8") if isinstance(text, bytes) else text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                raise ValueError(f"nested more than {MAX_JSON_DEPTH} levels deep")
+        elif ch in "]}":
+            depth -= 1
+    return json.loads(text)
+
+
 def dumps_json(value: Any) -> str:
     return json.dumps(value, default=json_default, allow_nan=True, separators=(",", ":"))
 

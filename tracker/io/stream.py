@@ -33,6 +33,7 @@ from tracker.samples import Samples
 
 BLOCK_SAMPLES = 60_000
 HEADER_SCAN_BYTES = 1 << 20  # comments and the header line must fit in the first MiB
+MAX_PLAIN_STEP_S = 0.5  # a longer median time step is no IMU in seconds (see generic_csv._time_in_seconds)
 
 
 class RestartWithSession(Exception):
@@ -161,6 +162,8 @@ class _CsvBody:
                     break
                 t = values[:, c["t"]]
                 if t0 is None:
+                    if t.size > 1 and float(np.median(np.diff(t))) >= MAX_PLAIN_STEP_S:
+                        raise _NotPlain  # time in ms, us or ns: the whole-file reader converts it
                     t0 = float(t[0])
                     if t0 != 0.0:
                         stream.meta.extra.setdefault("time_offset_s", repr(t0))
@@ -175,11 +178,13 @@ class _CsvBody:
                     gyro = gyro * self.gyro_scale
                 block = Samples.from_arrays(t - t0, accel, gyro)
                 try:  # the whole-file reader checks the units over the whole file; we, per block
-                    check_sample_units(
+                    doubts = check_sample_units(
                         block, self.path, accel_unit=self.accel_unit, gyro_unit=self.gyro_unit, fmt="csv"
                     )
                 except InputFileError:
                     raise _NotPlain from None
+                if doubts:  # the whole-file reader words its warnings over the whole file
+                    raise _NotPlain
                 if not stream.meta.rate_hz:
                     stream.meta.rate_hz = round(block.estimated_rate_hz(), 3)
                 stream.samples_read += len(block)

@@ -101,7 +101,7 @@ def check_increasing_time(path: Path, t: npt.NDArray[np.float64], lines: Sequenc
         i = int(bad[0]) + 1
         raise InputFileError(
             path,
-            f"time {t[i]!r} is not after the previous row's {t[i - 1]!r} (line {lines[i - 1]}); "
+            f"time {float(t[i])!r} is not after the previous row's {float(t[i - 1])!r} (line {lines[i - 1]}); "
             "time must increase from row to row",
             line=lines[i],
             column=column,

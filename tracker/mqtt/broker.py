@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import socket
+import stat
 import threading
 import tomllib
 from collections.abc import Mapping
@@ -37,6 +38,19 @@ class BrokerError(UserError):
     exit_code = 3
 
 
+def redact_password(url: str) -> str:
+    """The URL with any ``user:password@`` shown as ``user:***@`` (for messages and logs)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    authority, slash, tail = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{host}{slash}{tail}"
+
+
 @dataclass(frozen=True, slots=True)
 class BrokerURL:
     host: str
@@ -50,6 +64,7 @@ class BrokerURL:
         text = url.strip()
         if "://" not in text:
             text = "mqtt://" + text
+        url = redact_password(text)  # every message below shows the URL, never its password
         try:
             parts = urlsplit(text)
         except ValueError as exc:
@@ -182,7 +197,24 @@ def _read_config(path: Path) -> dict[str, Any]:
                 raise InputFileError(path, f"key 'insecure' must be true or false, got {value!r}")
         elif not isinstance(value, str):
             raise InputFileError(path, f"key {key!r} must be a string, got {type(value).__name__}")
+    if section.get("password"):
+        _check_private(path)
     return dict(section)
+
+
+def _check_private(path: Path) -> None:
+    """A file holding a password must not be readable by every user of the machine (as ssh does
+    for keys): refuse it, saying how to fix it."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # pragma: no cover - it was just read
+        return
+    if os.name == "posix" and mode & stat.S_IROTH:
+        raise InputFileError(
+            path,
+            f"holds an MQTT password but every user can read it (mode {stat.S_IMODE(mode):04o}); "
+            f"run: chmod 600 {path}",
+        )
 
 
 def broker_answers(host: str, port: int, timeout_s: float = 0.5) -> bool:

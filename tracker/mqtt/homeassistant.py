@@ -3,14 +3,30 @@
 One device per sensor with the entities reps in set, total reps, exercise, last depth, wobble,
 battery and status, all read from the sensor's retained ``state`` and ``status`` topics, so Home
 Assistant shows the current values right after it starts. Configs are published retained to
-``<discovery_prefix>/sensor/<node>/<object>/config``.
+``<discovery_prefix>/sensor/<node>/<object>/config``, each with ``default_entity_id`` (the
+successor of the deprecated ``object_id``) and an ``origin`` naming RepTrack.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from tracker import __version__
 from tracker.mqtt.topics import Topics
+
+ORIGIN = {
+    "name": "RepTrack",
+    "sw_version": __version__,
+    "support_url": "https://github.com/reptrack/reptrack",
+}
+"""Who published the discovery config (Home Assistant shows it, and logs it with errors)."""
+
+
+def ha_node_id(sensor_topic_id: str) -> str:
+    """The sensor's node id as Home Assistant has known it since the first release (unchanged, so
+    existing entities keep their history)."""
+    return f"reptrack_{sensor_topic_id}".replace("-", "_").replace(".", "_")
+
 
 # object id, name, value template, extra config
 _STATE_SENSORS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
@@ -35,7 +51,7 @@ _STATE_SENSORS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
 
 def discovery_messages(discovery_prefix: str, topics: Topics, name: str) -> list[tuple[str, dict[str, Any]]]:
     """The retained discovery configs for one sensor as (topic, payload) pairs."""
-    node = f"reptrack_{topics.sensor_id}".replace("-", "_").replace(".", "_")
+    node = ha_node_id(topics.sensor_id)
     device = {
         "identifiers": [node],
         "name": f"RepTrack {name}",
@@ -56,10 +72,11 @@ def discovery_messages(discovery_prefix: str, topics: Topics, name: str) -> list
                 {
                     "name": label,
                     "unique_id": f"{node}_{obj}",
-                    "object_id": f"{node}_{obj}",
+                    "default_entity_id": f"sensor.{node}_{obj}",
                     "state_topic": topics.state,
                     "value_template": template,
                     "device": device,
+                    "origin": ORIGIN,
                     **availability,
                     **extra,
                 },
@@ -71,10 +88,11 @@ def discovery_messages(discovery_prefix: str, topics: Topics, name: str) -> list
             {
                 "name": "Status",
                 "unique_id": f"{node}_status",
-                "object_id": f"{node}_status",
+                "default_entity_id": f"sensor.{node}_status",
                 "state_topic": topics.status,
                 "value_template": "{{ value_json.status }}",
                 "device": device,
+                "origin": ORIGIN,
             },
         )
     )

@@ -12,7 +12,9 @@ Everything for one sensor lives under ``<prefix>/<sensor_id>/``::
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tracker.errors import UserError
@@ -20,13 +22,42 @@ from tracker.errors import UserError
 DEFAULT_PREFIX = "reptrack"
 LEAVES = ("status", "state", "event/rep", "event/set", "event/wobble", "telemetry")
 
-_BAD_LEVEL = re.compile(r"[+#/\x00]")
+_BLE_ADDRESS = re.compile(r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}")
+_SAFE_LEVEL = re.compile(r"[\w.-]+")
+MAX_READABLE_CHARS = 48
 
 
 def sensor_topic_id(name: str) -> str:
-    """A sensor name or address as one topic level: ``AA:BB:CC`` -> ``AA-BB-CC``, no wildcards."""
-    cleaned = _BAD_LEVEL.sub("-", name.strip()).replace(":", "-").replace(" ", "_")
-    return cleaned or "sensor"
+    """A sensor name or address as one topic level, one level per sensor.
+
+    A BLE address keeps its documented form (``AA:BB:CC:DD:EE:FF`` -> ``AA-BB-CC-DD-EE-FF``) and
+    a plain name (letters, digits, ``.``, ``_``, ``-``) stays as it is. Anything else (``/``,
+    ``+``, ``#``, spaces, control characters, a very long id) is folded to a readable part plus a
+    hash of the exact name, so two sensors whose names differ only there never share topics
+    (their event ids would clash and subscribers would drop half the reps). Applying it twice
+    gives the same level.
+    """
+    text = name.strip()
+    if _BLE_ADDRESS.fullmatch(text):
+        return text.replace(":", "-")
+    if _SAFE_LEVEL.fullmatch(text) and len(text) <= 2 * MAX_READABLE_CHARS:
+        return text
+    readable = re.sub(r"[^\w.-]+", "-", text)[:MAX_READABLE_CHARS].strip("-") or "sensor"
+    digest = hashlib.sha256(name.encode("utf-8", errors="surrogatepass")).hexdigest()[:8]
+    return f"{readable}-{digest}"
+
+
+def check_unique_topic_ids(sensor_ids: Sequence[str]) -> None:
+    """Refuse to start sensors that would publish under the same topics."""
+    seen: dict[str, str] = {}
+    for sensor in sensor_ids:
+        level = sensor_topic_id(sensor)
+        if level in seen:
+            raise UserError(
+                f"sensors {seen[level]!r} and {sensor!r} would both publish under the topic level "
+                f"{level!r}; rename one (or run them under different --prefix values)"
+            )
+        seen[level] = sensor
 
 
 def check_prefix(prefix: str) -> str:

@@ -25,6 +25,7 @@ from tracker.pipeline.config import PipelineConfig
 from tracker.pipeline.mounting import MountingFinder
 from tracker.pipeline.orientation import OrientationFilter
 from tracker.pipeline.reps import RepDetector
+from tracker.pipeline.sanitize import SampleSanitizer
 from tracker.pipeline.sets import SetTracker
 from tracker.pipeline.wobble import SwayFilter
 from tracker.samples import FloatArray, Samples
@@ -113,6 +114,7 @@ class Pipeline:
         self._jolts: tuple[FloatArray, FloatArray] = (np.zeros(0), np.zeros(0))
         self._phase = "idle"
         self.samples_seen = 0
+        self.sanitizer = SampleSanitizer()  # corrupt samples are replaced before any stage sees them
 
     # --- public API ---------------------------------------------------------------------------
     def feed(self, chunk: Samples) -> list[Event]:
@@ -120,6 +122,7 @@ class Pipeline:
         if n == 0:
             return []
         self.samples_seen += n
+        chunk = self.sanitizer.clean(chunk)
         if self.calibration is not None:
             chunk = self.calibration(chunk)
         if self.rate_hz is None:
@@ -132,6 +135,10 @@ class Pipeline:
             self.rate_hz = self._measure_rate(chunk)
             self._finder = None if self._mounted_by_calibration else MountingFinder(self.config, self.rate_hz)
         return self._mount(chunk)
+
+    def replaced_samples(self) -> str | None:
+        """A note on the corrupt samples replaced so far (for the user), or None when there were none."""
+        return self.sanitizer.summary()
 
     def finish(self) -> list[Event]:
         """End of session: flush what is waiting and close the open set."""

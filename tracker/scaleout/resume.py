@@ -30,6 +30,9 @@ class ResumedPipeline:
     def finish(self) -> list[Event]:
         return [self._shift(ev) for ev in self.pipeline.finish()]
 
+    def replaced_samples(self) -> str | None:
+        return self.pipeline.replaced_samples()
+
     @property
     def state(self) -> Mapping[str, Any]:
         state = dict(self.pipeline.state)

@@ -47,6 +47,7 @@ class SensorResult:
     undelivered: int = 0
     dropped: int = 0
     stats: StreamStats | None = None
+    replaced_samples: str | None = None  # the pipeline's note on corrupt samples it replaced, if any
 
     @property
     def reps(self) -> list[RepEvent]:
@@ -194,6 +195,7 @@ async def run_sensor(
         run.flush()
         run.emit(pipeline.finish())
     finally:
+        run.result.replaced_samples = pipeline.replaced_samples()
         await run.close(iterator, stopped or (stop is not None and stop.is_set()))
     return run.result
 

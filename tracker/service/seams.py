@@ -50,6 +50,10 @@ class EventPipeline(Protocol):
     @property
     def state(self) -> Mapping[str, Any]: ...
 
+    def replaced_samples(self) -> str | None:
+        """What the pipeline said of corrupt samples it replaced, or None when there were none."""
+        ...
+
 
 class Recorder(Protocol):
     """Keeps the raw session (tracker.io.native.RecordingWriter)."""

@@ -76,30 +76,48 @@ def sensor_row(view: SensorView) -> list[Any]:
     ]
 
 
-def render(facts: LiveFacts, title: str = "") -> Group:
+# Columns by how much a lifter needs them: on a narrow terminal the last ones go first, so the
+# exercise and the rep count stay readable on 80 columns (rich would squeeze them to "…").
+COLUMNS = ("sensor", "status", "exercise", "set", "reps", "total", "depth", "tempo", "wobble", "batt", "loss")
+DROP_ORDER = ("loss", "batt", "tempo", "wobble", "total", "set", "status")
+_CELL_PADDING = 3  # one space each side, and the column separator
+
+
+def _cell_width(value: Any) -> int:
+    return (
+        Text(value).cell_len if isinstance(value, str) else (value.cell_len if isinstance(value, Text) else 0)
+    )
+
+
+def fitting_columns(rows: list[list[Any]], width: int) -> list[int]:
+    """Indices of the columns to show: all that fit in ``width`` cells, dropping by DROP_ORDER."""
+    need = [len(name) + _CELL_PADDING for name in COLUMNS]
+    for row in rows:
+        for i, value in enumerate(row):
+            need[i] = max(need[i], _cell_width(value) + _CELL_PADDING)
+    shown = list(range(len(COLUMNS)))
+    for name in DROP_ORDER:
+        if sum(need[i] for i in shown) + 1 <= width:  # and the table's edge
+            break
+        shown.remove(COLUMNS.index(name))
+    return shown
+
+
+def render(facts: LiveFacts, title: str = "", width: int | None = None) -> Group:
+    """The live table; with ``width`` (the terminal's), the columns that fit it."""
     table = Table(
         title=title or f"RepTrack live ({facts.prefix}/...)",
         caption="tempo: down/bottom/up seconds of the last rep",
         box=box.SIMPLE_HEAD,
         padding=(0, 1),
     )
-    for col in (
-        "sensor",
-        "status",
-        "exercise",
-        "set",
-        "reps",
-        "total",
-        "depth",
-        "tempo",
-        "wobble",
-        "batt",
-        "loss",
-    ):
-        table.add_column(col, no_wrap=col != "exercise", overflow="ellipsis")
     views = facts.snapshot()
-    for view in views:
-        table.add_row(*sensor_row(view))
+    rows = [sensor_row(view) for view in views]
+    shown = fitting_columns(rows, width) if width else list(range(len(COLUMNS)))
+    for i in shown:
+        table.add_column(COLUMNS[i], no_wrap=True, overflow="ellipsis")
+    for row in rows:
+        table.add_row(*(row[i] for i in shown))
     if not views:
         return Group(table, Text("waiting for sensors...", style="dim"))
     return Group(table)
@@ -177,12 +195,17 @@ class Dashboard:
     def _redraw(self, note: Text | None = None) -> None:
         with self._lock:
             if self._live is not None:
-                view = render(self.facts)
+                view = render(self.facts, width=self.console.width)
                 self._live.update(view if note is None else Group(view, note), refresh=True)
 
     def start(self) -> Dashboard:
         if self.live_mode:
-            self._live = Live(render(self.facts), console=self.console, auto_refresh=False, transient=False)
+            self._live = Live(
+                render(self.facts, width=self.console.width),
+                console=self.console,
+                auto_refresh=False,
+                transient=False,
+            )
             self._live.start()
             self._painter = threading.Thread(target=self._paint, name="dashboard-painter", daemon=True)
             self._painter.start()
