@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-REAL_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "cmu-thigh"
+from tests.paths import CMU_THIGH_DIR, REPO_ROOT
+
+REAL_DATA_DIR = CMU_THIGH_DIR
+__all__ = ["REAL_DATA_DIR", "REPO_ROOT"]
 
 
 @pytest.fixture(scope="session")

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.paths import CMU_THIGH_DIR
 from tracker.cli import main
 from tracker.events import RepEvent, SetEvent, WobbleEvent
 from tracker.pipeline import Pipeline
 from tracker.samples import Samples
 
-REPO = Path(__file__).resolve().parents[1]
-REAL = REPO.parent / "shared" / "data" / "cmu-thigh"
+REAL = CMU_THIGH_DIR
 REAL_FILES = sorted(REAL.glob("*.csv")) if REAL.is_dir() else []
 needs_real = pytest.mark.skipif(not REAL_FILES, reason=f"real recordings not found at {REAL}")
 

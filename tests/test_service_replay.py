@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from tests.brokers import RealBroker, validate, wait_until
+from tests.paths import CMU_THIGH_DIR, REPO_ROOT
 from tracker.mqtt import BrokerURL, MqttSettings, Watcher
 from tracker.mqtt.topics import split_topic
 
-REPO = Path(__file__).resolve().parent.parent
-DATA = REPO.parent / "shared" / "data" / "cmu-thigh"
+REPO = REPO_ROOT
+DATA = CMU_THIGH_DIR
 FILES = ("SqDL_LeftThigh", "Lunge_LeftThigh", "Walk_LeftThigh")
 
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"real recordings not found at {DATA}")
