@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ import pytest
 from firmware_sim.peripheral import Faults, SensorData, SimulatedSensor, simulated_sensor
 from tracker.ble import LinkConfig, LinkError, SensorLink
 from tracker.cli import build_parser, record
+from tracker.errors import InputFileError
 from tracker.io.load import load_session
 from tracker.io.native import PacketsRecord, RecordingReader
 from tracker.protocol import Flags, decode_packet, quantize
@@ -95,11 +98,34 @@ def _visible_losses(sensor: SimulatedSensor) -> dict[int, list[int]]:
     return out
 
 
+async def _record_until(args: argparse.Namespace, done: Callable[[], bool]) -> None:
+    """``reptrack record`` until ``done()`` (checked every 0.1 s), then stopped as Ctrl-C stops
+    it; its ``--duration`` is only the bound of the wait, so a slow machine records everything."""
+    task = asyncio.ensure_future(record.record_async(args))
+    while not task.done() and not done():
+        await asyncio.sleep(0.1)
+    if task.done():
+        task.result()
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def _samples_in(path: Path) -> int:
+    """Samples in a recording being written (0 before it has its header)."""
+    try:
+        return len(load_session(path).samples)
+    except InputFileError:
+        return 0
+
+
 async def test_record_without_loss_keeps_every_packet_and_replays_the_same_samples(tmp_path: Path) -> None:
     data = _sim_data(6.0)
     out = tmp_path / "session.rtrk"
     async with simulated_sensor(data, speed=10.0) as sim:
-        await record.record_async(_record_args(sim.transport, sim.name, out, data.duration_s / 10.0 + 2.5))
+        args = _record_args(sim.transport, sim.name, out, 30.0)
+        await _record_until(args, lambda: _samples_in(out) >= len(data))
         sensor = sim.sensor
     assert sensor.log.count("sent") == len(sensor.log.packets) > 0
     session = load_session(out)
