@@ -112,6 +112,15 @@ async def _record_until(args: argparse.Namespace, done: Callable[[], bool]) -> N
         await task
 
 
+def _last_sample_s(path: Path) -> float:
+    """Session time of the last sample in a recording being written (0 before it has one)."""
+    try:
+        t_s = load_session(path).samples.t_s
+    except InputFileError:
+        return 0.0
+    return float(t_s[-1]) if len(t_s) else 0.0
+
+
 def _samples_in(path: Path) -> int:
     """Samples in a recording being written (0 before it has its header)."""
     try:
@@ -174,11 +183,13 @@ def _seqs_of(detail: str) -> list[int]:
 async def test_a_drop_mid_set_reconnects_at_the_first_attempt_and_the_recording_goes_on(
     tmp_path: Path,
 ) -> None:
-    data = _sim_data(10.0, seed=2)
+    data = _sim_data(16.0, seed=2)
     out = tmp_path / "drop.rtrk"
     speed = 5.0
     async with simulated_sensor(data, speed=speed, faults=Faults(disconnect_at_s=(4.0,))) as sim:
-        await record.record_async(_record_args(sim.transport, sim.name, out, data.duration_s / speed + 2.5))
+        # recorded until 2 s of the set after the drop are in (bounded), however long the reconnect took
+        args = _record_args(sim.transport, sim.name, out, 30.0)
+        await _record_until(args, lambda: _last_sample_s(out) > 4.0 + 2.0)
         sensor = sim.sensor
     session = load_session(out)
     kinds = [n["kind"] for n in session.notes]
@@ -387,11 +398,11 @@ async def test_record_append_continues_the_same_file(tmp_path: Path) -> None:
     data = _sim_data(20.0, seed=6)
     out = tmp_path / "two-parts.rtrk"
     async with simulated_sensor(data, speed=5.0) as sim:
-        await record.record_async(_record_args(sim.transport, sim.name, out, 1.5))
+        await _record_until(_record_args(sim.transport, sim.name, out, 30.0), lambda: _samples_in(out) >= 100)
         first = len(load_session(out).samples)
-        args = _record_args(sim.transport, sim.name, out, 1.5)
+        args = _record_args(sim.transport, sim.name, out, 30.0)
         args.append = True
-        await record.record_async(args)
+        await _record_until(args, lambda: _samples_in(out) >= first + 100)
     session = load_session(out)
     assert [n["kind"] for n in session.notes] == ["connected", "connected"]
     assert len(session.samples) > first > 0

@@ -152,6 +152,7 @@ def test_duplicates_are_dropped_by_id(broker: RealBroker) -> None:
         assert len(view.reps) == 1 and len(view.wobbles) == 1
 
 
+@pytest.mark.process
 def test_last_will_says_offline_when_the_tracker_dies(broker: RealBroker) -> None:
     st = settings_for(broker)
     code = textwrap.dedent(
@@ -201,6 +202,7 @@ def test_refused_login_and_tls_mismatch_are_clear_errors() -> None:
         SensorPublisher(MqttSettings(BrokerURL("127.0.0.1", b.port)), "s1", "sess").connect()
 
 
+@pytest.mark.process
 def test_wrong_password_on_the_command_line_exits_nonzero_without_traceback(tmp_path) -> None:
     csv = tmp_path / "still.csv"
     csv.write_text("t,ax,ay,az,gx,gy,gz\n" + "".join(f"{i / 100:.2f},0,0,1,0,0,0\n" for i in range(300)))

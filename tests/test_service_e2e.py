@@ -115,6 +115,7 @@ def test_subscriber_counts_equal_the_truth_across_a_broker_restart_mid_set(worko
     assert view.reps_per_set() == truth_counts, "rep counts must equal the ground truth"
 
 
+@pytest.mark.process
 def test_ctrl_c_flushes_publishes_offline_and_closes_the_recording(tmp_path, workout: str) -> None:
     from tracker.io.load import load_session
 
