@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests import workouts
 from tests.brokers import RealBroker, validate, wait_until
 from tracker.mqtt import BrokerURL, MqttSettings, SensorPublisher, Watcher
 from tracker.mqtt.topics import split_topic
@@ -22,30 +23,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 SEED = 3
-SHORT_WORKOUT = """
-name = "two-sets"
-description = "Two short sets of bodyweight squats"
-
-[[step]]
-activity = "stand"
-duration_s = 5
-
-[[step]]
-activity = "squat"
-reps = 8
-rest_s = 20
-
-[[step]]
-activity = "squat"
-reps = 6
-rest_s = 8
-"""
 
 
 @pytest.fixture
 def workout(tmp_path) -> str:
     path = tmp_path / "two-sets.toml"
-    path.write_text(SHORT_WORKOUT)
+    path.write_text(workouts.TWO_SQUAT_SETS)
     return str(path)
 
 
