@@ -1,8 +1,9 @@
 """The import graph of RepTrack's own packages, read from the source with ``ast`` (nothing is imported).
 
-Every ``import`` and ``from ... import`` statement counts, at any depth: module level, inside
-functions, under ``if TYPE_CHECKING``. An edge goes from the importing module to each module the
-statement names:
+Every ``import`` and ``from ... import`` statement that can run counts, at any depth: module
+level and inside functions. Imports under ``if TYPE_CHECKING:`` never run (only type checkers read
+them, and they handle cycles), so they are not edges. An edge goes from the importing module to
+each module the statement names:
 
 - ``import a.b.c`` depends on ``a.b.c`` (or on its longest prefix that is one of our modules);
 - ``from a.b import c`` depends on ``a.b`` and, when ``a.b.c`` is a module, on ``a.b.c`` as well.
@@ -18,7 +19,7 @@ run time (``importlib.import_module``) are not seen.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,15 +78,32 @@ def _imported_by(
     return named
 
 
+def _is_type_checking(test: ast.expr) -> bool:
+    """``TYPE_CHECKING`` or ``typing.TYPE_CHECKING``: a block only type checkers read."""
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _runtime_imports(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Import statements that can run: all of them but those in ``if TYPE_CHECKING:`` bodies."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        elif isinstance(node, ast.If) and _is_type_checking(node.test):
+            for other in node.orelse:
+                yield from _runtime_imports(ast.Module(body=[other], type_ignores=[]))
+        else:
+            yield from _runtime_imports(node)
+
+
 def import_edges(repo_root: Path, packages: Iterable[str] = PACKAGES) -> list[Edge]:
     """Every dependency between our own modules, one edge per statement and module it names."""
     modules = module_files(repo_root, packages)
     edges: list[Edge] = []
     for importer, path in modules.items():
         tree = ast.parse(path.read_text(), filename=str(path))
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Import | ast.ImportFrom):
-                continue
+        for node in _runtime_imports(tree):
             for imported in sorted(_imported_by(node, importer, path.name == "__init__.py", modules)):
                 if imported != importer:
                     edges.append(Edge(importer, imported, path.relative_to(repo_root), node.lineno))

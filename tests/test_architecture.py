@@ -23,17 +23,24 @@ READERS = ("tracker.io",)
 SIMULATOR = ("firmware_sim",)
 PRODUCT = ("tracker", "calibration")
 
-# Product -> simulator imports that exist today and are being moved out (into firmware_sim, which
-# drives the product, not the other way round) on another branch. Each entry is (importer, imported);
-# remove an entry when its import goes. An entry whose import no longer exists fails the test below,
-# so this list only shrinks.
-PRODUCT_TO_SIMULATOR_ALLOWED = {
-    # reptrack run --sim: the simulated sensor's peripheral on the virtual radio
-    ("tracker.ble.sim", "firmware_sim.peripheral"),
-    # calibration bench and `reptrack calibrate --sim`: simulated still poses and mounting sessions
-    ("calibration.simsource", "firmware_sim.imu"),
-    ("calibration.simsource", "firmware_sim.session"),
-    ("calibration.simsource", "firmware_sim.workout"),
+# Product -> simulator imports allowed while they are being moved out, each as (importer, imported)
+# with the reason; none is left (the simulator registers its sources through entry points, see
+# tracker/plugins.py). An entry whose import is gone fails the test below, so the list only shrinks.
+PRODUCT_TO_SIMULATOR_ALLOWED: set[tuple[str, str]] = set()
+
+# Cycles that exist today in code another engineer owns, each with the way out; a listed cycle that
+# is gone fails the test below.
+CYCLES_ALLOWED = [
+    # sensor_class() in peripheral.py picks the Polar or MetaWear sensor, whose classes derive from
+    # peripheral's SimulatedSensor: the choice of class belongs in a module above all three.
+    ["firmware_sim.metawear", "firmware_sim.peripheral", "firmware_sim.polar"],
+]
+
+# Reader imports beyond the core that exist today, each with the way out (the list only shrinks).
+READER_IMPORTS_ALLOWED = {
+    # A recording of a Polar or MetaWear sensor keeps its packets, so reading one decodes them.
+    # The vendor codecs are pure (no bleak) and belong with tracker.protocol in the core.
+    ("tracker.io.native", "tracker.ble.codecs"),
 }
 
 MAX_FUNCTION_LINES = 100
@@ -57,11 +64,13 @@ def _listing(edges: list[Edge]) -> str:
 
 
 def test_no_import_cycles(edges: list[Edge]) -> None:
-    cycles = import_cycles(edges)
+    cycles = [group for group in import_cycles(edges) if group not in CYCLES_ALLOWED]
     details = [
         _listing([e for e in edges if e.importer in group and e.imported in group]) for group in cycles
     ]
     assert cycles == [], "import cycles:\n" + "\n\n".join(details)
+    stale = [group for group in CYCLES_ALLOWED if group not in import_cycles(edges)]
+    assert not stale, f"allow-listed cycles that are gone (remove them from the list): {stale}"
 
 
 def test_the_core_imports_only_the_core(edges: list[Edge]) -> None:
@@ -77,7 +86,12 @@ def test_the_readers_import_only_the_core(edges: list[Edge]) -> None:
         for e in edges
         if in_layer(e.importer, READERS) and not in_layer(e.imported, allowed) and e.imported != "tracker"
     ]
-    assert outside == [], "tracker.io imports beyond the core:\n" + _listing(outside)
+    unexpected = [e for e in outside if (e.importer, e.imported) not in READER_IMPORTS_ALLOWED]
+    assert unexpected == [], "tracker.io imports beyond the core:\n" + _listing(unexpected)
+    stale = READER_IMPORTS_ALLOWED - {(e.importer, e.imported) for e in outside}
+    assert not stale, (
+        f"allow-listed imports that no longer exist (remove them from the list): {sorted(stale)}"
+    )
 
 
 def test_the_product_never_imports_the_simulator(edges: list[Edge]) -> None:
@@ -167,6 +181,19 @@ def test_function_level_and_relative_imports_count(tmp_path: Path) -> None:
         ("pkg.c.d", "pkg.a"),
     }
     assert import_cycles(edges) == [["pkg.a", "pkg.b", "pkg.c.d"]]
+
+
+def test_imports_only_type_checkers_read_are_not_edges(tmp_path: Path) -> None:
+    root = _package(
+        tmp_path,
+        {
+            "pkg/__init__.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.a import A\n",
+            "pkg/a.py": "import typing\nif typing.TYPE_CHECKING:\n    import pkg.b\nelse:\n    import pkg.c\nA = 1\n",
+            "pkg/b.py": "",
+            "pkg/c.py": "",
+        },
+    )
+    assert {(e.importer, e.imported) for e in import_edges(root, ["pkg"])} == {("pkg.a", "pkg.c")}
 
 
 def test_parent_packages_alone_make_no_cycle(tmp_path: Path) -> None:
