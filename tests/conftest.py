@@ -21,6 +21,7 @@ TIERS = ("unit", "integration", "process")
 #   process:     RepTrack's own commands started as child processes (exit codes, signals, stdout)
 MODULE_TIERS = {
     "test_ble_link": "integration",
+    "test_ble_profiles": "integration",  # its codec properties run anywhere; its serve test is `process`
     "test_ble_radio": "integration",
     "test_calibration_ble": "integration",
     "test_mqtt_broker": "integration",  # two of its tests are `process`, marked where they are

@@ -224,7 +224,8 @@ async def _stream(
 
             async def end() -> None:
                 await sim.sensor.finished.wait()
-                await asyncio.sleep(0.4)
+                await sim.sensor.all_sent()  # every notification has left the radio, however slow
+                await asyncio.sleep(0.4)  # the host's turn to hand the last ones to the link
                 await link.close()
 
             ender = asyncio.create_task(end())
@@ -458,6 +459,7 @@ async def test_the_seed_session_gives_the_same_sets_on_every_profile() -> None:
 # -- the commands, across processes --------------------------------------------------------------------------
 
 
+@pytest.mark.process
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("profile", ("polar", "metawear"))
 def test_serve_scan_record_and_replay_a_vendor_sensor(profile: str, tmp_path: Path) -> None:
@@ -513,7 +515,7 @@ def test_serve_scan_record_and_replay_a_vendor_sensor(profile: str, tmp_path: Pa
             "--out",
             str(out),
             "--duration",
-            "3",
+            "8",  # the 2 s workout, and 6 s for a loaded machine to scan and connect
         )
         assert rec.returncode == 0, rec.stderr
     finally:
