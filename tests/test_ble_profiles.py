@@ -271,7 +271,11 @@ async def test_reconnect_mid_set_loses_only_the_hole_and_repeats_nothing(profile
     assert [n.kind for n in notices if n.kind in ("gap", "restart")]  # the hole is reported
     # Each decoded sample is one the sensor took: match them by value to the truth, in order.
     first_after = int(np.flatnonzero(np.diff(got.t_s) > 1.5 / RATE[profile])[0]) + 1
-    _assert_truth(profile, _part(got, 0, first_after), data, np.arange(first_after))
+    # Polar's first ACC frames may have no GYRO partner yet (one round trip, longer on a busy
+    # machine): the session then starts a few frames in, as in the test above.
+    skipped = int(np.argmin(np.abs(data.accel_g - got.accel_g[0]).sum(axis=1)))
+    assert skipped == 0 if profile != "polar" else 0 <= skipped <= 3 * 20
+    _assert_truth(profile, _part(got, 0, first_after), data, np.arange(skipped, skipped + first_after))
     tail = _part(got, first_after, len(got))
     start = int(np.argmin(np.abs(data.accel_g - tail.accel_g[0]).sum(axis=1)))
     after = np.arange(start, start + len(tail))
