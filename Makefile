@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # Test tiers (pytest markers, README "Tests"): unit, integration (broker, virtual radio), process
 # (RepTrack's commands as child processes). PYTEST_WORKERS=0 runs them in this process.
 PYTEST_WORKERS ?= 2
-PYTEST := $(BIN)/pytest -q -n $(PYTEST_WORKERS)
+PYTEST := $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist worksteal
 
 .PHONY: demo test lint types suite unit integration process bench clean
 
