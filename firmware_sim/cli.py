@@ -16,7 +16,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "firmware_sim.commands",
         COMMANDS,
         "Simulated RepTrack sensor: a thigh model, IMU errors and a BLE peripheral.",
-        sys.argv[1:] if argv is None else argv,
     )
     return dispatch(parser, argv)
 

@@ -24,31 +24,14 @@ def _load(package: str, name: str) -> ModuleType:
     return importlib.import_module(f"{package}.{name}")
 
 
-def _chosen_command(commands: Sequence[str], argv: Sequence[str] | None) -> str | None:
-    """The subcommand ``argv`` names (its first word that is not an option), if it names one."""
-    words = [word for word in argv or () if not word.startswith("-")]
-    return words[0] if words and words[0] in commands else None
-
-
 def build_parser(
-    prog: str,
-    package: str,
-    commands: Sequence[str],
-    description: str,
-    argv: Sequence[str] | None = None,
+    prog: str, package: str, commands: Sequence[str], description: str
 ) -> argparse.ArgumentParser:
-    """The parser for ``prog``. When ``argv`` (the arguments it will parse, if known) names a
-    subcommand, only that command's module is imported (the others' libraries, Bluetooth, scipy, MQTT, take seconds to load); without one,
-    every command is loaded so that ``--help`` can list them all."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    chosen = _chosen_command(commands, argv)
     for name in commands:
-        if chosen is not None and name != chosen:
-            sub.add_parser(name)  # a valid choice; its module is loaded only when it runs
-            continue
         module = _load(package, name)
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(p)
@@ -77,7 +60,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "tracker.cli",
         COMMANDS,
         "RepTrack: count squat and deadlift reps from a thigh-worn IMU and publish them over MQTT.",
-        sys.argv[1:] if argv is None else argv,
     )
     return dispatch(parser, argv)
 
