@@ -4,7 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint types unit bench clean
+# Test tiers (pytest markers, README "Tests"): unit, integration (broker, virtual radio), process
+# (RepTrack's commands as child processes). PYTEST_WORKERS=0 runs them in this process.
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist worksteal
+
+.PHONY: demo test lint types suite unit integration process bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +29,19 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
-	$(BIN)/pytest -q
+suite: $(STAMP)
+	$(PYTEST)
 
-test: lint types unit
+unit: $(STAMP)
+	$(PYTEST) -m unit
+
+integration: $(STAMP)
+	$(PYTEST) -m integration
+
+process: $(STAMP)
+	$(PYTEST) -m process
+
+test: lint types suite
 
 bench: $(STAMP)
 	@for b in bench/[a-z]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

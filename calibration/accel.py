@@ -95,6 +95,39 @@ def fit_accelerometer(
         quality = AccelQuality(float("nan"), float("nan"), raw_rms, k, False, "redo", tuple(reasons))
         return AccelCalibration(np.zeros(3), np.eye(3), quality, now)
 
+    m, b, t, r, full = _fit_without_moved_poses(m_all, times, reasons)
+    # C = (T^T T)^(1/2): T and C differ only by a rotation (see calibration.imu).
+    correction = symmetric_correction(np.asarray(np.linalg.inv(t.T @ t), dtype=np.float64))
+    rms = float(np.sqrt(np.mean(r**2)))
+    worst_abs = float(np.max(np.abs(r)))
+    verdict = _judge_fit(m, b, correction, rms, worst_abs, reasons)
+    if not full:
+        note = (
+            f"misalignment not estimated: it needs {MIN_POSES_MISALIGNMENT}+ poses, some tilted between axes"
+        )
+        reasons.append(note)
+    quality = AccelQuality(
+        residual_rms_g=rms,
+        residual_max_g=worst_abs,
+        raw_residual_rms_g=raw_rms,
+        poses_used=int(m.shape[0]),
+        misalignment_estimated=full,
+        verdict=verdict,
+        reasons=tuple(reasons),
+    )
+    return AccelCalibration(b, correction, quality, now)
+
+
+def _fit_without_moved_poses(
+    m_all: FloatArray, times: Sequence[float], reasons: list[str]
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, bool]:
+    """The fit over the poses that agree: ``(poses used, bias, T, residuals, misalignment fitted)``.
+
+    One pose far off while the others agree: the sensor moved during it. With few poses the fit
+    bends towards it, so each pose is judged by a fit made without it; two are dropped at most, each
+    with a reason. Misalignment is given up when the poses do not pin it down.
+    """
+    k = m_all.shape[0]
     keep = np.ones(k, dtype=bool)
     full = k >= MIN_POSES_MISALIGNMENT
     while True:
@@ -104,22 +137,11 @@ def fit_accelerometer(
         if full and sv[-1] / sv[0] < MIN_RELATIVE_SINGULAR_VALUE:
             full = False
             continue
-        # One pose far off while the others agree: the sensor moved during it. With few poses the fit
-        # bends towards it, so judge each pose by a fit made without it. Drop two at most.
         n_dropped = int(k - keep.sum())
         n_min = MIN_POSES_MISALIGNMENT if full else MIN_POSES
         worst_abs = float(np.max(np.abs(r)))
         if worst_abs > GOOD_MAX_G / 2 and n_dropped < 2 and m.shape[0] - 1 >= n_min + 1:
-            best: tuple[float, int, float] | None = None
-            for i in range(m.shape[0]):
-                rest = np.delete(m, i, axis=0)
-                bi, ti, ri, _ = _fit(rest, full)
-                rms_rest = float(np.sqrt(np.mean(ri**2)))
-                off = abs(float(np.linalg.norm(ti @ (m[i] - bi))) - 1.0)
-                if best is None or rms_rest < best[0]:
-                    best = (rms_rest, i, off)
-            assert best is not None
-            rms_rest, i, off = best
+            rms_rest, i, off = _most_suspect_pose(m, full)
             if off > GOOD_MAX_G and off > 5 * max(rms_rest, 0.001):
                 idx = int(np.flatnonzero(keep)[i])
                 keep[idx] = False
@@ -127,12 +149,28 @@ def fit_accelerometer(
                 reasons.append(f"pose {idx + 1}{when} ignored: off by {off:.3f} g, it probably moved")
                 full = k >= MIN_POSES_MISALIGNMENT
                 continue
-        break
+        return m, b, t, r, full
 
-    # C = (T^T T)^(1/2): T and C differ only by a rotation (see calibration.imu).
-    correction = symmetric_correction(np.asarray(np.linalg.inv(t.T @ t), dtype=np.float64))
-    rms = float(np.sqrt(np.mean(r**2)))
-    worst_abs = float(np.max(np.abs(r)))
+
+def _most_suspect_pose(m: FloatArray, full: bool) -> tuple[float, int, float]:
+    """The pose whose removal fits the others best: ``(rms of the others, its index, its 1 g error)``."""
+    best: tuple[float, int, float] | None = None
+    for i in range(m.shape[0]):
+        rest = np.delete(m, i, axis=0)
+        bi, ti, ri, _ = _fit(rest, full)
+        rms_rest = float(np.sqrt(np.mean(ri**2)))
+        off = abs(float(np.linalg.norm(ti @ (m[i] - bi))) - 1.0)
+        if best is None or rms_rest < best[0]:
+            best = (rms_rest, i, off)
+    assert best is not None
+    return best
+
+
+def _judge_fit(
+    m: FloatArray, b: FloatArray, correction: FloatArray, rms: float, worst_abs: float, reasons: list[str]
+) -> Verdict:
+    """ "good" or "redo" for a finished fit, appending why to ``reasons``: poses that leave an axis
+    direction unseen, residuals above the bars, or a result no real accelerometer has."""
     verdict: Verdict = "good"
     gaps = _coverage_gaps(m)
     if gaps:
@@ -162,21 +200,7 @@ def fit_accelerometer(
             reasons.append(
                 f"implausible result (axes {skew:.1f} deg from square): the poses were probably not still"
             )
-    if not full:
-        note = (
-            f"misalignment not estimated: it needs {MIN_POSES_MISALIGNMENT}+ poses, some tilted between axes"
-        )
-        reasons.append(note)
-    quality = AccelQuality(
-        residual_rms_g=rms,
-        residual_max_g=worst_abs,
-        raw_residual_rms_g=raw_rms,
-        poses_used=int(m.shape[0]),
-        misalignment_estimated=full,
-        verdict=verdict,
-        reasons=tuple(reasons),
-    )
-    return AccelCalibration(b, correction, quality, now)
+    return verdict
 
 
 @dataclass(frozen=True)

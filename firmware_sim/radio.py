@@ -52,6 +52,7 @@ logger = logging.getLogger(__name__)
 LE_ACL_BUFFER_BYTES = 251
 MAX_PDUS_PER_EVENT = 6  # data PDUs per direction in one connection event (a short event length)
 DEFAULT_SUPERVISION_TIMEOUT_S = 0.72  # Bumble's default connection parameter, used when none is known
+DEFAULT_LOG_LIMIT = 20_000  # PDUs and link events a RadioLink remembers (the oldest are forgotten)
 
 _controller_ids = itertools.count(1)
 
@@ -64,8 +65,39 @@ class _LinkTiming:
     interval_s: float
     last_event: int = -1
     sent_in_event: int = 0
-    queue: deque[tuple[float, bytes]] = field(default_factory=deque)
+    queue: deque[tuple[float, bytes, PduRecord]] = field(default_factory=deque)
     handle: asyncio.TimerHandle | None = None
+
+
+@dataclass(slots=True)
+class PduRecord:
+    """One data PDU in the timing model, as the radio's own log keeps it (loop times, in s).
+
+    Tests read this log instead of timing arrivals themselves: the schedule is what the model
+    decided, whatever the load on the machine did to the moment the PDU was finally handed over.
+    """
+
+    sender: str  # the sending controller's name
+    size: int  # bytes of the L2CAP fragment
+    submitted_s: float  # when the sender's controller handed it to the link
+    anchor_s: float  # the connection's first event
+    interval_s: float  # the connection interval at the time
+    event: int  # the connection event it travels in: anchor_s + event * interval_s
+    delivered_s: float | None = None  # when the receiver got it; None if lost with its link
+
+    @property
+    def event_s(self) -> float:
+        return self.anchor_s + self.event * self.interval_s
+
+
+@dataclass(frozen=True, slots=True)
+class LinkEvent:
+    """A connection-level event in the radio's log: ``kind`` is ``supervision_timeout``."""
+
+    at_s: float  # loop time
+    kind: str
+    controller: str  # whose link ended
+    after_s: float  # how long the link had been silent
 
 
 class RadioController(Controller):
@@ -292,13 +324,20 @@ class RadioLink(LocalLink):
     connection: events happen every connection interval from the connection's anchor, and at
     most :data:`MAX_PDUS_PER_EVENT` PDUs per direction travel in one event. Without ``timed``
     PDUs travel on the next loop iteration, as in Bumble.
+
+    The link keeps its own log: every timed data PDU (:attr:`pdu_log`: when it was handed over,
+    the connection event it was given, when it was delivered) and every supervision timeout
+    (:attr:`event_log`). Tests read the schedule from there rather than timing arrivals, which a
+    loaded machine delays.
     """
 
-    def __init__(self, timed: bool = True) -> None:
+    def __init__(self, timed: bool = True, log_limit: int = DEFAULT_LOG_LIMIT) -> None:
         super().__init__()
         self.timed = timed
         self._timing: dict[tuple[int, int], _LinkTiming] = {}
         self._supervision_s: dict[int, float] = {}
+        self.pdu_log: deque[PduRecord] = deque(maxlen=log_limit)  # timed data PDUs, oldest first
+        self.event_log: deque[LinkEvent] = deque(maxlen=log_limit)
 
     # -- bookkeeping, called by RadioController ---------------------------------------------------
 
@@ -331,6 +370,8 @@ class RadioLink(LocalLink):
 
         def supervision_timeout() -> None:
             if peer.le_connections.get(connection.self_address) is peer_connection:
+                now = asyncio.get_running_loop().time()
+                self.event_log.append(LinkEvent(now, "supervision_timeout", peer.name, timeout_s))
                 peer.on_le_disconnected(peer_connection, hci.HCI_ErrorCode.CONNECTION_TIMEOUT_ERROR)
 
         asyncio.get_running_loop().call_later(timeout_s, supervision_timeout)
@@ -383,9 +424,11 @@ class RadioLink(LocalLink):
         timing.last_event = event
         timing.sent_in_event += 1
         when = timing.anchor + event * timing.interval_s
+        record = PduRecord(sender_controller.name, len(data), now, timing.anchor, timing.interval_s, event)
+        self.pdu_log.append(record)
         # One queue per direction keeps PDUs in order (asyncio does not order timers due at
         # the same instant).
-        timing.queue.append((when, data))
+        timing.queue.append((when, data, record))
         if timing.handle is None:
             timing.handle = loop.call_at(
                 when, self._deliver, timing, sender_controller, connection, destination
@@ -402,9 +445,10 @@ class RadioLink(LocalLink):
         timing.handle = None
         now = loop.time()
         while timing.queue and timing.queue[0][0] <= now + 1e-6:
-            _, data = timing.queue.popleft()
+            _, data, record = timing.queue.popleft()
             # A PDU in flight is lost with its link.
             if sender.le_connections.get(connection.peer_address) is connection:
+                record.delivered_s = now
                 destination.on_link_acl_data(connection.self_address, PhysicalTransport.LE, data)
         if timing.queue:
             timing.handle = loop.call_at(

@@ -146,6 +146,16 @@ def _resolve_imu(imu: ImuErrors | str, rng: np.random.Generator) -> ImuErrors:
     raise ValueError(f"imu must be an ImuErrors, 'default' or 'ideal', got {imu!r}")
 
 
+def _resolve_mounting(
+    mounting: str | npt.ArrayLike, leg: str, rng: np.random.Generator
+) -> tuple[FloatArray, FloatArray, str]:
+    """``(R_thigh_from_sensor, lever_arm_thigh_m, name)`` for a named mounting or a given rotation."""
+    if isinstance(mounting, str):
+        r_ts, arm = mounting_rotation(mounting, leg, rng)
+        return r_ts, arm, mounting
+    return check_rotation(mounting), np.array([0.075, 0.0, -0.20]), "custom"
+
+
 def simulate(
     workout: Workout,
     *,
@@ -166,13 +176,7 @@ def simulate(
     )
 
     errors = _resolve_imu(imu, rng_imu)
-    if isinstance(mounting, str):
-        r_ts, arm = mounting_rotation(mounting, leg, rng_mount)
-        mount_name = mounting
-    else:
-        r_ts = check_rotation(mounting)
-        arm = np.array([0.075, 0.0, -0.20])
-        mount_name = "custom"
+    r_ts, arm, mount_name = _resolve_mounting(mounting, leg, rng_mount)
 
     tl = Timeline(rng_plan, leg)
     tl.add_workout(workout)
@@ -193,19 +197,60 @@ def simulate(
     gyro_true = gyro_thigh @ r_ts
     accel, gyro = errors.apply(accel_true, gyro_true, rate_hz, rng_noise)
 
+    truth = GroundTruth(
+        workout=workout.name,
+        seed=seed,
+        duration_s=round(t[-1] * clock_scale, 4),  # numpy's round (t is an array): same truth files as before
+        rate_hz=rate_hz,
+        leg=leg,
+        mounting={
+            "R_thigh_from_sensor": r_ts.tolist(),
+            "leg": leg,
+            "name": mount_name,
+            "lever_arm_m": arm.tolist(),
+        },
+        imu_errors=errors.to_json(),
+        **_timeline_truth(tl, clock_scale),
+    )
+    return SimulatedSession(
+        rate_hz=rate_hz,
+        t_true_s=t,
+        clock_us=_sensor_clock_us(errors, n, rate_hz, rng_clock),
+        accel_g=accel,
+        gyro_dps=gyro,
+        thigh_pitch_deg=tracks.pitch_deg,
+        R_thigh_from_sensor=r_ts,
+        leg=leg,
+        imu_errors=errors,
+        truth=truth,
+        accel_true_g=accel_true,
+        gyro_true_dps=gyro_true,
+        R_world_from_thigh=r_wt,
+    )
+
+
+def _sensor_clock_us(
+    errors: ImuErrors, n: int, rate_hz: float, rng: np.random.Generator
+) -> npt.NDArray[np.int64]:
+    """The sensor's timestamp of each sample: its offset, the nominal period, and jitter (none on the first)."""
     nominal_us = np.arange(n, dtype=np.int64) * round(1e6 / rate_hz)
     jitter = (
-        np.rint(rng_clock.normal(0.0, errors.timestamp_jitter_us, n)).astype(np.int64)
+        np.rint(rng.normal(0.0, errors.timestamp_jitter_us, n)).astype(np.int64)
         if (errors.timestamp_jitter_us > 0)
         else np.zeros(n, np.int64)
     )
     jitter[0] = 0
-    clock_us = errors.clock_offset_us + nominal_us + jitter
+    return errors.clock_offset_us + nominal_us + jitter
+
+
+def _timeline_truth(tl: Timeline, clock_scale: float) -> dict[str, list[dict[str, object]]]:
+    """The timeline's sets, activities, wobble events and balance losses on the session clock
+    (true time stretched by the sensor's clock error), as ground truth records them."""
 
     def session_time(x: float) -> float:
         return round(x * clock_scale, 4)
 
-    sets = [
+    sets: list[dict[str, object]] = [
         {
             "index": s.index,
             "exercise": s.exercise,
@@ -237,39 +282,12 @@ def simulate(
         for w in tl.wobble_events
     ]
     balance = [{**b, "t_s": session_time(b["t_s"])} for b in tl.balance_losses]
-    truth = GroundTruth(
-        workout=workout.name,
-        seed=seed,
-        duration_s=session_time(t[-1]),
-        rate_hz=rate_hz,
-        leg=leg,
-        mounting={
-            "R_thigh_from_sensor": r_ts.tolist(),
-            "leg": leg,
-            "name": mount_name,
-            "lever_arm_m": arm.tolist(),
-        },
-        imu_errors=errors.to_json(),
-        sets=sets,
-        activities=activities,
-        wobble_events=sorted(wobble_events, key=lambda w: w["t_start_s"]),
-        balance_losses=balance,
-    )
-    return SimulatedSession(
-        rate_hz=rate_hz,
-        t_true_s=t,
-        clock_us=clock_us,
-        accel_g=accel,
-        gyro_dps=gyro,
-        thigh_pitch_deg=tracks.pitch_deg,
-        R_thigh_from_sensor=r_ts,
-        leg=leg,
-        imu_errors=errors,
-        truth=truth,
-        accel_true_g=accel_true,
-        gyro_true_dps=gyro_true,
-        R_world_from_thigh=r_wt,
-    )
+    return {
+        "sets": sets,
+        "activities": activities,
+        "wobble_events": sorted(wobble_events, key=lambda w: w["t_start_s"]),
+        "balance_losses": balance,
+    }
 
 
 __all__ = ["MOUNTINGS", "ImuErrors", "SimulatedSession", "mounting_rotation", "simulate"]

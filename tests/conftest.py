@@ -1,4 +1,4 @@
-"""Shared test fixtures: where the repository and the real recordings are."""
+"""Shared test fixtures and the test tiers (README "Tests", docs/architecture.md "Test tiers")."""
 
 from __future__ import annotations
 
@@ -7,13 +7,41 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-# The shared recordings beside the repository, or beside the folder of worktrees it sits in.
-SHARED_DATA_DIR = next(
-    (p / "shared" / "data" for p in REPO_ROOT.parents[:2] if (p / "shared" / "data").is_dir()),
-    REPO_ROOT.parent / "shared" / "data",
-)
-REAL_DATA_DIR = SHARED_DATA_DIR / "cmu-thigh"
+from tests.paths import CMU_THIGH_DIR, REPO_ROOT, SHARED_DATA_DIR
+
+REAL_DATA_DIR = CMU_THIGH_DIR
+__all__ = ["REAL_DATA_DIR", "REPO_ROOT", "SHARED_DATA_DIR"]
+
+TIERS = ("unit", "integration", "process")
+
+# Every test is in one tier. A test marked with a tier keeps it; otherwise it gets its module's
+# tier from this table, and a module not named here is `unit`.
+#   unit:        in one process, no broker, radio or network: functions, files, `main([...])`
+#   integration: real parts in this process: an MQTT broker, the virtual BLE radio, live links
+#   process:     RepTrack's own commands started as child processes (exit codes, signals, stdout)
+MODULE_TIERS = {
+    "test_ble_link": "integration",
+    "test_ble_profiles": "integration",  # its codec properties run anywhere; its serve test is `process`
+    "test_ble_radio": "integration",
+    "test_calibration_ble": "integration",
+    "test_mqtt_broker": "integration",  # two of its tests are `process`, marked where they are
+    "test_mqtt_dashboard": "integration",
+    "test_service_e2e": "integration",  # its Ctrl-C test is `process`, marked where it is
+    "test_bad_input_topics": "integration",
+    "test_ble_serve": "process",
+    "test_service_replay": "process",
+    "test_bad_input_cli": "process",
+    "test_bad_input_cut": "process",
+    "test_cli_startup": "process",
+    "test_scaleout": "process",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if not any(item.get_closest_marker(tier) for tier in TIERS):
+            module = item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+            item.add_marker(getattr(pytest.mark, MODULE_TIERS.get(module, "unit")))
 
 
 @pytest.fixture(scope="session")

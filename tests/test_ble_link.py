@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,10 @@ import pytest
 from firmware_sim.peripheral import Faults, SensorData, SimulatedSensor, simulated_sensor
 from tracker.ble import LinkConfig, LinkError, SensorLink
 from tracker.cli import build_parser, record
+from tracker.errors import InputFileError
 from tracker.io.load import load_session
-from tracker.protocol import quantize
+from tracker.io.native import PacketsRecord, RecordingReader
+from tracker.protocol import Flags, decode_packet, quantize
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -94,11 +98,43 @@ def _visible_losses(sensor: SimulatedSensor) -> dict[int, list[int]]:
     return out
 
 
+async def _record_until(args: argparse.Namespace, done: Callable[[], bool]) -> None:
+    """``reptrack record`` until ``done()`` (checked every 0.1 s), then stopped as Ctrl-C stops
+    it; its ``--duration`` is only the bound of the wait, so a slow machine records everything."""
+    task = asyncio.ensure_future(record.record_async(args))
+    while not task.done() and not done():
+        await asyncio.sleep(0.1)
+    if task.done():
+        task.result()
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def _last_sample_s(path: Path) -> float:
+    """Session time of the last sample in a recording being written (0 before it has one)."""
+    try:
+        t_s = load_session(path).samples.t_s
+    except InputFileError:
+        return 0.0
+    return float(t_s[-1]) if len(t_s) else 0.0
+
+
+def _samples_in(path: Path) -> int:
+    """Samples in a recording being written (0 before it has its header)."""
+    try:
+        return len(load_session(path).samples)
+    except InputFileError:
+        return 0
+
+
 async def test_record_without_loss_keeps_every_packet_and_replays_the_same_samples(tmp_path: Path) -> None:
     data = _sim_data(6.0)
     out = tmp_path / "session.rtrk"
     async with simulated_sensor(data, speed=10.0) as sim:
-        await record.record_async(_record_args(sim.transport, sim.name, out, data.duration_s / 10.0 + 2.5))
+        args = _record_args(sim.transport, sim.name, out, 30.0)
+        await _record_until(args, lambda: _samples_in(out) >= len(data))
         sensor = sim.sensor
     assert sensor.log.count("sent") == len(sensor.log.packets) > 0
     session = load_session(out)
@@ -144,19 +180,28 @@ def _seqs_of(detail: str) -> list[int]:
     return list(range(a, b + 1))
 
 
-async def test_a_drop_mid_set_reconnects_within_2_s_and_the_recording_goes_on(tmp_path: Path) -> None:
-    data = _sim_data(10.0, seed=2)
+async def test_a_drop_mid_set_reconnects_at_the_first_attempt_and_the_recording_goes_on(
+    tmp_path: Path,
+) -> None:
+    data = _sim_data(16.0, seed=2)
     out = tmp_path / "drop.rtrk"
     speed = 5.0
     async with simulated_sensor(data, speed=speed, faults=Faults(disconnect_at_s=(4.0,))) as sim:
-        await record.record_async(_record_args(sim.transport, sim.name, out, data.duration_s / speed + 2.5))
+        # recorded until 2 s of the set after the drop are in (bounded), however long the reconnect took
+        args = _record_args(sim.transport, sim.name, out, 30.0)
+        await _record_until(args, lambda: _last_sample_s(out) > 4.0 + 2.0)
         sensor = sim.sensor
     session = load_session(out)
     kinds = [n["kind"] for n in session.notes]
     assert kinds == ["connected", "disconnected", "reconnected"]
-    lost_at = session.notes[1]["host_time_s"]
-    back_at = session.notes[2]["host_time_s"]
-    assert back_at - lost_at < 2.0
+    # back at the first attempt, after the first backoff (0.1 s) and one scan: no retry, no backoff
+    assert session.notes[2]["detail"].endswith("attempt 1"), session.notes[2]
+    assert [e for _, e in sensor.log.events if e.startswith(("connected", "start"))] == [
+        "connected",
+        "start epoch 0 spp 10",
+        "connected",
+        "start epoch 1 spp 10",
+    ]
     restarts = [n for n in session.notices if n.kind == "restart"]
     assert len(restarts) == 1
     t = session.samples.t_s
@@ -165,15 +210,19 @@ async def test_a_drop_mid_set_reconnects_within_2_s_and_the_recording_goes_on(tm
     after = [p for p in sensor.log.packets if p.epoch == 1 and p.fate == "sent"]
     assert after and t[-1] > 4.0 + 1.0
     first_after = after[0].first_sample
-    hole_s = float(
-        data.t_s[first_after] - data.t_s[[p for p in sensor.log.packets if p.epoch == 0][-1].first_sample]
-    )
     i = int(np.searchsorted(t, restarts[0].t_s - 1e-6))
     accel, _ = _expected(sensor, np.arange(first_after, first_after + after[0].n))
     np.testing.assert_array_equal(session.samples.accel_g[i : i + after[0].n], accel)
-    # the hole is placed from arrival times (wall clock): the time the sensor was away, which a
-    # sensor running `speed` times faster than real time spends `speed` times faster
-    assert abs((t[i] - t[i - 1]) - hole_s / speed) < 0.3
+    # The hole is placed from the arrival times the recording keeps: the first packet after the
+    # restart arrived when its last sample was taken, so its first sample is its own span earlier.
+    received = [r for r in RecordingReader.open(out).records if isinstance(r, PacketsRecord)]
+    packets = [decode_packet(pk) for r in received for pk in r.packets]
+    host = np.concatenate([np.asarray(r.host_times_s) for r in received])
+    j = next(k for k, pk in enumerate(packets) if k > 0 and pk.flags & Flags.RESTART)
+    period_s = packets[j].period_us / 1e6
+    away_s = max(0.0, (host[j] - host[j - 1]) - packets[j].n * period_s)
+    assert t[i] - t[i - 1] == pytest.approx(period_s + away_s, abs=1e-5)
+    assert away_s > 0  # the tracker saw the sensor gone for a while, and left that hole
 
 
 async def test_brownout_restarts_the_sensor_and_the_link_follows() -> None:
@@ -229,11 +278,13 @@ async def test_unsupported_rate_is_refused_with_the_reason() -> None:
 
 async def test_unknown_sensor_name_fails_after_the_scan_timeout() -> None:
     async with simulated_sensor(_sim_data(2.0)) as sim:
-        t0 = time.monotonic()
-        with pytest.raises(LinkError, match="no sensor 'RepTrack-FFFF' heard"):
-            async with SensorLink(LinkConfig("RepTrack-FFFF", transport=sim.transport, scan_timeout_s=0.5)):
-                pass
-        assert time.monotonic() - t0 < 3.0
+        link = SensorLink(LinkConfig("RepTrack-FFFF", transport=sim.transport, scan_timeout_s=0.5))
+        attempt = asyncio.ensure_future(link.connect())
+        done, _ = await asyncio.wait({attempt}, timeout=20.0)  # ends by its own 0.5 s scan timeout
+        assert attempt in done, "the scan never gave up"
+        await link.close()
+        with pytest.raises(LinkError, match=r"no sensor 'RepTrack-FFFF' heard within 0.5 s"):
+            attempt.result()
 
 
 async def test_record_refuses_to_overwrite(tmp_path: Path) -> None:
@@ -244,24 +295,34 @@ async def test_record_refuses_to_overwrite(tmp_path: Path) -> None:
 
 
 async def test_control_point_stop_and_start_again_is_a_restart() -> None:
+    from tracker.protocol import Opcode
+
     async with simulated_sensor(_sim_data(6.0), speed=5.0) as sim:
         link = SensorLink(sim.link_config())
         await link.connect()
+        notices: list[str] = []
+        samples_after = 0
         try:
-            stream = link.stream()
-            await anext(stream)
-            from tracker.protocol import Opcode
-
-            await link.command(Opcode.STOP)
-            await asyncio.sleep(0.2)
-            await link.command(Opcode.START)
-            notices: list[str] = []
-            async for chunk in stream:
-                notices += [n.kind for n in chunk.notices]
-                if "restart" in notices:
-                    break
+            async with asyncio.timeout(20):
+                stream = link.stream()
+                await anext(stream)
+                await link.command(Opcode.STOP)
+                await link.command(Opcode.START)
+                async for chunk in stream:
+                    notices += [n.kind for n in chunk.notices]
+                    if "restart" in notices:
+                        samples_after += len(chunk.samples)
+                        break
         finally:
             await link.close()
+        sensor = sim.sensor
+    # one restart, told by the sensor's RESTART flag, and the sensor's log agrees: a second START
+    assert notices.count("restart") == 1 and "gap" not in notices
+    assert [e for _, e in sensor.log.events if e.startswith("start epoch")] == [
+        "start epoch 0 spp 10",
+        "start epoch 1 spp 10",
+    ]
+    assert samples_after > 0 and link.telemetry["restarts"] == 1
 
 
 async def test_simulated_source_for_the_service_streams_the_whole_workout_over_the_radio() -> None:
@@ -269,13 +330,14 @@ async def test_simulated_source_for_the_service_streams_the_whole_workout_over_t
 
     source = simulated_source("synthetic:4", seed=2, sensor_id="sim-1", speed=10.0)
     total = 0
+    wall_before = time.time()
     async with asyncio.timeout(15):
         async for chunk in source.chunks():
             total += len(chunk.samples)
             assert len(chunk.packets) == len(chunk.host_times_s)
     assert total == 400
     assert source.stats.samples == 400 and source.stats.lost_packets == 0
-    assert source.wall_t0 is not None and abs(source.wall_t0 - time.time()) < 10
+    assert source.wall_t0 is not None and wall_before <= source.wall_t0 <= time.time()  # wall clock
 
 
 async def test_latency_and_jitter_delay_packets_but_lose_and_reorder_none() -> None:
@@ -293,10 +355,12 @@ async def test_latency_and_jitter_delay_packets_but_lose_and_reorder_none() -> N
                 arrivals[int.from_bytes(packet[2:4], "little")] = host
             if sim.sensor.finished.is_set() and len(arrivals) == len(sim.sensor.log.packets):
                 break
+    assert [p.fate for p in sim.sensor.log.packets] == ["sent"] * len(arrivals)
     delays = [arrivals[p.seq] - p.created_s for p in sim.sensor.log.packets]
+    # Every packet waits at least the injected latency; the jitter spreads them. (No upper bound:
+    # a loaded machine adds its own delay, and the order and completeness above are the point.)
     assert min(delays) >= 0.25
-    assert max(delays) < 0.25 + 0.1 + 0.1
-    assert max(delays) - min(delays) > 0.03  # the jitter is there
+    assert max(delays) - min(delays) > 0.03
 
 
 async def test_disconnect_every_n_seconds_keeps_one_session() -> None:
@@ -334,11 +398,11 @@ async def test_record_append_continues_the_same_file(tmp_path: Path) -> None:
     data = _sim_data(20.0, seed=6)
     out = tmp_path / "two-parts.rtrk"
     async with simulated_sensor(data, speed=5.0) as sim:
-        await record.record_async(_record_args(sim.transport, sim.name, out, 1.5))
+        await _record_until(_record_args(sim.transport, sim.name, out, 30.0), lambda: _samples_in(out) >= 100)
         first = len(load_session(out).samples)
-        args = _record_args(sim.transport, sim.name, out, 1.5)
+        args = _record_args(sim.transport, sim.name, out, 30.0)
         args.append = True
-        await record.record_async(args)
+        await _record_until(args, lambda: _samples_in(out) >= first + 100)
     session = load_session(out)
     assert [n["kind"] for n in session.notes] == ["connected", "connected"]
     assert len(session.samples) > first > 0

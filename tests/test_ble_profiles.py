@@ -224,7 +224,8 @@ async def _stream(
 
             async def end() -> None:
                 await sim.sensor.finished.wait()
-                await asyncio.sleep(0.4)
+                await sim.sensor.all_sent()  # every notification has left the radio, however slow
+                await asyncio.sleep(0.4)  # the host's turn to hand the last ones to the link
                 await link.close()
 
             ender = asyncio.create_task(end())
@@ -270,7 +271,11 @@ async def test_reconnect_mid_set_loses_only_the_hole_and_repeats_nothing(profile
     assert [n.kind for n in notices if n.kind in ("gap", "restart")]  # the hole is reported
     # Each decoded sample is one the sensor took: match them by value to the truth, in order.
     first_after = int(np.flatnonzero(np.diff(got.t_s) > 1.5 / RATE[profile])[0]) + 1
-    _assert_truth(profile, _part(got, 0, first_after), data, np.arange(first_after))
+    # Polar's first ACC frames may have no GYRO partner yet (one round trip, longer on a busy
+    # machine): the session then starts a few frames in, as in the test above.
+    skipped = int(np.argmin(np.abs(data.accel_g - got.accel_g[0]).sum(axis=1)))
+    assert skipped == 0 if profile != "polar" else 0 <= skipped <= 3 * 20
+    _assert_truth(profile, _part(got, 0, first_after), data, np.arange(skipped, skipped + first_after))
     tail = _part(got, first_after, len(got))
     start = int(np.argmin(np.abs(data.accel_g - tail.accel_g[0]).sum(axis=1)))
     after = np.arange(start, start + len(tail))
@@ -436,28 +441,41 @@ async def test_gyro_calibration_runs_on_a_polar_and_a_metawear(
 # -- the done criterion: the seed session gives the same sets through every profile -------------------------
 
 
+def _seed_session_sets() -> list[tuple[str, str, int]]:
+    """The seed session's sets from the simulator's own samples, with no radio: the reference."""
+    from firmware_sim.session import simulate
+    from firmware_sim.workout import load_workout
+    from tracker.events import SetEvent
+    from tracker.pipeline import Pipeline
+
+    session = simulate(load_workout("builtin:runner-strength"), seed=1)
+    pipeline = Pipeline(sensor_leg=session.leg)
+    events = [e for chunk in session.samples().chunks(10) for e in pipeline.feed(chunk)] + pipeline.finish()
+    return [(e.exercise, e.leg, len(e.reps)) for e in events if isinstance(e, SetEvent)]
+
+
 @pytest.mark.timeout(240)
-async def test_the_seed_session_gives_the_same_sets_on_every_profile() -> None:
+@pytest.mark.parametrize("profile", PROFILES)
+async def test_the_seed_session_gives_the_same_sets_on_every_profile(profile: str) -> None:
     """The simulated sensor on the left thigh running the seed session (builtin:runner-strength)
-    as a RepTrack, a Polar and a MetaWear sensor: the same sets, exercises, legs and counts."""
+    as a RepTrack, a Polar and a MetaWear sensor: the same sets, exercises, legs and counts as the
+    simulator's own samples give without any radio (one test per profile, so they run in parallel)."""
     from firmware_sim.source import simulated_source
     from tracker.pipeline import Pipeline
     from tracker.service import run_sensor
 
-    results = {}
-    for profile in PROFILES:
-        source = simulated_source("builtin:runner-strength", seed=1, sensor_id="s", speed=0, profile=profile)
-        result = await run_sensor(source, None, Pipeline(sensor_leg=source.sensor_leg))
-        results[profile] = [(s.exercise, s.leg, len(s.reps)) for s in result.sets]
-        assert source.stats.corrupt == 0 and source.stats.lost_samples == 0
-    assert len(results["reptrack"]) >= 6
-    assert results["polar"] == results["reptrack"]
-    assert results["metawear"] == results["reptrack"]
+    source = simulated_source("builtin:runner-strength", seed=1, sensor_id="s", speed=0, profile=profile)
+    result = await run_sensor(source, None, Pipeline(sensor_leg=source.sensor_leg))
+    assert source.stats.corrupt == 0 and source.stats.lost_samples == 0
+    reference = _seed_session_sets()
+    assert len(reference) >= 6
+    assert [(s.exercise, s.leg, len(s.reps)) for s in result.sets] == reference
 
 
 # -- the commands, across processes --------------------------------------------------------------------------
 
 
+@pytest.mark.process
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("profile", ("polar", "metawear"))
 def test_serve_scan_record_and_replay_a_vendor_sensor(profile: str, tmp_path: Path) -> None:
@@ -513,7 +531,7 @@ def test_serve_scan_record_and_replay_a_vendor_sensor(profile: str, tmp_path: Pa
             "--out",
             str(out),
             "--duration",
-            "3",
+            "8",  # the 2 s workout, and 6 s for a loaded machine to scan and connect
         )
         assert rec.returncode == 0, rec.stderr
     finally:

@@ -12,9 +12,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from firmware_sim.peripheral import SensorData
 from tracker.io.load import load_session
+from tracker.protocol import quantize
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -89,22 +92,18 @@ def test_record_from_a_sensor_served_by_another_process(
     assert [d["name"] for d in found] == ["RepTrack-0777"]
 
     # A second host on the same TCP controller after the first one left (HCI Reset, fresh state).
+    # The served workout lasts 2 s at x4; the recording's 10 s leave a slow machine 8 s to scan
+    # and connect, so it holds every sample however loaded the machine is.
     out = tmp_path / "xproc.rtrk"
     rec = _reptrack(
-        "record",
-        "--device",
-        "RepTrack-0777",
-        "--transport",
-        transport,
-        "--out",
-        str(out),
-        "--duration",
-        "4.5",
+        *("record", "--device", "RepTrack-0777", "--transport", transport),
+        *("--out", str(out), "--duration", "10"),
+        timeout=60,
     )
     assert rec.returncode == 0, rec.stderr
     session = load_session(out)
     assert session.meta.device_name == "RepTrack-0777"
-    assert session.notices == []
+    assert session.notices == [] and session.warnings == []
     assert len(session.samples) == 800  # 8 s at 100 Hz, every sample
 
 
@@ -138,16 +137,16 @@ def test_a_tracker_process_that_dies_frees_the_sensor(
     finally:
         rec.kill()  # no goodbye: the host behind the TCP controller just dies
         rec.wait(5)
-    killed_at = time.monotonic()
-    # The sensor hears nothing more; its link times out (0x08) and it advertises again, before
-    # any other host touches the controller.
+    # The sensor hears nothing more; its link ends by supervision timeout (0x08, not a goodbye)
+    # and it advertises again, before any other host touches the controller.
     seen: list[str] = []
-    while "disconnected 0x08" not in "".join(seen):
+    deadline = time.monotonic() + 20  # a bound on the wait only; the sensor's log says why it ended
+    while not any("disconnected" in line for line in seen):
         try:
-            seen.append(output.get(timeout=max(0.0, killed_at + 3.0 - time.monotonic())))
+            seen.append(output.get(timeout=max(0.0, deadline - time.monotonic())))
         except queue.Empty:
             raise AssertionError(f"the sensor never noticed the tracker was gone: {seen}") from None
-    assert time.monotonic() - killed_at < 2.0
+    assert "disconnected 0x08" in "".join(seen), seen
     scan = _reptrack("scan", "--transport", transport, "--timeout", "1", "--json")
     assert scan.returncode == 0, scan.stderr
     assert [json.loads(line)["name"] for line in scan.stdout.splitlines()] == ["RepTrack-0777"]
@@ -211,11 +210,17 @@ def test_standalone_radio_carries_a_sensor_and_a_tracker_in_two_other_processes(
             str(out),
             "--force",
             "--duration",
-            "2",
+            "6",
         )
         assert rec.returncode == 0, rec.stderr
         session = load_session(out)
-        assert session.notices == [] and len(session.samples) > 50
+        # However many samples 6 s on a busy machine carried (connecting included), they are the
+        # served workout's own, one unbroken run from its start (synthetic:30 with the default seed 0)
+        assert session.notices == [] and len(session.samples) >= 10
+        served = SensorData.synthetic(30.0, seed=0)
+        n = len(session.samples)
+        accel, _ = quantize(served.accel_g[:n], session.meta.accel_range_g)
+        np.testing.assert_array_equal(session.samples.accel_g, accel * (session.meta.accel_range_g / 32768.0))
     finally:
         for p in procs:
             p.terminate()

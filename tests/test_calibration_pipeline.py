@@ -15,34 +15,11 @@ from calibration import DeviceCalibration, Mounting
 from calibration.mounting import Leg, rotation_angle_deg
 from firmware_sim.calibration_source import calibrate_simulated, ideal_twin, sim_imu_errors, sim_mounting
 from firmware_sim.session import simulate
-from firmware_sim.workout import Workout, load_workout
+from firmware_sim.workout import load_workout
+from tests import workouts
 from tracker.events import SetEvent
 from tracker.pipeline import Pipeline
 from tracker.samples import Samples
-
-WORKOUT = """
-name = "calibration-check"
-
-[[step]]
-activity = "stand"
-duration_s = 5
-
-[[step]]
-activity = "squat"
-reps = 8
-rest_s = 25
-
-[[step]]
-activity = "deadlift"
-reps = 6
-rest_s = 25
-
-[[step]]
-activity = "single_leg_squat"
-leg = "left"
-reps = 6
-rest_s = 10
-"""
 
 
 def _sets(samples: Samples, calibration: DeviceCalibration) -> list[SetEvent]:
@@ -58,7 +35,7 @@ def _depths(sets: list[SetEvent]) -> np.ndarray:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_calibrated_bad_sensor_counts_and_measures_like_an_ideal_one(seed: int) -> None:
     leg: Leg = "left" if seed % 2 else "right"
-    workout = Workout.from_toml_str(WORKOUT)
+    workout = workouts.workout(workouts.CALIBRATION_CHECK)
     errors = sim_imu_errors(seed)
     r_true, _ = sim_mounting(seed)
     assert rotation_angle_deg(r_true, np.eye(3)) > 20  # really badly mounted
@@ -79,7 +56,7 @@ def test_calibrated_bad_sensor_counts_and_measures_like_an_ideal_one(seed: int) 
 
 def test_without_calibration_the_bad_sensor_is_measurably_off() -> None:
     """The check above can fail: uncorrected sensor errors move depths by more than its tolerance."""
-    workout = Workout.from_toml_str(WORKOUT)
+    workout = workouts.workout(workouts.CALIBRATION_CHECK)
     errors = sim_imu_errors(1)
     r_true, _ = sim_mounting(1)
     ideal = simulate(workout, seed=1, leg="right", mounting=np.eye(3), imu=ideal_twin(errors))

@@ -7,20 +7,15 @@ from pathlib import Path
 import pytest
 
 from calibration import DeviceCalibration, Mounting, save_calibration
-from firmware_sim.session import simulate
-from firmware_sim.workout import Workout
+from tests import workouts
 from tracker.cli.replay import replay_file
 from tracker.errors import InputFileError
 from tracker.io.native import RecordingWriter
 from tracker.io.session import RecordingMeta
 
-WORKOUT = Workout.from_toml_str(
-    '[[step]]\nactivity = "stand"\nduration_s = 4\n\n[[step]]\nactivity = "squat"\nreps = 5\nrest_s = 3\n'
-)
-
 
 def _recording(path: Path, device_id: str, calibration_id: str | None = None):  # type: ignore[no-untyped-def]
-    sim = simulate(WORKOUT, seed=5, leg="left", mounting="random")
+    sim = workouts.simulated(workouts.squat_set(5), 5, "left")
     meta = RecordingMeta(device_id=device_id, rate_hz=100.0, calibration_id=calibration_id)
     with RecordingWriter.create(path, meta) as writer:
         writer.write_packets(sim.packets())

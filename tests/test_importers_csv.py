@@ -10,15 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import SHARED_DATA_DIR
+from tests.paths import CMU_THIGH_DIR
 from tracker.errors import InputFileError
 from tracker.io import Session, export_csv, load_session
 from tracker.io.native import RecordingWriter
 from tracker.io.session import RecordingMeta
 from tracker.samples import Samples
 
-REPO = Path(__file__).resolve().parents[1]
-CMU = SHARED_DATA_DIR / "cmu-thigh"  # read in place, from the repository or a worktree
+CMU = CMU_THIGH_DIR
 needs_cmu = pytest.mark.skipif(not CMU.is_dir(), reason=f"real recordings not found at {CMU}")
 
 

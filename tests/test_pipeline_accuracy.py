@@ -7,27 +7,10 @@ import pytest
 
 from calibration import DeviceCalibration, Mounting
 from firmware_sim.session import SimulatedSession, simulate
-from firmware_sim.workout import Workout, load_workout
+from firmware_sim.workout import load_workout
+from tests import workouts
 from tracker.events import Event, RepEvent, SetEvent
 from tracker.pipeline import Pipeline
-
-SLOW_HINGE = """
-[[step]]
-activity = "stand"
-duration_s = 5
-[[step]]
-activity = "squat"
-reps = 3
-rest_s = 15
-[[step]]
-activity = "single_leg_deadlift"
-leg = "{leg}"
-reps = 9
-depth_deg = 68
-tempo_s = [2.3, 0.7, 1.9]
-wobble_deg = 3.0
-rest_s = 12
-"""
 
 
 def _live(session: SimulatedSession, pipeline: Pipeline | None = None) -> list[Event]:
@@ -37,7 +20,7 @@ def _live(session: SimulatedSession, pipeline: Pipeline | None = None) -> list[E
 
 
 def _events(workout: str, seed: int, leg: str) -> list[Event]:
-    return _live(simulate(Workout.from_toml_str(workout), seed=seed, leg=leg, mounting="random"))
+    return _live(workouts.simulated(workout, seed, leg))
 
 
 def _sets(workout: str, seed: int, leg: str) -> list[tuple[str, int]]:
@@ -49,7 +32,10 @@ def test_slow_single_leg_deadlift_on_the_standing_leg_counts_every_rep(seed: int
     """The standing thigh of a slow single-leg deadlift bends only ~17 deg, so slowly that it is
     "quiet" on its way down. The standing angle used to be re-learnt there, a little deeper each
     rep, until the reps looked too shallow (these sets counted 5 and 7 of 9)."""
-    assert _sets(SLOW_HINGE.format(leg=leg), seed, leg) == [("squat", 3), ("single_leg_deadlift", 9)]
+    assert _sets(workouts.slow_single_leg_deadlifts(leg), seed, leg) == [
+        ("squat", 3),
+        ("single_leg_deadlift", 9),
+    ]
 
 
 BENCH_CASES = [
@@ -105,33 +91,13 @@ def test_daily_life_makes_no_reps(seed: int, leg: str) -> None:
     assert [e for e in events if isinstance(e, RepEvent | SetEvent)] == []
 
 
-STAIRS = """
-[[step]]
-activity = "stand"
-duration_s = 6
-[[step]]
-activity = "walk"
-duration_s = 10
-rest_s = 5
-[[step]]
-activity = "stairs_up"
-duration_s = 20
-[[step]]
-activity = "walk"
-duration_s = 10
-[[step]]
-activity = "stairs_down"
-duration_s = 20
-"""
-
-
 @pytest.mark.parametrize(("seed", "leg"), [(6, "right"), (41, "left")])
 def test_stairs_make_no_reps(seed: int, leg: str) -> None:
     """Going up stairs, some strides dip the sensor a few cm at the top of the knee lift, as a
     lunge's step does, and passed the knee-lift gate; two of them within 10 s made a two-rep
     lunge set (these sessions did). A lunge starts from standing still; stair strides follow each
     other without a pause, so a knee lift with no still moment before it is a stride."""
-    events = _events(STAIRS, seed, leg)
+    events = _events(workouts.STAIRS, seed, leg)
     assert [e for e in events if isinstance(e, RepEvent | SetEvent)] == []
 
 
@@ -157,27 +123,14 @@ def test_first_rep_from_a_held_free_leg_is_announced_at_once(seed: int, leg: str
     assert rep.t_s - first["t_end_s"] < 0.15
 
 
-FREE_LEG_DEADLIFT = """
-name = "free-leg-deadlift"
-
-[[step]]
-activity = "stand"
-duration_s = 5
-
-[[step]]
-activity = "single_leg_deadlift"
-leg = "right"
-reps = 8
-rest_s = 5
-"""
-
-
 @pytest.mark.parametrize("seed", [0, 4])
 def test_a_free_legs_swing_is_measured_from_where_it_hangs(seed: int) -> None:
     """The free leg of a single-leg deadlift hangs a few degrees back between its swings. Each
     swing's depth is measured from there (the simulator's truth: from the rep's start); it used
     to be measured from quiet standing before the set, 7-9 deg too deep on these seeds."""
-    session = simulate(Workout.from_toml_str(FREE_LEG_DEADLIFT), seed=seed, leg="left", mounting=np.eye(3))
+    session = simulate(
+        workouts.workout(workouts.FREE_LEG_DEADLIFT), seed=seed, leg="left", mounting=np.eye(3)
+    )
     truth = session.truth.to_json()
     aligned = DeviceCalibration("thigh-aligned", mounting=Mounting(np.eye(3), "left"))
     events = _live(session, Pipeline(calibration=aligned))

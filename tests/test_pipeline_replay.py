@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import SHARED_DATA_DIR
+from tests import workouts
+from tests.paths import CMU_THIGH_DIR
 from tracker.cli import main
 from tracker.events import RepEvent, SetEvent, WobbleEvent
 from tracker.pipeline import Pipeline
 from tracker.samples import Samples
 
-REPO = Path(__file__).resolve().parents[1]
-REAL = SHARED_DATA_DIR / "cmu-thigh"  # read in place, from the repository or a worktree
+REAL = CMU_THIGH_DIR
 REAL_FILES = sorted(REAL.glob("*.csv")) if REAL.is_dir() else []
 needs_real = pytest.mark.skipif(not REAL_FILES, reason=f"real recordings not found at {REAL}")
 
@@ -117,37 +117,9 @@ def test_replay_of_a_generic_csv_without_gyro(tmp_path: Path, capsys: pytest.Cap
     assert summary["sets"][0]["reps_detail"][0]["depth_deg"] == pytest.approx(90, abs=6)
 
 
-sim = pytest.importorskip("firmware_sim.session")
-workout_mod = pytest.importorskip("firmware_sim.workout")
-
-SIM_WORKOUT = """
-name = "pipeline-test"
-[[step]]
-activity = "stand"
-duration_s = 5
-[[step]]
-activity = "squat"
-reps = 6
-rest_s = 15
-[[step]]
-activity = "walk"
-duration_s = 15
-rest_s = 5
-[[step]]
-activity = "deadlift"
-reps = 5
-rest_s = 15
-[[step]]
-activity = "sit"
-duration_s = 12
-rest_s = 5
-"""
-
-
 @pytest.mark.parametrize(("seed", "leg"), [(11, "left"), (12, "right")])
 def test_simulated_session_counts_each_set(seed: int, leg: str) -> None:
-    workout = workout_mod.Workout.from_toml_str(SIM_WORKOUT)
-    session = sim.simulate(workout, seed=seed, leg=leg, mounting="random")
+    session = workouts.simulated(workouts.SQUATS_WALK_DEADLIFTS_SIT, seed, leg)
     truth = session.truth.to_json()
     p = Pipeline()
     events = []
@@ -167,24 +139,8 @@ def test_simulated_session_counts_each_set(seed: int, leg: str) -> None:
 
 
 def test_walking_and_stairs_make_no_reps() -> None:
-    workout = workout_mod.Workout.from_toml_str(
-        """
-[[step]]
-activity = "stand"
-duration_s = 5
-[[step]]
-activity = "walk"
-duration_s = 30
-[[step]]
-activity = "stairs_up"
-duration_s = 15
-[[step]]
-activity = "sit"
-duration_s = 10
-"""
-    )
     for leg in ("left", "right"):
-        session = sim.simulate(workout, seed=5, leg=leg, mounting="random")
+        session = workouts.simulated(workouts.WALK_STAIRS_SIT, 5, leg)
         p = Pipeline()
         events = p.feed(session.samples()) + p.finish()
         assert not [e for e in events if isinstance(e, RepEvent | SetEvent)]
@@ -192,8 +148,7 @@ duration_s = 10
 
 def test_calibrated_mounting_is_used_as_given() -> None:
     """With a calibration that knows the mounting, the pipeline takes its thigh frame and leg."""
-    workout = workout_mod.Workout.from_toml_str(SIM_WORKOUT)
-    session = sim.simulate(workout, seed=3, leg="right", mounting="random")
+    session = workouts.simulated(workouts.SQUATS_WALK_DEADLIFTS_SIT, 3, "right")
     rot = session.R_thigh_from_sensor
 
     class Mounting:
@@ -213,23 +168,6 @@ def test_calibrated_mounting_is_used_as_given() -> None:
     assert p.state["sensor_leg"] == "right"
 
 
-FREE_LEG_WORKOUT = """
-[[step]]
-activity = "stand"
-duration_s = 5
-[[step]]
-activity = "squat"
-reps = 3
-rest_s = 15
-[[step]]
-activity = "single_leg_squat"
-leg = "{working}"
-reps = 7
-free_leg = "{free_leg}"
-rest_s = 12
-"""
-
-
 @pytest.mark.parametrize(("seed", "sensor_leg", "free_leg"), [(21, "left", "knee"), (22, "right", "hover")])
 def test_single_leg_squat_counted_on_the_free_leg_and_announced_at_once(
     seed: int, sensor_leg: str, free_leg: str
@@ -237,8 +175,7 @@ def test_single_leg_squat_counted_on_the_free_leg_and_announced_at_once(
     """The sensor on the free leg (held on the standing knee or hovering in front): every rep is
     counted, as a single-leg squat, as soon as the free thigh is back; packets change nothing."""
     working = "right" if sensor_leg == "left" else "left"
-    workout = workout_mod.Workout.from_toml_str(FREE_LEG_WORKOUT.format(working=working, free_leg=free_leg))
-    session = sim.simulate(workout, seed=seed, leg=sensor_leg, mounting="random")
+    session = workouts.simulated(workouts.free_leg_single_leg_squats(working, free_leg), seed, sensor_leg)
     truth = session.truth.to_json()
     true_set = truth["sets"][1]
     assert true_set["sensor_on"] == "free"
@@ -258,27 +195,6 @@ def test_single_leg_squat_counted_on_the_free_leg_and_announced_at_once(
     assert whole == events
 
 
-SINGLE_LEG_WORKOUT = """
-[[step]]
-activity = "stand"
-duration_s = 5
-[[step]]
-activity = "squat"
-reps = 3
-rest_s = 15
-[[step]]
-activity = "single_leg_squat"
-leg = "left"
-reps = 5
-rest_s = 15
-[[step]]
-activity = "single_leg_deadlift"
-leg = "right"
-reps = 5
-rest_s = 15
-"""
-
-
 def test_replay_names_the_working_leg_from_the_recordings_sensor_leg(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -287,7 +203,7 @@ def test_replay_names_the_working_leg_from_the_recordings_sensor_leg(
     from firmware_sim.cli import main as sim_main
 
     script = tmp_path / "w.toml"
-    script.write_text(SINGLE_LEG_WORKOUT)
+    script.write_text(workouts.SINGLE_LEG_BOTH_SIDES)
     rec = tmp_path / "s.rtrk"
     assert (
         sim_main(["generate", "--workout", str(script), "--out", str(rec), "--seed", "4", "--leg", "left"])
@@ -301,34 +217,7 @@ def test_replay_names_the_working_leg_from_the_recordings_sensor_leg(
 
 def test_core_work_on_the_floor_is_never_a_squat() -> None:
     """A plank, crunches and bicycles between two squat sets: only the squat sets come out."""
-    workout = workout_mod.Workout.from_toml_str(
-        """
-[[step]]
-activity = "stand"
-duration_s = 5
-[[step]]
-activity = "squat"
-reps = 4
-rest_s = 15
-[[step]]
-activity = "plank"
-duration_s = 20
-rest_s = 10
-[[step]]
-activity = "crunch"
-reps = 8
-rest_s = 10
-[[step]]
-activity = "bicycle"
-reps = 8
-rest_s = 15
-[[step]]
-activity = "squat"
-reps = 4
-rest_s = 15
-"""
-    )
-    session = sim.simulate(workout, seed=2, leg="left", mounting="random")
+    session = workouts.simulated(workouts.CORE_BETWEEN_SQUATS, 2, "left")
     p = Pipeline()
     events = p.feed(session.samples()) + p.finish()
     sets = [e for e in events if isinstance(e, SetEvent)]
@@ -337,25 +226,7 @@ rest_s = 15
 
 def test_free_foot_touching_down_is_a_balance_loss_event() -> None:
     """The sensor on the free leg of a single-leg squat: the foot touching down mid-set is reported."""
-    workout = workout_mod.Workout.from_toml_str(
-        """
-[[step]]
-activity = "stand"
-duration_s = 5
-[[step]]
-activity = "squat"
-reps = 3
-rest_s = 15
-[[step]]
-activity = "single_leg_squat"
-leg = "left"
-reps = 8
-free_leg = "hover"
-balance_losses = 1
-rest_s = 15
-"""
-    )
-    session = sim.simulate(workout, seed=3, leg="right", mounting="random")
+    session = workouts.simulated(workouts.FREE_FOOT_TOUCHES_DOWN, 3, "right")
     truth = session.truth.to_json()
     (loss,) = truth["balance_losses"]
     p = Pipeline()

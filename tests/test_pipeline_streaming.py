@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
+from tests import workouts
 from tracker.events import RepEvent, SetEvent, WobbleEvent
 from tracker.pipeline import Pipeline
 from tracker.samples import Samples
@@ -53,8 +55,20 @@ def run(samples: Samples, sizes: list[int] | None = None) -> list[object]:
     return events
 
 
-SESSION = squat_session(3)
-SESSION_GAP_NO_GYRO = squat_session(4, with_gyro=False, gap=True)
+@functools.cache
+def _session(name: str) -> Samples:
+    """The module's sessions, built on first use (not at import) and once."""
+    if name == "squats":
+        return squat_session(3)
+    if name == "squats, no gyro, a gap":
+        return squat_session(4, with_gyro=False, gap=True)
+    return _free_leg()
+
+
+@functools.cache
+def _batch(name: str) -> list[object]:
+    """The events of a whole session in one chunk: the reference every example compares with."""
+    return run(_session(name))
 
 
 def test_synthetic_squats_are_counted_in_any_mounting() -> None:
@@ -70,79 +84,46 @@ def test_synthetic_squats_are_counted_in_any_mounting() -> None:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(min_value=1, max_value=400), min_size=1, max_size=12))
 def test_streaming_equals_batch(sizes: list[int]) -> None:
-    batch = run(SESSION)
+    batch = _batch("squats")
     assert sum(isinstance(e, RepEvent) for e in batch) == 4
-    assert run(SESSION, sizes) == batch
+    assert run(_session("squats"), sizes) == batch
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(min_value=1, max_value=300), min_size=1, max_size=8))
 def test_streaming_equals_batch_without_gyro_and_with_a_gap(sizes: list[int]) -> None:
-    batch = run(SESSION_GAP_NO_GYRO)
+    batch = _batch("squats, no gyro, a gap")
     assert sum(isinstance(e, RepEvent) for e in batch) == 4
-    assert run(SESSION_GAP_NO_GYRO, sizes) == batch
+    assert run(_session("squats, no gyro, a gap"), sizes) == batch
 
 
 def test_one_sample_at_a_time_equals_batch() -> None:
-    assert run(SESSION, [1]) == run(SESSION)
+    assert run(_session("squats"), [1]) == _batch("squats")
 
 
 def test_state_follows_the_session() -> None:
     p = Pipeline()
     assert p.state["total_reps"] == 0 and p.state["phase"] == "idle"
-    p.feed(SESSION.slice(0, 900))
+    session = _session("squats")
+    p.feed(session.slice(0, 900))
     assert p.state["reps_in_set"] >= 2 and p.state["set_index"] == 1
-    p.feed(SESSION.slice(900, len(SESSION)))
+    p.feed(session.slice(900, len(session)))
     p.finish()
     assert p.state["total_reps"] == 4
     assert p.state["set_index"] is None  # set closed after the rest
 
 
-def _simulated(workout_toml: str, seed: int, leg: str) -> Samples | None:
-    try:
-        from firmware_sim.session import simulate
-        from firmware_sim.workout import Workout
-    except ImportError:  # pragma: no cover - the simulator is part of the repository
-        return None
-    return simulate(Workout.from_toml_str(workout_toml), seed=seed, leg=leg, mounting="random").samples()
-
-
 # squats to find the mounting, then single-leg squats with the sensor on the free leg (held in
 # the air: the parked-leg rule) with a balance loss, then single-leg deadlifts on the free leg
-FREE_LEG = _simulated(
-    """
-[[step]]
-activity = "stand"
-duration_s = 4
-[[step]]
-activity = "squat"
-reps = 2
-rest_s = 12
-[[step]]
-activity = "single_leg_squat"
-leg = "left"
-reps = 5
-free_leg = "knee"
-balance_losses = 1
-rest_s = 12
-[[step]]
-activity = "single_leg_deadlift"
-leg = "left"
-reps = 3
-rest_s = 12
-""",
-    seed=7,
-    leg="right",
-)
+def _free_leg() -> Samples:
+    return workouts.simulated(workouts.FREE_LEG_SINGLE_LEG_WORK, 7, "right").samples()
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(min_value=1, max_value=500), min_size=1, max_size=10))
 def test_streaming_equals_batch_for_free_leg_single_leg_work(sizes: list[int]) -> None:
-    if FREE_LEG is None:  # pragma: no cover
-        pytest.skip("firmware_sim is not importable")
-    batch = run(FREE_LEG)
+    batch = _batch("free leg")
     sets = [e for e in batch if isinstance(e, SetEvent)]
     assert [len(s.reps) for s in sets] == [2, 5, 3]
     assert any(isinstance(e, WobbleEvent) and e.balance_loss for e in batch)
-    assert run(FREE_LEG, sizes) == batch
+    assert run(_free_leg(), sizes) == batch

@@ -7,15 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import SHARED_DATA_DIR
+from tests.paths import CMU_THIGH_DIR
 from tracker.cli import main
 from tracker.io.load import load_session
 from tracker.io.native import RecordingReader, RecordingWriter
 from tracker.io.session import RecordingMeta
 from tracker.protocol import Packetizer
 
-REPO = Path(__file__).resolve().parents[1]
-CMU = SHARED_DATA_DIR / "cmu-thigh"  # read in place, from the repository or a worktree
+CMU = CMU_THIGH_DIR
 
 
 def _csv(path: Path) -> Path:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests import workouts
 from tests.brokers import RealBroker, validate, wait_until
 from tracker.mqtt import BrokerURL, MqttSettings, SensorPublisher, Watcher
 from tracker.mqtt.topics import split_topic
@@ -22,30 +23,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 SEED = 3
-SHORT_WORKOUT = """
-name = "two-sets"
-description = "Two short sets of bodyweight squats"
-
-[[step]]
-activity = "stand"
-duration_s = 5
-
-[[step]]
-activity = "squat"
-reps = 8
-rest_s = 20
-
-[[step]]
-activity = "squat"
-reps = 6
-rest_s = 8
-"""
 
 
 @pytest.fixture
 def workout(tmp_path) -> str:
     path = tmp_path / "two-sets.toml"
-    path.write_text(SHORT_WORKOUT)
+    path.write_text(workouts.TWO_SQUAT_SETS)
     return str(path)
 
 
@@ -115,6 +98,7 @@ def test_subscriber_counts_equal_the_truth_across_a_broker_restart_mid_set(worko
     assert view.reps_per_set() == truth_counts, "rep counts must equal the ground truth"
 
 
+@pytest.mark.process
 def test_ctrl_c_flushes_publishes_offline_and_closes_the_recording(tmp_path, workout: str) -> None:
     from tracker.io.load import load_session
 

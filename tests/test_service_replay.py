@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from tests import workouts
 from tests.brokers import RealBroker, validate, wait_until
-from tests.conftest import SHARED_DATA_DIR
+from tests.paths import CMU_THIGH_DIR, REPO_ROOT
 from tracker.mqtt import BrokerURL, MqttSettings, Watcher
 from tracker.mqtt.topics import split_topic
 
-REPO = Path(__file__).resolve().parent.parent
-DATA = SHARED_DATA_DIR / "cmu-thigh"  # read in place, from the repository or a worktree
+REPO = REPO_ROOT
+DATA = CMU_THIGH_DIR
 FILES = ("SqDL_LeftThigh", "Lunge_LeftThigh", "Walk_LeftThigh")
 
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"real recordings not found at {DATA}")
@@ -64,16 +65,11 @@ def test_three_recordings_at_once_reach_the_subscriber_with_the_true_counts(tmp_
 def test_run_applies_a_calibration_file_and_records_its_id(tmp_path: Path) -> None:
     """`run --calibration FILE --record OUT`: the mounting is used and OUT names the calibration."""
     from calibration import DeviceCalibration, Mounting, save_calibration
-    from firmware_sim.session import simulate
-    from firmware_sim.workout import Workout
     from tracker.io.load import load_session
     from tracker.io.native import RecordingWriter
     from tracker.io.session import RecordingMeta
 
-    workout = Workout.from_toml_str(
-        '[[step]]\nactivity = "stand"\nduration_s = 4\n\n[[step]]\nactivity = "squat"\nreps = 6\nrest_s = 3\n'
-    )
-    sim = simulate(workout, seed=11, leg="right", mounting="random")
+    sim = workouts.simulated(workouts.squat_set(6), 11, "right")
     rec = tmp_path / "squats.rtrk"
     with RecordingWriter.create(rec, RecordingMeta(device_id="sensor-7", rate_hz=100.0)) as writer:
         writer.write_packets(sim.packets())
@@ -108,17 +104,10 @@ def test_run_refuses_a_calibration_made_for_another_sensor(tmp_path: Path) -> No
 
 
 def test_run_names_the_working_leg_from_the_recordings_sensor_leg(tmp_path: Path) -> None:
-    from firmware_sim.session import simulate
-    from firmware_sim.workout import Workout
     from tracker.io.native import RecordingWriter
     from tracker.io.session import RecordingMeta
 
-    workout = Workout.from_toml_str(
-        '[[step]]\nactivity = "stand"\nduration_s = 4\n\n'
-        '[[step]]\nactivity = "single_leg_squat"\nleg = "right"\nreps = 8\nrest_s = 12\n\n'
-        '[[step]]\nactivity = "single_leg_squat"\nleg = "left"\nreps = 8\nfree_leg = "hover"\nrest_s = 3\n'
-    )
-    sim = simulate(workout, seed=4, leg="right", mounting="random")
+    sim = workouts.simulated(workouts.SINGLE_LEG_SQUATS_BOTH_LEGS, 4, "right")
     rec = tmp_path / "sls.rtrk"
     with RecordingWriter.create(
         rec, RecordingMeta(device_id="sensor-3", rate_hz=100.0, sensor_leg="right")

@@ -9,7 +9,8 @@ from tracker.mqtt.broker import (
     load_security,
     resolve_broker,
 )
-from tracker.mqtt.publisher import MqttSettings, SensorPublisher
+from tracker.mqtt.connection import MqttSettings
+from tracker.mqtt.publisher import SensorPublisher
 from tracker.mqtt.subscriber import LiveFacts, SensorView, Watcher
 from tracker.mqtt.topics import DEFAULT_PREFIX, Topics
 

@@ -15,8 +15,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from tracker.errors import UserError
+from tracker.mqtt.connection import MqttSettings, connect_client, disconnect_client
 from tracker.mqtt.homeassistant import ha_node_id
-from tracker.mqtt.publisher import MqttSettings, _stop, connect_client
 from tracker.mqtt.topics import Topics, sensor_topic_id
 
 RETAINED_GRACE_S = 0.5
@@ -83,4 +83,4 @@ def forget_sensor(
                 raise UserError(f"the MQTT broker {settings.broker} did not acknowledge clearing {topic}")
         return sorted(retained)
     finally:
-        _stop(client)
+        disconnect_client(client)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tracker.errors import UserError
 from tracker.mqtt.broker import BrokerURL, EmbeddedBroker, load_security, resolve_broker
-from tracker.mqtt.publisher import DEFAULT_MAX_BUFFERED_EVENTS, MqttSettings
+from tracker.mqtt.connection import DEFAULT_MAX_BUFFERED_EVENTS, MqttSettings
 from tracker.mqtt.topics import DEFAULT_PREFIX, check_prefix
 
 

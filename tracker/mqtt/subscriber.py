@@ -18,7 +18,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from tracker.mqtt.publisher import MqttSettings, connect_client
+from tracker.mqtt.connection import MqttSettings, connect_client
 from tracker.mqtt.topics import split_topic, subscription
 
 log = logging.getLogger(__name__)

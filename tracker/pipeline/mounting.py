@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tracker.pipeline import kernels
+import tracker.pipeline.kernels as kernels
 from tracker.pipeline.config import PipelineConfig
 from tracker.pipeline.quiet import quiet_since_s, still_going
 from tracker.samples import FloatArray, Samples

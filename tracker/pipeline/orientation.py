@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from tracker.pipeline import kernels
+import tracker.pipeline.kernels as kernels
 from tracker.pipeline.config import PipelineConfig
 from tracker.samples import FloatArray, Samples
 

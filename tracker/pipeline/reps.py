@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+import tracker.pipeline.kernels as kernels
 from tracker.events import Rep
-from tracker.pipeline import kernels
 from tracker.pipeline.config import PipelineConfig
 from tracker.pipeline.orientation import ThighAngles
 from tracker.pipeline.quiet import carried, quiet_run_starts, quiet_since_s, still_going

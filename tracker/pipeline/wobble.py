@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tracker.pipeline import kernels
+import tracker.pipeline.kernels as kernels
 from tracker.pipeline.config import PipelineConfig
 from tracker.samples import FloatArray
 

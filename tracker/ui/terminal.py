@@ -18,7 +18,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from tracker.mqtt.publisher import MqttSettings
+from tracker.mqtt.connection import MqttSettings
 from tracker.mqtt.subscriber import LiveFacts, SensorView, Watcher
 
 GAUGE_WIDTH = 6
