@@ -26,7 +26,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import write_results
-from firmware_sim.peripheral import Faults, SensorData, simulated_sensor
+from firmware_sim.peripheral import Faults, SensorData
+from firmware_sim.sensors import simulated_sensor
 from tracker.ble import SensorLink
 
 

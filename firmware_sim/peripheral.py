@@ -20,13 +20,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import itertools
 import logging
 import math
 import random
 import struct
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -662,8 +661,6 @@ class SimulatedSensor:
 
 # -- a simulated sensor on the in-process radio -----------------------------------------------
 
-_radio_names = itertools.count(1)
-
 
 @dataclass
 class SimulatedSensorHandle:
@@ -690,59 +687,8 @@ class SimulatedSensorHandle:
         return LinkConfig(**options)
 
 
-@contextlib.asynccontextmanager
-async def simulated_sensor(
-    data: SensorData | Any,
-    *,
-    speed: float = 1.0,
-    faults: Faults | None = None,
-    serial: str = "SIM00001",
-    timed: bool = True,
-    radio: VirtualRadio | None = None,
-    profile: str = "reptrack",
-    **sensor_options: Any,
-) -> AsyncIterator[SimulatedSensorHandle]:
-    """Start a simulated sensor on an in-process virtual radio; yield how to reach it.
-
-    ``data`` is :class:`SensorData` or a simulated session (anything with ``clock_us``,
-    ``accel_g``, ``gyro_dps``). The radio is registered as ``virtual:<name>`` for the tracker's
-    Bumble backend while the context is open. ``profile`` picks the sensor it plays: ``reptrack``,
-    ``polar`` (firmware_sim.polar) or ``metawear`` (firmware_sim.metawear).
-    """
-    sensor_data = data if isinstance(data, SensorData) else SensorData.from_session(data)
-    own_radio = radio is None
-    radio = radio or VirtualRadio(timed=timed)
-    name = f"sim{next(_radio_names)}"
-    spec = radio.register(name)
-    sensor = sensor_class(profile)(sensor_data, speed=speed, faults=faults, serial=serial, **sensor_options)
-    await sensor.start(await radio.open_transport())
-    try:
-        yield SimulatedSensorHandle(sensor, radio, spec)
-    finally:
-        await sensor.stop()
-        if own_radio:
-            radio.close()
-
-
 PROFILES = ("reptrack", "polar", "metawear")
 NATIVE_RATE_HZ = {"reptrack": 100.0, "polar": 104.0, "metawear": 100.0}  # what each sensor samples at
-
-
-def sensor_class(profile: str) -> type[SimulatedSensor]:
-    """The simulated sensor that speaks ``profile``'s protocol."""
-    if profile == "reptrack":
-        return SimulatedSensor
-    if profile == "polar":
-        from firmware_sim.polar import PolarSimulatedSensor
-
-        return PolarSimulatedSensor
-    if profile == "metawear":
-        from firmware_sim.metawear import MetaWearSimulatedSensor
-
-        return MetaWearSimulatedSensor
-    from tracker.errors import UserError
-
-    raise UserError(f"unknown sensor profile {profile!r}; expected one of {', '.join(PROFILES)}")
 
 
 def load_sensor_data(spec: str, seed: int = 0, rate_hz: float = 100.0) -> SensorData:

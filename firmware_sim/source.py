@@ -32,7 +32,8 @@ class SimulatedSource:
         faults: Any = None,
         profile: str = "reptrack",
     ) -> None:
-        from firmware_sim.peripheral import NATIVE_RATE_HZ, load_sensor_data, sensor_class
+        from firmware_sim.peripheral import NATIVE_RATE_HZ, load_sensor_data
+        from firmware_sim.sensors import sensor_class
 
         sensor_class(profile)  # an unknown profile is the user's error before anything starts
         self.profile = profile
@@ -51,7 +52,7 @@ class SimulatedSource:
         self.sensor_leg = self.data.leg  # a real sensor's thigh comes from its calibration instead
 
     async def chunks(self) -> AsyncIterator[Any]:
-        from firmware_sim.peripheral import simulated_sensor
+        from firmware_sim.sensors import simulated_sensor
 
         serial = f"SIM{zlib.crc32(self.sensor_id.encode()) % 100000:05d}"
         async with simulated_sensor(

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from firmware_sim.peripheral import Faults, SensorData, SimulatedSensor, simulated_sensor
+from firmware_sim.peripheral import Faults, SensorData, SimulatedSensor
+from firmware_sim.sensors import simulated_sensor
 from tracker.ble import LinkConfig, LinkError, SensorLink
 from tracker.cli import build_parser, record
 from tracker.errors import InputFileError

@@ -18,8 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware_sim.peripheral import Faults, SensorData, simulated_sensor
+from firmware_sim.peripheral import Faults, SensorData
 from firmware_sim.radio import VirtualRadio
+from firmware_sim.sensors import simulated_sensor
 from tracker.ble import LinkConfig, SensorLink, scan
 from tracker.ble import metawear as mw
 from tracker.ble import polar_pmd as pmd

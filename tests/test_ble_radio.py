@@ -18,8 +18,9 @@ from bumble.device import Device
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware_sim.peripheral import SensorData, simulated_sensor
+from firmware_sim.peripheral import SensorData
 from firmware_sim.radio import LE_ACL_BUFFER_BYTES, MAX_PDUS_PER_EVENT, VirtualRadio
+from firmware_sim.sensors import simulated_sensor
 from tracker.ble.bumble_backend import BumbleBleakClient, BumbleBleakScanner, uuid_str
 from tracker.protocol import CONTROL_POINT_UUID, IMU_DATA_UUID, SERVICE_UUID, Opcode, encode_command
 

@@ -11,7 +11,8 @@ import pytest
 
 from calibration import calibration_for_device
 from calibration.synthetic import apply_errors, pose_session, still_session
-from firmware_sim.peripheral import SensorData, simulated_sensor
+from firmware_sim.peripheral import SensorData
+from firmware_sim.sensors import simulated_sensor
 from tracker.cli import build_parser, calibrate
 from tracker.samples import Samples
 

@@ -19,9 +19,9 @@ from firmware_sim.peripheral import (
     Faults,
     SensorData,
     load_sensor_data,
-    sensor_class,
 )
 from firmware_sim.radio import VirtualRadio, parse_listen, serve_hci_over_tcp
+from firmware_sim.sensors import sensor_class
 from tracker.ble.transports import open_hci_transport
 from tracker.errors import UserError
 
