@@ -19,7 +19,10 @@ class PipelineConfig:
     still_s: float = 0.8  # ... for this long gives the thigh axis
     axis_rotation_deg: float = 60.0  # rotation out of the thigh axis needed to find the sagittal plane
     sign_tilt_deg: float = 30.0  # the first tilt this large tells forward from backward
-    axis_tilt_deg: float = 20.0  # tilt needed without a gyroscope
+    # without a gyroscope the forward side is where the specific force tilts this far: beyond
+    # the backward tilt (up to ~21 deg on real squats) that a quick flexion's start gives it;
+    # the same as sign_tilt_deg, the gyroscope path's forward test
+    axis_tilt_deg: float = 30.0
     max_buffer_s: float = 120.0  # samples kept while the mounting is still unknown
 
     # --- orientation ----------------------------------------------------------------------
