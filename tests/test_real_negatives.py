@@ -23,11 +23,9 @@ if not DAILY.is_dir():  # a worktree sits one level deeper than the main checkou
 DAILY_FILES = sorted(DAILY.glob("*.csv")) if DAILY.is_dir() else []
 needs_daily = pytest.mark.skipif(not DAILY_FILES, reason=f"daily-life recordings not found at {DAILY}")
 
-# today's failures, each with what it does (issue 11: fix, then remove the mark)
-KNOWN: dict[tuple[str, str], str] = {
-    ("hugadb_sitstand_p01-left", "25Hz"): "a slow stand-up at 25 Hz is announced as a one-rep squat set",
-    ("hugadb_sitstand_p01-left", "no-gyro"): "a slow stand-up without gyro is a one-rep squat set",
-}
+# known failures as strict xfails, each with what it does (none left: a slow sit-down and
+# stand-up at 25 Hz or without gyro was a one-rep squat set until first_max_s, issue 11)
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _sets(samples: Samples) -> list[SetEvent]:

@@ -42,11 +42,14 @@ def classify(ex: Excursion, config: PipelineConfig) -> tuple[str, str]:
 
 def unambiguous_first(ex: Excursion, config: PipelineConfig) -> bool:
     """A lone rep whose shape leaves no doubt is announced at once (docs/pipeline.md): slow and
-    smooth (no jolt), the sensor lowered rather than lifted (stepping up and sitting down lift it),
+    smooth (no jolt) but not slower than a rep of a set (a sit-down and stand-up), the sensor lowered rather than lifted (stepping up and sitting down lift it),
     hinges and backward swings slower still; anything else waits for a second rep."""
     r = ex.rep
     duration = r.t_end_s - r.t_start_s
-    if ex.max_impact_g >= config.first_max_impact_g or duration < config.first_min_s:
+    if (
+        ex.max_impact_g >= config.first_max_impact_g
+        or not config.first_min_s <= duration <= config.first_max_s
+    ):
         return False
     if r.peak_velocity_dps > config.first_max_speed_ratio * r.depth_deg:
         return False
