@@ -83,8 +83,8 @@ class PipelineConfig:
     # ... unless its shape is unambiguous: then the first rep of a set is announced at once
     first_max_impact_g: float = 0.3  # no jolt (steps, stairs, landing on a seat: 0.34 g and more)
     first_min_s: float = 1.45  # not quick (sitting down on a step, stepping up and back are)
-    # ... nor slower than a rep of a set: sitting down and standing up again reads as one 7-s rep
-    # (real HuGaDB sit/stand at 25 Hz); the simulator's slowest reps take about 5 s
+    # ... and a flexion not slower than a rep of a set: sitting down and standing up again reads
+    # as one 7-s rep (real HuGaDB sit/stand at 25 Hz); a free leg's slow backward swing may take 7 s
     first_max_s: float = 6.0
     first_hinge_min_s: float = 2.0  # a shallow flexion (hinge) or a backward swing lasts this long
     first_slow_s: float = 2.5  # ... a slower, not so deep one may read a rising sensor (height drifts)
