@@ -58,13 +58,14 @@ def sim_defaults(name: str) -> SimulatorDefaults:
 
 
 def random_workout(
-    rng: np.random.Generator, sensor_leg: str, sway_rng: np.random.Generator | None = None
+    rng: np.random.Generator, sensor_leg: str, widen_rng: np.random.Generator | None = None
 ) -> Workout:
     """Every seed exercise once, sensor on the standing and on the free leg, with random reps,
-    depth, tempo and rest. With ``sway_rng``, single-leg balance sway is drawn from it as measured
-    on real single-leg stance (1-3 deg at 0.3-1.5 Hz; issue 11); without, the sway of the first
-    benches (0.5-4 deg at the simulator's 1.5 Hz), so the workouts pinned by regression tests stay
-    the same."""
+    depth, tempo and rest. With ``widen_rng`` (issue 11), drawn from it: single-leg balance sway as
+    measured on real single-leg stance (1-3 deg at 0.3-1.5 Hz), and squat and single-leg squat
+    depths from 45 to 115 % of the default (half squats, shallow single-leg squats); without, the
+    sway (0.5-4 deg at the simulator's 1.5 Hz) and depths (85-115 %) of the first benches, so the
+    workouts pinned by regression tests stay the same."""
     other = "right" if sensor_leg == "left" else "left"
     steps: list[dict[str, Any]] = [{"activity": "stand", "duration_s": 5.0}]
     plan = [
@@ -88,9 +89,13 @@ def random_workout(
         }
         if BY_NAME[activity].single_leg:
             step["wobble_deg"] = round(float(rng.uniform(0.5, 4.0)), 2)
-            if sway_rng is not None:
-                step["wobble_deg"] = round(float(sway_rng.uniform(1.0, 3.0)), 2)
-                step["wobble_hz"] = round(float(sway_rng.uniform(0.3, 1.5)), 2)
+            if widen_rng is not None:
+                step["wobble_deg"] = round(float(widen_rng.uniform(1.0, 3.0)), 2)
+                step["wobble_hz"] = round(float(widen_rng.uniform(0.3, 1.5)), 2)
+        if widen_rng is not None and BY_NAME[activity].family == "squat":
+            step["depth_deg"] = round(
+                sim_defaults(activity).depth_deg * float(widen_rng.uniform(0.45, 1.15)), 1
+            )
         steps.append(step)
         steps.append({"activity": "walk", "duration_s": float(rng.uniform(8, 20)), "rest_s": 5.0})
     return Workout.from_dict({"name": "bench-random", "step": steps}, "bench")
@@ -283,7 +288,7 @@ def print_real(real: list[dict[str, Any]], variants: tuple[str, ...]) -> dict[st
     return summary
 
 
-def simulated_stats(seeds: range, real_sway: bool = True) -> tuple[dict[str, Any], int, float]:
+def simulated_stats(seeds: range, wide: bool = True) -> tuple[dict[str, Any], int, float]:
     """Per-exercise counts and errors over the random workouts, and the false reps (count, hours)
     in their walking and in the daily-life script."""
     stats: dict[str, Any] = defaultdict(
@@ -304,8 +309,8 @@ def simulated_stats(seeds: range, real_sway: bool = True) -> tuple[dict[str, Any
     for seed in seeds:
         for leg in ("left", "right"):
             rng = np.random.default_rng(1000 * seed + (leg == "right"))
-            sway_rng = np.random.default_rng([7, seed, int(leg == "right")]) if real_sway else None
-            workout = random_workout(rng, leg, sway_rng)
+            widen_rng = np.random.default_rng([7, seed, int(leg == "right")]) if wide else None
+            workout = random_workout(rng, leg, widen_rng)
             session = simulate(workout, seed=seed, leg=leg, mounting="random")
             truth = session.truth.to_json()
             events = run_pipeline(session.samples())
@@ -322,11 +327,11 @@ def simulated_stats(seeds: range, real_sway: bool = True) -> tuple[dict[str, Any
 
 def print_simulated(args: argparse.Namespace) -> tuple[dict[str, Any], float, dict[str, int]]:
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    stats, fr_n, fr_h = simulated_stats(seeds, real_sway=not args.old_sway)
+    stats, fr_n, fr_h = simulated_stats(seeds, wide=not args.narrow)
     table = {}
     print(
         f"simulated: {args.seeds} random workouts per thigh (seeds {seeds.start}..{seeds.stop - 1}),"
-        f" random mounting, 10-sample packets, {'old' if args.old_sway else 'real'} single-leg sway"
+        f" random mounting, 10-sample packets, {'narrow (first benches)' if args.narrow else 'wide (issue 11)'} sway and depths"
     )
     head = f"{'exercise':<46} {'sets':>4} {'exact%':>7} {'+-1%':>6} {'MAE':>5} {'label%':>6} {'depth err':>9} {'delay med/p95 s':>16} {'1st rep med/p95 s':>17} {'1st<=150ms':>10}  misnamed as"
     print(head)
@@ -376,9 +381,10 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=10, help="random workouts per thigh")
     ap.add_argument("--first-seed", type=int, default=0, help="first seed (e.g. 25 for a hold-out of 25)")
     ap.add_argument(
-        "--old-sway",
+        "--narrow",
         action="store_true",
-        help="single-leg sway of the first benches (0.5-4 deg at 1.5 Hz) instead of the real 1-3 deg at 0.3-1.5 Hz",
+        help="the first benches' workouts: single-leg sway 0.5-4 deg at 1.5 Hz (not the real 1-3 deg at"
+        " 0.3-1.5 Hz) and squat depths 85-115 %% of the default (not 45-115 %%)",
     )
     ap.add_argument("--real-only", action="store_true", help="only the real recordings (no simulation)")
     ap.add_argument(

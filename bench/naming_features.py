@@ -74,8 +74,8 @@ def simulated(seeds: range) -> dict[str, list[dict[str, float]]]:
     for seed in seeds:
         for leg in ("left", "right"):
             rng = np.random.default_rng(1000 * seed + (leg == "right"))
-            sway_rng = np.random.default_rng([7, seed, int(leg == "right")])
-            session = simulate(random_workout(rng, leg, sway_rng), seed=seed, leg=leg, mounting="random")
+            widen_rng = np.random.default_rng([7, seed, int(leg == "right")])
+            session = simulate(random_workout(rng, leg, widen_rng), seed=seed, leg=leg, mounting="random")
             truth = session.truth.to_json()
             with recorded_reps() as reps:
                 run_pipeline(session.samples())
