@@ -236,8 +236,7 @@ def real_recordings(variants: tuple[str, ...] = REAL_VARIANTS) -> list[dict[str,
     out: list[dict[str, Any]] = []
     for csv in real_files():
         truth = json.loads(csv.with_suffix(".truth.json").read_text())
-        # the unit check wrongly refuses the real hop/jump files (fixed on another branch)
-        samples = load_session(csv, check_units=False).samples
+        samples = load_session(csv).samples  # with the unit check: no valid recording is refused
         row: dict[str, Any] = {
             "file": f"{csv.parent.name}/{csv.name}",
             "truth": truth["reps"],

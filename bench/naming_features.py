@@ -93,7 +93,7 @@ def real(variants: tuple[str, ...]) -> dict[str, list[dict[str, float]]]:
         truth = json.loads(path.with_suffix(".truth.json").read_text())
         if expected_name(truth) is None:
             continue
-        samples = load_session(path, check_units=False).samples
+        samples = load_session(path).samples
         for variant in variants:
             with recorded_reps() as reps:
                 run_pipeline(real_variant(samples, variant))

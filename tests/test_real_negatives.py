@@ -38,8 +38,9 @@ def _sets(samples: Samples) -> list[SetEvent]:
 
 
 def _load(path: Path) -> Samples:
-    # check_units=False: the unit check wrongly refuses the real jump files (fixed on another branch)
-    return load_session(path, check_units=False).samples
+    """With the unit check: a valid recording must not be refused (the jump files were, until
+    the calm-stretch check of issue 13)."""
+    return load_session(path).samples
 
 
 @needs_daily
