@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from bench.accuracy import DATA, real_variant, run_pipeline
+from bench.accuracy import real_variant, run_pipeline
 from firmware_sim.session import simulate
 from firmware_sim.workout import Workout
+from tests.paths import CMU_THIGH_DIR
 from tracker.events import SetEvent
 from tracker.io.load import load_session
 from tracker.samples import Samples
 
-CMU = DATA / "cmu-thigh"
+CMU = CMU_THIGH_DIR
 needs_cmu = pytest.mark.skipif(not CMU.is_dir(), reason=f"real recordings not found at {CMU}")
 
 

@@ -12,14 +12,13 @@ import numpy as np
 import pytest
 
 from bench.accuracy import SQUAT_OR_DEADLIFT, real_variant, resampled
+from tests.paths import DAILY_DIR
 from tracker.events import SetEvent
 from tracker.io.load import load_session
 from tracker.pipeline import Pipeline
 from tracker.samples import Samples
 
-DAILY = Path(__file__).resolve().parents[2] / "shared" / "data" / "daily"
-if not DAILY.is_dir():  # a worktree sits one level deeper than the main checkout
-    DAILY = Path("/work/shared/data/daily")
+DAILY = DAILY_DIR
 DAILY_FILES = sorted(DAILY.glob("*.csv")) if DAILY.is_dir() else []
 needs_daily = pytest.mark.skipif(not DAILY_FILES, reason=f"daily-life recordings not found at {DAILY}")
 
