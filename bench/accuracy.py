@@ -8,8 +8,13 @@ Per exercise it prints the share of sets counted exactly and within +-1, the mea
 error, the depth error of matched reps, and the rep event delay against the simulator's
 ``t_end_s`` (all reps, and first reps of sets on their own), the share of sets given the right
 exercise; then false reps per hour of non-exercise movement, balance-loss events against the
-truth of the ``runner-strength`` script, and the real recordings.
-Writes bench/results/accuracy.json. Run: ``.venv/bin/python bench/accuracy.py [--seeds N] [--first-seed K]``.
+truth of the ``runner-strength`` script.
+Real: every recording with a truth file under the shared data folder (cmu-thigh exercises and
+walking, daily/ negatives), replayed on its own clock, resampled to 25, 50 and 200 Hz and with the
+gyroscope dropped: counted exactly and named right (exercise files), or any squat or deadlift set
+(negatives: none is allowed).
+Writes bench/results/accuracy.json (``--real-only``: accuracy-real.json). Run:
+``.venv/bin/python bench/accuracy.py [--seeds N] [--first-seed K] [--real-only] [--variants ...]``.
 """
 
 from __future__ import annotations
@@ -18,11 +23,12 @@ import argparse
 import json
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.signal import butter, sosfiltfilt
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -30,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from firmware_sim.session import simulate  # noqa: E402
 from firmware_sim.workout import Workout, load_workout  # noqa: E402
 from tracker.events import RepEvent, SetEvent, WobbleEvent  # noqa: E402
+from tracker.io.load import load_session  # noqa: E402
 from tracker.pipeline import Pipeline  # noqa: E402
 from tracker.pipeline.exercises import BY_NAME, SimulatorDefaults  # noqa: E402
 from tracker.pipeline.exercises import EXERCISES as REGISTRY  # noqa: E402
@@ -40,7 +47,6 @@ DATA = next(
     (d for d in (ROOT.parent / "shared" / "data", Path("/work/shared/data")) if d.is_dir()),
     ROOT.parent / "shared" / "data",
 )
-REAL = DATA / "cmu-thigh"
 EXERCISES = tuple(e.name for e in REGISTRY if e.seed)  # the seed article's four
 NON_EXERCISE = ("walking", "running", "stairs", "sit_stand", "fidget", "step_up")
 
@@ -51,7 +57,15 @@ def sim_defaults(name: str) -> SimulatorDefaults:
     return sim
 
 
-def random_workout(rng: np.random.Generator, sensor_leg: str) -> Workout:
+def random_workout(
+    rng: np.random.Generator, sensor_leg: str, widen_rng: np.random.Generator | None = None
+) -> Workout:
+    """Every seed exercise once, sensor on the standing and on the free leg, with random reps,
+    depth, tempo and rest. With ``widen_rng`` (issue 11), drawn from it: single-leg balance sway as
+    measured on real single-leg stance (1-3 deg at 0.3-1.5 Hz), and squat and single-leg squat
+    depths from 45 to 115 % of the default (half squats, shallow single-leg squats); without, the
+    sway (0.5-4 deg at the simulator's 1.5 Hz) and depths (85-115 %) of the first benches, so the
+    workouts pinned by regression tests stay the same."""
     other = "right" if sensor_leg == "left" else "left"
     steps: list[dict[str, Any]] = [{"activity": "stand", "duration_s": 5.0}]
     plan = [
@@ -75,6 +89,13 @@ def random_workout(rng: np.random.Generator, sensor_leg: str) -> Workout:
         }
         if BY_NAME[activity].single_leg:
             step["wobble_deg"] = round(float(rng.uniform(0.5, 4.0)), 2)
+            if widen_rng is not None:
+                step["wobble_deg"] = round(float(widen_rng.uniform(1.0, 3.0)), 2)
+                step["wobble_hz"] = round(float(widen_rng.uniform(0.3, 1.5)), 2)
+        if widen_rng is not None and BY_NAME[activity].family == "squat":
+            step["depth_deg"] = round(
+                sim_defaults(activity).depth_deg * float(widen_rng.uniform(0.45, 1.15)), 1
+            )
         steps.append(step)
         steps.append({"activity": "walk", "duration_s": float(rng.uniform(8, 20)), "rest_s": 5.0})
     return Workout.from_dict({"name": "bench-random", "step": steps}, "bench")
@@ -103,6 +124,9 @@ def score_session(truth: dict[str, Any], events: list[Any], stats: dict[str, Any
         st["within1"] += int(abs(got - ts["reps"]) <= 1)
         st["abs_err"] += abs(got - ts["reps"])
         st["label"] += int(bool(found) and all(s.exercise == ts["exercise"] for s in found))
+        for s in found:
+            if s.exercise != ts["exercise"]:
+                st["misnamed"][s.exercise] += 1
         for tr in ts["reps_detail"]:
             near = [r for r in reps if abs(r.rep.t_bottom_s - tr["t_bottom_s"]) < 1.0]
             if near:
@@ -150,21 +174,120 @@ def balance_losses(seeds: int, first_seed: int = 0) -> dict[str, int]:
     return out
 
 
-def real_recordings() -> list[dict[str, Any]]:
+# how each real recording is varied: its own clock, resampled, and with the gyroscope dropped
+REAL_VARIANTS: tuple[str, ...] = ("native", "25Hz", "50Hz", "200Hz", "no-gyro")
+SQUAT_OR_DEADLIFT = ("squat", "single_leg_squat", "deadlift", "single_leg_deadlift")
+
+
+def resampled(samples: Samples, rate_hz: float) -> Samples:
+    """The recording as a sensor at ``rate_hz`` would have sampled it: low-passed below the new
+    Nyquist frequency (when that is lower than the old one), then interpolated onto a regular
+    clock. Real clocks are irregular (phones), so the low-pass runs on a regular grid at the
+    recording's median rate first."""
+    t = samples.t_s
+    native_hz = 1.0 / float(np.median(np.diff(t)))
+    grid = np.arange(t[0], t[-1], 1.0 / native_hz)
+    cols = [samples.accel_g] + ([] if samples.gyro_dps is None else [samples.gyro_dps])
+    on_grid = [np.column_stack([np.interp(grid, t, c[:, k]) for k in range(3)]) for c in cols]
+    if rate_hz < native_hz:
+        sos = butter(4, 0.4 * rate_hz, fs=native_hz, output="sos")
+        on_grid = [sosfiltfilt(sos, c, axis=0) for c in on_grid]
+    new_t = np.arange(grid[0], grid[-1], 1.0 / rate_hz)
+    out = [np.column_stack([np.interp(new_t, grid, c[:, k]) for k in range(3)]) for c in on_grid]
+    return Samples.from_arrays(new_t, out[0], out[1] if len(out) > 1 else None)
+
+
+def real_variant(samples: Samples, variant: str) -> Samples:
+    if variant == "native":
+        return samples
+    if variant == "no-gyro":
+        return Samples.from_arrays(samples.t_s, samples.accel_g, None)
+    return resampled(samples, float(variant.removesuffix("Hz")))
+
+
+def expected_name(truth: dict[str, Any]) -> str | None:
+    """The exercise a real file's sets should be named: its truth's ``exercise`` when given, else
+    its ``family`` (the CMU squat family is bodyweight squats); None for non-exercise movement."""
+    name = truth.get("exercise") or truth.get("family")
+    return str(name) if name else None
+
+
+def score_real(truth: dict[str, Any], sets: list[SetEvent]) -> dict[str, Any]:
+    """One replay of a real file against its truth. A recording with no exercise must give no
+    squat or deadlift set (``false_set``); one with reps must count them all (``exact``) and name
+    every set right (``named``)."""
+    counted = sum(len(s.reps) for s in sets)
+    names = sorted({s.exercise for s in sets})
+    want = expected_name(truth)
+    row: dict[str, Any] = {"counted": counted, "names": names, "exact": counted == truth["reps"]}
+    if want is None:
+        row["false_set"] = any(s.exercise in SQUAT_OR_DEADLIFT for s in sets)
+    else:
+        row["named"] = bool(sets) and all(s.exercise == want for s in sets)
+    return row
+
+
+def real_files() -> list[Path]:
+    """Every real recording with its truth under the shared data folder (read in place)."""
+    return sorted(p for p in DATA.glob("*/*.csv") if p.with_suffix(".truth.json").is_file())
+
+
+def real_recordings(variants: tuple[str, ...] = REAL_VARIANTS) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    if not REAL.is_dir():
-        return out
-    for csv in sorted(REAL.glob("*.csv")):
+    for csv in real_files():
         truth = json.loads(csv.with_suffix(".truth.json").read_text())
-        d = np.loadtxt(csv, delimiter=",", comments="#", skiprows=2)
-        samples = Samples.from_arrays(d[:, 0], d[:, 1:4], d[:, 4:7])
-        events = run_pipeline(samples)
-        got = sum(len(e.reps) for e in events if isinstance(e, SetEvent))
-        out.append({"file": csv.name, "truth": truth["reps"], "counted": got})
+        samples = load_session(csv).samples  # with the unit check: no valid recording is refused
+        row: dict[str, Any] = {
+            "file": f"{csv.parent.name}/{csv.name}",
+            "truth": truth["reps"],
+            "expected": expected_name(truth),
+        }
+        for variant in variants:
+            events = run_pipeline(real_variant(samples, variant))
+            row[variant] = score_real(truth, [e for e in events if isinstance(e, SetEvent)])
+        out.append(row)
     return out
 
 
-def simulated_stats(seeds: range) -> tuple[dict[str, Any], int, float]:
+def real_summary(real: list[dict[str, Any]], variants: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Per variant: sets counted exactly and named right on the exercise files, false squat or
+    deadlift sets on the others."""
+    out: dict[str, dict[str, Any]] = {}
+    for v in variants:
+        pos = [r[v] for r in real if r["expected"] is not None]
+        neg = [r[v] for r in real if r["expected"] is None]
+        out[v] = {
+            "exercise_files": len(pos),
+            "exact": sum(x["exact"] for x in pos),
+            "named": sum(x["named"] for x in pos),
+            "negative_files": len(neg),
+            "false_sets": sum(x["false_set"] for x in neg),
+        }
+    return out
+
+
+def print_real(real: list[dict[str, Any]], variants: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    print(f"real recordings ({DATA}, unknown mounting; cell: counted x name, * where wrong):")
+    print(f"  {'file':<40} {'truth':<9}" + "".join(f" {v:<26}" for v in variants))
+    for r in real:
+        cells = []
+        for v in variants:
+            x = r[v]
+            bad = not x["exact"] or not x.get("named", True) or x.get("false_set", False)
+            cells.append(f"{x['counted']} x {','.join(x['names']) or '-'}{' *' if bad else ''}")
+        want = f"{r['truth']} {r['expected'] or '-'}"
+        print(f"  {r['file']:<40} {want:<9}" + "".join(f" {c:<26}" for c in cells))
+    summary = real_summary(real, variants)
+    for v, s in summary.items():
+        print(
+            f"  {v:<8} exercise files: {s['exact']}/{s['exercise_files']} counted exactly, "
+            f"{s['named']}/{s['exercise_files']} named right; "
+            f"negatives: {s['false_sets']}/{s['negative_files']} with a squat or deadlift set"
+        )
+    return summary
+
+
+def simulated_stats(seeds: range, wide: bool = True) -> tuple[dict[str, Any], int, float]:
     """Per-exercise counts and errors over the random workouts, and the false reps (count, hours)
     in their walking and in the daily-life script."""
     stats: dict[str, Any] = defaultdict(
@@ -177,6 +300,7 @@ def simulated_stats(seeds: range) -> tuple[dict[str, Any], int, float]:
             "depth_err": [],
             "delay": [],
             "delay_first": [],
+            "misnamed": Counter(),
         }
     )
     fr_n, fr_h = 0, 0.0
@@ -184,7 +308,9 @@ def simulated_stats(seeds: range) -> tuple[dict[str, Any], int, float]:
     for seed in seeds:
         for leg in ("left", "right"):
             rng = np.random.default_rng(1000 * seed + (leg == "right"))
-            session = simulate(random_workout(rng, leg), seed=seed, leg=leg, mounting="random")
+            widen_rng = np.random.default_rng([7, seed, int(leg == "right")]) if wide else None
+            workout = random_workout(rng, leg, widen_rng)
+            session = simulate(workout, seed=seed, leg=leg, mounting="random")
             truth = session.truth.to_json()
             events = run_pipeline(session.samples())
             score_session(truth, events, stats)
@@ -198,20 +324,15 @@ def simulated_stats(seeds: range) -> tuple[dict[str, Any], int, float]:
     return stats, fr_n, fr_h
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=10, help="random workouts per thigh")
-    ap.add_argument("--first-seed", type=int, default=0, help="first seed (e.g. 25 for a hold-out of 25)")
-    args = ap.parse_args()
-    t0 = time.time()
+def print_simulated(args: argparse.Namespace) -> tuple[dict[str, Any], float, dict[str, int]]:
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    stats, fr_n, fr_h = simulated_stats(seeds)
+    stats, fr_n, fr_h = simulated_stats(seeds, wide=not args.narrow)
     table = {}
     print(
         f"simulated: {args.seeds} random workouts per thigh (seeds {seeds.start}..{seeds.stop - 1}),"
-        " random mounting, 10-sample packets"
+        f" random mounting, 10-sample packets, {'narrow (first benches)' if args.narrow else 'wide (issue 11)'} sway and depths"
     )
-    head = f"{'exercise':<46} {'sets':>4} {'exact%':>7} {'+-1%':>6} {'MAE':>5} {'label%':>6} {'depth err':>9} {'delay med/p95 s':>16} {'1st rep med/p95 s':>17} {'1st<=150ms':>10}"
+    head = f"{'exercise':<46} {'sets':>4} {'exact%':>7} {'+-1%':>6} {'MAE':>5} {'label%':>6} {'depth err':>9} {'delay med/p95 s':>16} {'1st rep med/p95 s':>17} {'1st<=150ms':>10}  misnamed as"
     print(head)
     print("-" * len(head))
     for key in sorted(stats):
@@ -228,6 +349,7 @@ def main() -> int:
             "within1_pct": 100.0 * st["within1"] / n,
             "mae_reps": st["abs_err"] / n,
             "label_pct": 100.0 * st["label"] / n,
+            "misnamed_as": dict(st["misnamed"]),
             "depth_err_deg": de,
             "delay_median_s": med,
             "delay_p95_s": p95,
@@ -236,10 +358,11 @@ def main() -> int:
             "first_rep_on_time_pct": 100.0 * float(np.mean(f1 <= 0.15)) if f1.size else float("nan"),
         }
         table[key] = row
+        wrong = ", ".join(f"{k} {v}" for k, v in st["misnamed"].most_common()) or "-"
         print(
             f"{key:<46} {n:>4} {row['exact_pct']:>7.1f} {row['within1_pct']:>6.1f} {row['mae_reps']:>5.2f} {row['label_pct']:>6.0f} "
             f"{de:>9.1f} {med:>7.3f}/{p95:<7.3f}  {row['first_rep_delay_median_s']:>7.2f}/{row['first_rep_delay_p95_s']:<7.2f}"
-            f" {row['first_rep_on_time_pct']:>8.0f}%"
+            f" {row['first_rep_on_time_pct']:>8.0f}%  {wrong}"
         )
     rate = fr_n / fr_h if fr_h > 0 else float("nan")
     print(f"false reps in non-exercise movement: {fr_n} in {fr_h:.2f} h -> {rate:.1f} per hour")
@@ -249,26 +372,53 @@ def main() -> int:
         f"free leg {bl['free_found']}/{bl['free']} found, standing leg {bl['standing_found']}/{bl['standing']}, "
         f"{bl['false']} false"
     )
-    real = real_recordings()
-    if real:
-        print(f"real recordings ({REAL}, unknown mounting):")
-        for r in real:
-            mark = "ok" if r["truth"] == r["counted"] else "WRONG"
-            print(f"  {r['file']:<28} truth {r['truth']}  counted {r['counted']}  {mark}")
-    else:
-        print(f"real recordings: {REAL} not found, skipped")
-    print(f"({time.time() - t0:.0f} s)")
-    out = ROOT / "bench" / "results" / "accuracy.json"
+    return table, rate, bl
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=10, help="random workouts per thigh")
+    ap.add_argument("--first-seed", type=int, default=0, help="first seed (e.g. 25 for a hold-out of 25)")
+    ap.add_argument(
+        "--narrow",
+        action="store_true",
+        help="the first benches' workouts: single-leg sway 0.5-4 deg at 1.5 Hz (not the real 1-3 deg at"
+        " 0.3-1.5 Hz) and squat depths 85-115 %% of the default (not 45-115 %%)",
+    )
+    ap.add_argument("--real-only", action="store_true", help="only the real recordings (no simulation)")
+    ap.add_argument(
+        "--variants",
+        default=",".join(REAL_VARIANTS),
+        help=f"how each real file is replayed, comma-separated from {','.join(REAL_VARIANTS)}",
+    )
+    args = ap.parse_args()
+    variants = tuple(v for v in args.variants.split(",") if v)
+    for v in variants:
+        if v not in REAL_VARIANTS:
+            ap.error(f"--variants: unknown variant {v!r}; expected some of {','.join(REAL_VARIANTS)}")
+    t0 = time.process_time()
+    table: dict[str, Any] = {}
+    rate = float("nan")
+    bl: dict[str, int] = {}
+    if not args.real_only:
+        table, rate, bl = print_simulated(args)
+    real = real_recordings(variants)
+    real_sum = print_real(real, variants) if real else {}
+    if not real:
+        print(f"real recordings: {DATA} not found, skipped")
+    print(f"({time.process_time() - t0:.0f} s CPU)")
+    out = ROOT / "bench" / "results" / ("accuracy-real.json" if args.real_only else "accuracy.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         json.dumps(
             {
-                "seeds": args.seeds,
+                "seeds": 0 if args.real_only else args.seeds,
                 "first_seed": args.first_seed,
                 "per_exercise": table,
                 "false_reps_per_hour": rate,
                 "balance_losses": bl,
                 "real": real,
+                "real_summary": real_sum,
             },
             indent=2,
         )

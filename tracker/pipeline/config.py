@@ -19,7 +19,10 @@ class PipelineConfig:
     still_s: float = 0.8  # ... for this long gives the thigh axis
     axis_rotation_deg: float = 60.0  # rotation out of the thigh axis needed to find the sagittal plane
     sign_tilt_deg: float = 30.0  # the first tilt this large tells forward from backward
-    axis_tilt_deg: float = 20.0  # tilt needed without a gyroscope
+    # without a gyroscope the forward side is where the specific force tilts this far: beyond
+    # the backward tilt (up to ~21 deg on real squats) that a quick flexion's start gives it;
+    # the same as sign_tilt_deg, the gyroscope path's forward test
+    axis_tilt_deg: float = 30.0
     max_buffer_s: float = 120.0  # samples kept while the mounting is still unknown
 
     # --- orientation ----------------------------------------------------------------------
@@ -80,6 +83,9 @@ class PipelineConfig:
     # ... unless its shape is unambiguous: then the first rep of a set is announced at once
     first_max_impact_g: float = 0.3  # no jolt (steps, stairs, landing on a seat: 0.34 g and more)
     first_min_s: float = 1.45  # not quick (sitting down on a step, stepping up and back are)
+    # ... and a flexion not slower than a rep of a set: sitting down and standing up again reads
+    # as one 7-s rep (real HuGaDB sit/stand at 25 Hz); a free leg's slow backward swing may take 7 s
+    first_max_s: float = 6.0
     first_hinge_min_s: float = 2.0  # a shallow flexion (hinge) or a backward swing lasts this long
     first_slow_s: float = 2.5  # ... a slower, not so deep one may read a rising sensor (height drifts)
     first_max_extension_deg: float = 90.0  # a backward swing deeper than this is a run's back kick

@@ -138,9 +138,11 @@ class MountingFinder:
             if not hit.size:
                 self._tilt_sum = tilt_sum[-1]
                 return None
+            # the tilt where it first reaches axis_tilt_deg, not the tilt accumulated so far: a
+            # quick flexion's start accelerates the sensor forward, which tilts the specific force
+            # backward by up to ~20 deg before gravity's forward tilt takes over (docs/pipeline.md)
             i = int(hit[0])
-            x = tilt_sum[i] - (tilt_sum[i] @ up) * up
-            x /= np.linalg.norm(x)
+            x = tilt[i] / np.linalg.norm(tilt[i])
             y = np.cross(up, x)
         rot_m = np.vstack([x, y, up])
         self.result = FoundMounting(rot_m, float(t[i]))

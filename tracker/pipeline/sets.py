@@ -43,7 +43,8 @@ def classify(ex: Excursion, config: PipelineConfig) -> tuple[str, str]:
 def unambiguous_first(ex: Excursion, config: PipelineConfig) -> bool:
     """A lone rep whose shape leaves no doubt is announced at once (docs/pipeline.md): slow and
     smooth (no jolt), the sensor lowered rather than lifted (stepping up and sitting down lift it),
-    hinges and backward swings slower still; anything else waits for a second rep."""
+    hinges and backward swings slower still, a flexion not slower than a rep of a set (a slow
+    sit-down and stand-up); anything else waits for a second rep."""
     r = ex.rep
     duration = r.t_end_s - r.t_start_s
     if ex.max_impact_g >= config.first_max_impact_g or duration < config.first_min_s:
@@ -54,6 +55,8 @@ def unambiguous_first(ex: Excursion, config: PipelineConfig) -> bool:
         return True  # measured from a free leg lifted and held still: no stride, step or sit does that
     if ex.signed_depth_deg < 0:
         return -ex.signed_depth_deg <= config.first_max_extension_deg and duration >= config.first_hinge_min_s
+    if duration > config.first_max_s:
+        return False  # sitting down and standing up again (a free leg's slow backward swing is no sit)
     if ex.rise_height_m > config.knee_lift_m and (
         duration < config.first_slow_s or r.depth_deg >= config.squat_min_deg
     ):

@@ -1,0 +1,130 @@
+"""What the naming rules see: per-rep features by true exercise and sensor leg (issue 11).
+
+For every accepted rep the set tracker names, the features of its ``RepShape`` (depth from
+standing, side-to-side sway RMS, largest impact, the sensor's height change from the start to the
+bottom) and its duration, as p10 / median / p90 per class: simulated reps by the truth of the
+accuracy bench's random workouts (real single-leg sway), real reps by file and variant (own clock,
+25 / 200 Hz, no gyro). It shows which features separate the exercises and which move with the
+sample rate or without a gyroscope (docs/pipeline.md, "What separates the exercises").
+
+The features are read by wrapping the set tracker's ``classify`` for the duration of the run:
+bench instrumentation, not an interface.
+
+Run: ``.venv/bin/python bench/naming_features.py [--seeds N]`` (N random workouts per thigh,
+default 3; about 1 minute of CPU per seed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.accuracy import expected_name, random_workout, real_files, real_variant, run_pipeline  # noqa: E402
+from firmware_sim.session import simulate  # noqa: E402
+from tracker.io.load import load_session  # noqa: E402
+from tracker.pipeline import sets  # noqa: E402
+from tracker.pipeline.config import PipelineConfig  # noqa: E402
+from tracker.pipeline.reps import Excursion  # noqa: E402
+
+FEATURES = ("depth_deg", "ml_sway_deg", "impact_g", "rise_cm", "duration_s")
+
+
+@contextmanager
+def recorded_reps() -> Iterator[list[dict[str, float]]]:
+    """Every rep the set tracker names while the block runs, with its naming features."""
+    seen: list[dict[str, float]] = []
+    original: Callable[[Excursion, PipelineConfig], tuple[str, str]] = sets.classify
+
+    def classify(ex: Excursion, config: PipelineConfig) -> tuple[str, str]:
+        sway = ex.sway.metrics()
+        seen.append(
+            {
+                "t_bottom_s": ex.rep.t_bottom_s,
+                "depth_deg": ex.rep.depth_deg,
+                "ml_sway_deg": sway["ml_rms_deg"] if sway else 0.0,
+                "impact_g": ex.max_impact_g,
+                "rise_cm": 100.0 * ex.rise_height_m,
+                "duration_s": ex.rep.t_end_s - ex.rep.t_start_s,
+            }
+        )
+        return original(ex, config)
+
+    name = "classify"  # replaced through setattr: a module function is not meant to be reassigned
+    setattr(sets, name, classify)
+    try:
+        yield seen
+    finally:
+        setattr(sets, name, original)
+
+
+def simulated(seeds: range) -> dict[str, list[dict[str, float]]]:
+    by_class: dict[str, list[dict[str, float]]] = defaultdict(list)
+    for seed in seeds:
+        for leg in ("left", "right"):
+            rng = np.random.default_rng(1000 * seed + (leg == "right"))
+            widen_rng = np.random.default_rng([7, seed, int(leg == "right")])
+            session = simulate(random_workout(rng, leg, widen_rng), seed=seed, leg=leg, mounting="random")
+            truth = session.truth.to_json()
+            with recorded_reps() as reps:
+                run_pipeline(session.samples())
+            for r in reps:
+                for ts in truth["sets"]:
+                    if ts["start_s"] - 1 <= r["t_bottom_s"] <= ts["end_s"] + 1:
+                        by_class[f"sim {ts['exercise']} ({ts['sensor_on']})"].append(r)
+                        break
+    return by_class
+
+
+def real(variants: tuple[str, ...]) -> dict[str, list[dict[str, float]]]:
+    by_class: dict[str, list[dict[str, float]]] = defaultdict(list)
+    for path in real_files():
+        truth = json.loads(path.with_suffix(".truth.json").read_text())
+        if expected_name(truth) is None:
+            continue
+        samples = load_session(path).samples
+        for variant in variants:
+            with recorded_reps() as reps:
+                run_pipeline(real_variant(samples, variant))
+            by_class[f"real {path.stem} {variant}"] += reps
+    return by_class
+
+
+def spread(values: list[float]) -> str:
+    p10, med, p90 = np.percentile(values, [10, 50, 90])
+    return f"{p10:6.2f} {med:6.2f} {p90:6.2f}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=3, help="random workouts per thigh")
+    args = ap.parse_args()
+    t0 = time.process_time()
+    table = {**simulated(range(args.seeds)), **real(("native", "25Hz", "200Hz", "no-gyro"))}
+    print(f"{'class':<44} {'reps':>4}" + "".join(f" | {f:^20}" for f in FEATURES))
+    print(f"{'':<44} {'':>4}" + " | p10 / median / p90 " * len(FEATURES))
+    out: dict[str, Any] = {}
+    for key in sorted(table):
+        reps = table[key]
+        print(f"{key:<44} {len(reps):>4}" + "".join(f" | {spread([r[f] for r in reps])}" for f in FEATURES))
+        out[key] = {f: list(np.percentile([r[f] for r in reps], [10, 50, 90])) for f in FEATURES}
+    print(f"({time.process_time() - t0:.0f} s CPU)")
+    path = ROOT / "bench" / "results" / "naming_features.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"seeds": args.seeds, "per_class": out}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

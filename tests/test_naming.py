@@ -1,0 +1,45 @@
+"""Exercise names that hold on real bodies, at any sample rate, with or without a gyroscope
+(issue 11). Real recordings are read in place from ../shared/data."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.accuracy import real_variant, run_pipeline
+from firmware_sim.session import simulate
+from firmware_sim.workout import Workout
+from tests.paths import CMU_THIGH_DIR
+from tracker.events import SetEvent
+from tracker.io.load import load_session
+from tracker.samples import Samples
+
+CMU = CMU_THIGH_DIR
+needs_cmu = pytest.mark.skipif(not CMU.is_dir(), reason=f"real recordings not found at {CMU}")
+
+
+def _sets(samples: Samples) -> list[tuple[str, int]]:
+    return [(e.exercise, len(e.reps)) for e in run_pipeline(samples) if isinstance(e, SetEvent)]
+
+
+@needs_cmu
+@pytest.mark.parametrize("name", ["SqDL_LeftThigh", "SqDL_RightThigh"])
+def test_real_squats_without_gyro_are_squats(name: str) -> None:
+    """Without a gyroscope the forward side comes from the specific force's tilt; a quick squat's
+    start tilts it backward first (the sensor accelerates forward), which made the left thigh's
+    squats backward swings: 5 x single_leg_deadlift (free leg) before."""
+    samples = load_session(CMU / f"{name}.csv").samples
+    assert _sets(real_variant(samples, "no-gyro")) == [("squat", 5)]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_simulated_squats_without_gyro_find_forward(seed: int) -> None:
+    """Any mounting, accelerometer only: squats are squats, not backward swings. (The simulator
+    does not reproduce the real backward tilt at the start; at 0.7-s descents seed 2 counts 7 of 8
+    without gyro, before and after the change: a limit in docs/pipeline.md.)"""
+    steps = [
+        {"activity": "stand", "duration_s": 4.0},
+        {"activity": "squat", "leg": "both", "reps": 8, "rest_s": 3.0},
+    ]
+    session = simulate(Workout.from_dict({"name": "q", "step": steps}, "t"), seed=seed, leg="left")
+    s = session.samples()
+    assert _sets(Samples.from_arrays(s.t_s, s.accel_g, None)) == [("squat", 8)]
