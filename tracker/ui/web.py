@@ -58,13 +58,18 @@ def _last_rep(view: SensorView) -> dict[str, Any] | None:
 
 
 def _wobble(view: SensorView) -> dict[str, Any] | None:
-    """The latest sway level against the athlete's baseline (the gauge is full at 3x baseline)."""
-    level = view.state.get("wobble")
-    baseline = None
-    if view.last_wobble is not None and _same_session(view.last_wobble, view.session):
-        baseline = view.last_wobble.get("baseline")
-        if level is None:
-            level = view.last_wobble.get("level")
+    """The last rep's sway against the athlete's baseline (the gauge is full at 3x baseline).
+
+    Balance-loss events are left out: their level is the jolt of the foot touching down, in g.
+    """
+    session = view.session
+    swaying = [w for w in view.wobbles.values() if not w.get("balance_loss") and _same_session(w, session)]
+    baseline = swaying[-1].get("baseline") if swaying else None
+    level = None
+    if view.last_rep is not None and _same_session(view.last_rep, session):
+        level = ((view.last_rep.get("rep") or {}).get("wobble") or {}).get("rms_deg")
+    if level is None and swaying:
+        level = swaying[-1].get("level")
     if level is None:
         return None
     scale = 3.0 * baseline if baseline else 10.0

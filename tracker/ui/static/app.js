@@ -51,7 +51,7 @@ function draw(card) {
   el.dataset.phase = card.phase || "";
   setText(el, ".sensor", card.sensor);
   setText(el, ".status", card.status);
-  setText(el, ".battery", card.battery_pct === null || card.battery_pct === undefined ? "" : `\u{1F50B} ${card.battery_pct.toFixed(0)}%`);
+  setText(el, ".battery", card.battery_pct === null || card.battery_pct === undefined ? "" : `battery ${card.battery_pct.toFixed(0)}%`);
   const exercise = card.exercise ? card.exercise + (card.leg ? ` \u00B7 ${card.leg}` : "") : "no set yet";
   setText(el, ".exercise", exercise);
   setText(el, ".set", card.set_label || "");
