@@ -182,7 +182,8 @@ def summaries(sources: list[Source], results: list[SensorResult]) -> list[dict[s
     return out
 
 
-def print_summary(items: list[dict[str, Any]], out: TextIO = sys.stdout) -> None:
+def print_summary(items: list[dict[str, Any]], out: TextIO | None = None) -> None:
+    out = out or sys.stdout  # looked up at call time: a caller may have replaced sys.stdout
     print("Session summary", file=out)
     for s in items:
         sets = s.get("sets", [])

@@ -339,7 +339,9 @@ def plan_section(an: SessionAnalysis) -> str:
         return ""
     rows = []
     for e in progress["sets"]:
-        named = "plan (detector unsure: " + exercise_title(e["detected_exercise"], e["detected_leg"]) + ")"
+        named = e["named_by"] or "-"
+        if named == "plan":
+            named = f"plan (detector unsure: {exercise_title(e['detected_exercise'], e['detected_leg'])})"
         rows.append(
             [
                 str(e["number"]),
@@ -348,7 +350,7 @@ def plan_section(an: SessionAnalysis) -> str:
                 "-" if e["status"] == "missed" else str(e["reps"]),
                 e["status"] + ("" if e["status"] != "done" or e["on_target"] else ", off target"),
                 "-" if e["set_index"] is None else str(e["set_index"]),
-                named if e["named_by"] == "plan" else (e["named_by"] or "-"),
+                named,
             ]
         )
     parts = [
