@@ -294,7 +294,7 @@ def summary_table(an: SessionAnalysis) -> str:
         "time",
         "mean depth",
         "tempo down/hold/up s",
-        "rep",
+        "rep time",
         "wobble",
         "balance losses",
     ]
