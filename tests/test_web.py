@@ -252,3 +252,30 @@ def _keep_screenshot(browser: Browser, tmp_path: Path) -> None:
         shot = browser.screenshot(tmp_path / "web-phone.png", full_page=True)
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, Path(keep) / "web-phone.png")
+
+
+def test_reptrack_web_serves_on_localhost_and_stops_cleanly_on_ctrl_c() -> None:
+    import signal
+    import subprocess
+    import sys
+
+    with RealBroker() as broker:
+        cmd = [sys.executable, "-m", "tracker.cli", "web", "--port", "0", "--broker", broker.url]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            assert line.startswith("RepTrack live page: http://127.0.0.1:"), line
+            url = line.split()[3]
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                assert b"RepTrack live" in resp.read()
+            stream = EventStream(url)  # an open page must not hold up the stop
+            assert stream.next_update()["full"]
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(30) == 0
+            stream.close()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert "Traceback" not in proc.stderr.read()  # type: ignore[union-attr]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import sys
 
@@ -56,5 +57,6 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
-    web.serve_forever()
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn passes Ctrl-C on once the streams closed
+        web.serve_forever()
     return 0

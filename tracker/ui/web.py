@@ -277,6 +277,19 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, telling the update streams to end as soon as it is asked to stop (Ctrl-C): an
+    open stream would otherwise hold the graceful shutdown until its timeout."""
+
+    def __init__(self, config: uvicorn.Config, hub: LiveHub) -> None:
+        super().__init__(config)
+        self.hub = hub
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        self.hub.closing = True
+        super().handle_exit(sig, frame)
+
+
 class WebDashboard:
     """The live page for every sensor under ``settings.prefix``: ``start()`` serves it from a
     background thread (the demo), ``serve_forever()`` in the foreground (``reptrack web``)."""
@@ -295,10 +308,11 @@ class WebDashboard:
         self.app = create_app(self.hub, settings.prefix)
         self.socket = bind(host, port)
         self.host, self.port = self.socket.getsockname()[:2]
-        self._server = uvicorn.Server(
+        self._server = _Server(
             uvicorn.Config(
-                self.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2, access_log=False
-            )
+                self.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=3, access_log=False
+            ),
+            self.hub,
         )
         self._thread: threading.Thread | None = None
 
