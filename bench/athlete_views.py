@@ -68,7 +68,11 @@ def page_delay(reps: int) -> dict[str, Any]:
             conn.close()
         pub.close()
     d = np.array(delays) * 1000
-    return {"reps": reps, "median_ms": round(float(np.median(d)), 1), "p95_ms": round(float(np.percentile(d, 95)), 1)}
+    return {
+        "reps": reps,
+        "median_ms": round(float(np.median(d)), 1),
+        "p95_ms": round(float(np.percentile(d, 95)), 1),
+    }
 
 
 def card_cost(sensors: int = 200) -> dict[str, Any]:
