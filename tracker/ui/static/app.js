@@ -50,7 +50,8 @@ function draw(card) {
   el.classList.toggle("offline", !card.online);
   el.dataset.phase = card.phase || "";
   setText(el, ".sensor", card.sensor);
-  setText(el, ".status", card.status);
+  const loss = card.online && card.packet_loss >= 0.005 ? ` \u00B7 ${(100 * card.packet_loss).toFixed(1)}% lost` : "";
+  setText(el, ".status", card.status + loss);
   setText(el, ".battery", card.battery_pct === null || card.battery_pct === undefined ? "" : `battery ${card.battery_pct.toFixed(0)}%`);
   const exercise = card.exercise ? card.exercise + (card.leg ? ` \u00B7 ${card.leg}` : "") : "no set yet";
   setText(el, ".exercise", exercise);
