@@ -198,17 +198,21 @@ def test_phone_page_shows_a_rep_published_on_the_broker(tmp_path: Path) -> None:
                 browser.goto(web.url)
                 card = "document.querySelector('[data-sensor=\"sim-1\"]')"
                 browser.wait_for(
-                    f"{card} && {card}.querySelector('.count').textContent === '7'", what="rep 7"
+                    f"{card} && {card}.querySelector('.count').textContent === '7' && "
+                    f"{card}.querySelector('.set').textContent === 'Set 3 of 6'",
+                    what="set 3 of 6 at rep 7",
                 )
-                assert browser.evaluate(f"{card}.querySelector('.set').textContent") == "Set 3 of 6"
 
                 # a new rep on the broker reaches the open page
                 ev = rep_ev(3, 8, "single_leg_deadlift", "left", depth=23.0)
                 pub.publish(follower.follow(ev)[0])
                 pub.publish_state()
                 plan_pub.publish(follower.progress())
+                # the count comes with the state, the announcement with the plan (its own connection)
                 browser.wait_for(
-                    f"{card}.querySelector('.count').textContent === '8'", what="rep 8 on the page"
+                    f"{card}.querySelector('.count').textContent === '8' && "
+                    f"{card}.querySelector('.announce').textContent.endsWith('8/8-12')",
+                    what="rep 8 on the page",
                 )
                 fields = (".exercise", ".target", ".depth", ".wobble", ".losses", ".battery", ".announce")
                 shown = {f: browser.evaluate(f"{card}.querySelector('{f}').textContent") for f in fields}
@@ -279,3 +283,27 @@ def test_reptrack_web_serves_on_localhost_and_stops_cleanly_on_ctrl_c() -> None:
                 proc.kill()
                 proc.wait()
         assert "Traceback" not in proc.stderr.read()  # type: ignore[union-attr]
+
+
+def test_demo_prints_the_page_address_and_takes_a_free_port_when_its_own_is_taken(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import argparse
+
+    from tracker.cli.demo import _live_page
+
+    taken = bind("127.0.0.1", 0)
+    port = taken.getsockname()[1]
+    args = argparse.Namespace(web_host="127.0.0.1", web_port=port, open=False)
+    try:
+        with RealBroker() as broker:
+            page = _live_page(MqttSettings(BrokerURL.parse(broker.url)), args)
+            try:
+                assert page.port != port
+                assert capsys.readouterr().out.startswith(f"live page: {page.url} ")
+                with urllib.request.urlopen(page.url + "api/sensors", timeout=10) as resp:
+                    assert json.load(resp)["broker"] == "connected"
+            finally:
+                page.stop()
+    finally:
+        taken.close()
