@@ -227,6 +227,19 @@ def test_phone_page_shows_a_rep_published_on_the_broker(tmp_path: Path) -> None:
                 }
                 _check_readable_on_a_phone(browser, card, browser.screenshot(tmp_path / "live.png"))
                 _keep_screenshot(browser, tmp_path)
+                # every sensor under the prefix gets its card, in sensor order
+                other = SensorPublisher(settings, "rack-2", "today")
+                other.connect()
+                other.publish(rep_ev(1, 1, "squat", "both", depth=85.0))
+                other.publish_state()
+                browser.wait_for(
+                    "document.querySelectorAll('[data-sensor]').length === 2", what="a second card"
+                )
+                order = browser.evaluate(
+                    "[...document.querySelectorAll('[data-sensor]')].map(e => e.dataset.sensor)"
+                )
+                assert order == ["rack-2", "sim-1"]
+                other.close()
         finally:
             plan_pub.close()
             pub.close()
