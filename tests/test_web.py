@@ -245,6 +245,35 @@ def test_phone_page_shows_a_rep_published_on_the_broker(tmp_path: Path) -> None:
             pub.close()
 
 
+@pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
+def test_open_page_says_the_broker_is_away_and_carries_on_after_its_restart() -> None:
+    with RealBroker() as broker:
+        settings = MqttSettings(BrokerURL.parse(broker.url))
+        pub = SensorPublisher(settings, "sim-1", "today")
+        pub.connect()
+        try:
+            with WebDashboard(settings, port=0) as web, Browser(390, 844) as browser:
+                pub.publish(rep_ev(1, 1, "squat", "both"))
+                pub.publish_state()
+                browser.goto(web.url)
+                count = "document.querySelector('[data-sensor=\"sim-1\"] .count')"
+                browser.wait_for(f"{count} && {count}.textContent === '1'", what="rep 1")
+                banner = "document.getElementById('banner')"
+                assert browser.evaluate(f"{banner}.hidden")
+                broker.kill()
+                browser.wait_for(f"!{banner}.hidden", what="the broker banner")
+                assert "MQTT broker unreachable" in browser.evaluate(f"{banner}.textContent")
+                broker.start()
+                wait_until(lambda: pub.connected, 15.0, "the publisher reconnecting")
+                pub.publish(rep_ev(1, 2, "squat", "both"))
+                pub.publish_state()
+                browser.wait_for(
+                    f"{banner}.hidden && {count}.textContent === '2'", 30.0, "rep 2 after the restart"
+                )
+        finally:
+            pub.close()
+
+
 def _check_readable_on_a_phone(browser: Browser, card: str, png: Path) -> None:
     """No sideways scrolling at 390 px; the rep count is big (readable from two metres: at least
     120 px tall) and drawn light on dark in the screenshot."""
