@@ -224,6 +224,13 @@ async def serve(
     # Calibrations first: a broken or mismatched file is the user's to fix before anything connects.
     cals = [resolve_calibration(src.sensor_id, getattr(args, "calibration", None)) for src in sources]
     plan = load_plan(args.plan) if getattr(args, "plan", None) else None
+    if plan is not None:
+        print(
+            f"following the plan {plan.name}: {len(plan.tracked)} sets counted by the sensor"
+            + (f", then {', '.join(s.title for s in plan.untracked)}" if plan.untracked else ""),
+            file=sys.stderr,
+            flush=True,
+        )
     publishers: list[SensorPublisher] = []
     plan_publishers: list[PlanPublisher] = []
     try:
