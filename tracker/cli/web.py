@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(
                 "no MQTT broker answers on localhost:1883; give --broker URL (the one 'reptrack run' printed)"
             )
-    web = WebDashboard(mqtt_settings(args, url), host=args.host, port=args.port)
+    web = WebDashboard(mqtt_settings(args, url), host=args.host, port=args.port).connect()
     print(f"RepTrack live page: {web.url} (sensors under {url} {args.prefix}/...; Ctrl-C stops)", flush=True)
     if not is_loopback(args.host):
         print(

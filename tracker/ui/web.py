@@ -315,6 +315,7 @@ class WebDashboard:
             self.hub,
         )
         self._thread: threading.Thread | None = None
+        self._watching = False
 
     @property
     def url(self) -> str:
@@ -324,8 +325,15 @@ class WebDashboard:
     def _on_message(self, sensor: str, leaf: str, body: dict[str, Any]) -> None:
         self.hub.touch(sensor)
 
+    def connect(self) -> WebDashboard:
+        """Subscribe to the broker (once); a broker that cannot be reached is a BrokerError here."""
+        if not self._watching:
+            self.watcher.start()
+            self._watching = True
+        return self
+
     def start(self, timeout_s: float = 10.0) -> WebDashboard:
-        self.watcher.start()
+        self.connect()
         self._thread = threading.Thread(target=self._serve, name="web-dashboard", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout_s
@@ -338,7 +346,7 @@ class WebDashboard:
 
     def serve_forever(self) -> None:
         """Serve until Ctrl-C (uvicorn handles the signal and closes the streams)."""
-        self.watcher.start()
+        self.connect()
         try:
             self._server.run(sockets=[self.socket])
         finally:
