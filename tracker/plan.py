@@ -23,30 +23,25 @@ from typing import Any
 
 from tracker.errors import InputFileError, UserError
 from tracker.events import Event, RepEvent, SetEvent, WobbleEvent
+from tracker.pipeline.exercises import BY_NAME, EXERCISES, SINGLE_LEG, display_name
 from tracker.samples import Samples
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "plans"
 
-#: Exercises the pipeline counts (docs/pipeline.md).
-TRACKED = ("squat", "single_leg_squat", "deadlift", "single_leg_deadlift", "lunge")
+#: Exercises the pipeline counts and names (the registry's entries with naming rules, docs/pipeline.md).
+TRACKED = tuple(e.name for e in EXERCISES if e.naming)
 #: Core work a plan may list; the thigh sensor makes no set of it.
-UNTRACKED = ("plank", "side_plank", "crunch", "bicycle", "bridge")
-SINGLE_LEG = ("single_leg_squat", "single_leg_deadlift")
-#: Exercises the detector tells apart by depth and sway only (docs/pipeline.md): where it is least sure.
-FAMILY = {
-    "squat": "squat",
-    "single_leg_squat": "squat",
-    "deadlift": "hinge",
-    "single_leg_deadlift": "hinge",
-    "lunge": "lunge",
-}
+UNTRACKED = tuple(e.name for e in EXERCISES if e.family == "core" and not e.naming)
+#: The detector tells the members of a family apart by depth and sway only: where it is least sure.
+FAMILY = {name: e.family for name, e in BY_NAME.items()}
 _SET_KEYS = ("exercise", "leg", "reps", "duration_s", "rest_s", "sets", "note")
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 
 
 def exercise_title(exercise: str, leg: str = "both") -> str:
-    """``single_leg_deadlift``, ``left`` -> ``single-leg deadlift (left)``: how a person says it."""
-    words = exercise.replace("single_leg_", "single-leg ").replace("_", " ")
+    """``single_leg_deadlift``, ``left`` -> ``single-leg deadlift (left)``: how a sentence says it."""
+    name = display_name(exercise).replace("_", " ")
+    words = name[:1].lower() + name[1:]
     return f"{words} ({leg})" if leg in ("left", "right", "unknown") else words
 
 
