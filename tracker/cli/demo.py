@@ -20,6 +20,7 @@ from tracker.errors import UserError
 from tracker.mqtt.broker import resolve_broker
 from tracker.mqtt.options import add_mqtt_arguments, mqtt_settings
 from tracker.mqtt.publisher import MqttSettings
+from tracker.ui import WEB_HOST, WEB_PORT
 from tracker.ui.terminal import Dashboard
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     web = parser.add_argument_group("live page (docs/web.md)")
     web.add_argument("--no-web", action="store_true", help="no live web page")
-    web.add_argument("--web-host", default="127.0.0.1", help="address of the live page (default %(default)s)")
+    web.add_argument("--web-host", default=WEB_HOST, help="address of the live page (default %(default)s)")
     web.add_argument(
         "--web-port",
         type=int,

@@ -11,7 +11,7 @@ from tracker.errors import UserError
 from tracker.mqtt.broker import DEFAULT_PORT as MQTT_PORT
 from tracker.mqtt.broker import BrokerURL, broker_answers
 from tracker.mqtt.options import add_mqtt_arguments, mqtt_settings
-from tracker.ui.web import DEFAULT_HOST, DEFAULT_PORT, WebDashboard
+from tracker.ui import WEB_HOST, WEB_PORT
 
 HELP = "live web page (phone, tablet) of the sensors publishing under a prefix"
 
@@ -19,13 +19,11 @@ HELP = "live web page (phone, tablet) of the sensors publishing under a prefix"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--host",
-        default=DEFAULT_HOST,
+        default=WEB_HOST,
         help="address to serve on (default %(default)s: this machine only; 0.0.0.0 lets phones on "
         "the local network in)",
     )
-    parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s; 0: any free)"
-    )
+    parser.add_argument("--port", type=int, default=WEB_PORT, help="port (default %(default)s; 0: any free)")
     add_mqtt_arguments(parser, publisher=False)
 
 
@@ -39,6 +37,8 @@ def is_loopback(host: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tracker.ui.web import WebDashboard  # Starlette and uvicorn: only for this command
+
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be 0..65535, got {args.port}")
     if args.broker:

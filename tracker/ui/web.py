@@ -32,12 +32,11 @@ from tracker.errors import UserError
 from tracker.mqtt.publisher import MqttSettings
 from tracker.mqtt.subscriber import SensorView, Watcher
 from tracker.plan import exercise_title
+from tracker.ui import WEB_HOST, WEB_PORT
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8080
 CHECK_EVERY_S = 1.0  # how often an idle stream looks at the broker connection (and for shutdown)
 HEARTBEAT_S = 15.0  # a comment line that keeps proxies and phones from closing an idle stream
 
@@ -298,8 +297,8 @@ class WebDashboard:
         self,
         settings: MqttSettings,
         *,
-        host: str = DEFAULT_HOST,
-        port: int = DEFAULT_PORT,
+        host: str = WEB_HOST,
+        port: int = WEB_PORT,
         client_id: str | None = None,
     ) -> None:
         self.settings = settings
