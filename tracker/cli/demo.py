@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     web.add_argument(
         "--web-port",
         type=int,
-        default=8080,
+        default=WEB_PORT,
         help="port of the live page (default %(default)s, else any free)",
     )
     web.add_argument("--open", action="store_true", help="open the live page in this machine's browser")
