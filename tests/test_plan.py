@@ -291,6 +291,7 @@ def short_recording(tmp_path: Path) -> Path:
     return out
 
 
+@pytest.mark.integration
 def test_run_with_a_plan_publishes_retained_progress(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

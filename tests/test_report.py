@@ -77,6 +77,7 @@ def test_report_shows_every_set_and_rep_in_one_self_contained_file(
     ]
 
 
+@pytest.mark.integration
 def test_report_finds_the_plan_a_live_recording_was_made_with(recording: Path, tmp_path: Path) -> None:
     recorded = tmp_path / "live.rtrk"
     with RealBroker() as broker:

@@ -52,6 +52,7 @@ def seed_morning() -> list[Any]:
 # --- what a card shows -----------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_card_shows_set_of_plan_reps_target_last_rep_wobble_and_losses() -> None:
     facts = LiveFacts("reptrack")
     follower = PlanFollower(load_plan("builtin:runner-strength"))
@@ -96,6 +97,7 @@ def _payload(sensor: str, session: str, ev: Any, count: int = 1) -> tuple[str, d
     return "event/wobble", pl.wobble_payload(sensor, session, ev, count)
 
 
+@pytest.mark.unit
 def test_a_taken_port_is_one_clear_error() -> None:
     sock = bind("127.0.0.1", 0)
     try:
@@ -300,6 +302,7 @@ def _keep_screenshot(browser: Browser, tmp_path: Path) -> None:
         shutil.copy(shot, Path(keep) / "web-phone.png")
 
 
+@pytest.mark.process
 def test_reptrack_web_serves_on_localhost_and_stops_cleanly_on_ctrl_c() -> None:
     import signal
     import subprocess
