@@ -162,6 +162,7 @@ LEAF_SCHEMA = {
     "event/rep": "rep",
     "event/set": "set",
     "event/wobble": "wobble",
+    "plan": "plan",
 }
 
 

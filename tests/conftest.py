@@ -28,6 +28,7 @@ MODULE_TIERS = {
     "test_mqtt_dashboard": "integration",
     "test_service_e2e": "integration",  # its Ctrl-C test is `process`, marked where it is
     "test_bad_input_topics": "integration",
+    "test_web": "integration",  # its card tests are `unit`, its `reptrack web` test `process`
     "test_ble_serve": "process",
     "test_service_replay": "process",
     "test_bad_input_cli": "process",

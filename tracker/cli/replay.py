@@ -62,7 +62,7 @@ def replay_file(
     if not path.exists():
         raise UserError(f"{path}: no such file")
     stream = open_stream(path, accel_unit=accel_unit, gyro_unit=gyro_unit)
-    cal, note = _calibration_for(stream.meta, calibration)
+    cal, note = calibration_for(stream.meta, calibration)
     try:
         events, replaced = _run_pipeline(stream.blocks(), cal, stream.meta.sensor_leg, chunk)
         duration_s, warnings = stream.duration_s, list(stream.warnings)
@@ -118,7 +118,7 @@ def rechunk(blocks: Iterator[Samples], size: int) -> Iterator[Samples]:
         yield carry
 
 
-def _calibration_for(meta: Any, override: Path | None) -> tuple[Any, str | None]:
+def calibration_for(meta: Any, override: Path | None) -> tuple[Any, str | None]:
     """What a replay applies (docs/calibration.md): ``--calibration FILE``; else the calibration the
     recording names, when it is still in the store; else the device's current one; else none."""
     from calibration import find_calibration_by_id, resolve_calibration

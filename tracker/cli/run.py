@@ -24,9 +24,11 @@ from tracker.ble.options import add_link_arguments
 from tracker.errors import UserError
 from tracker.events import Event, RepEvent, SetEvent, WobbleEvent
 from tracker.mqtt.options import add_mqtt_arguments, broker_from_args
+from tracker.mqtt.plan_publisher import PlanPublisher
 from tracker.mqtt.publisher import MqttSettings, SensorPublisher
 from tracker.mqtt.topics import check_unique_topic_ids, sensor_topic_id
 from tracker.pipeline import Pipeline
+from tracker.plan import Plan, PlanFollower, PlannedPipeline, load_plan
 from tracker.service import EventPipeline, Recorder, SensorResult, Sink, Source, run_service
 
 HELP = "live service: sensor(s) -> rep counting -> MQTT"
@@ -65,6 +67,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--calibration", type=Path, metavar="FILE", help="calibration file (overrides the stored one)"
+    )
+    parser.add_argument(
+        "--plan",
+        metavar="PLAN",
+        help="follow a workout plan (builtin:runner-strength or a TOML file, docs/plans.md): name "
+        "sets from it, announce 'set 3 of 6', publish progress on <prefix>/<sensor>/plan",
     )
     parser.add_argument("--json", action="store_true", help="print the session summary as JSON at the end")
     parser.add_argument("--quiet", action="store_true", help="no line per rep on the terminal")
@@ -135,6 +143,7 @@ def _recorder(
         device_name=source.name,
         source="reptrack run",
         calibration_id=calibration_id,
+        extra={"plan": args.plan} if getattr(args, "plan", None) else {},  # the report compares with it
     )
     return RecordingWriter.create(path, meta)
 
@@ -173,7 +182,8 @@ def summaries(sources: list[Source], results: list[SensorResult]) -> list[dict[s
     return out
 
 
-def print_summary(items: list[dict[str, Any]], out: TextIO = sys.stdout) -> None:
+def print_summary(items: list[dict[str, Any]], out: TextIO | None = None) -> None:
+    out = out or sys.stdout  # looked up at call time: a caller may have replaced sys.stdout
     print("Session summary", file=out)
     for s in items:
         sets = s.get("sets", [])
@@ -213,7 +223,16 @@ async def serve(
             loop.add_signal_handler(sig, _on_signal, loop, sig, stop)
     # Calibrations first: a broken or mismatched file is the user's to fix before anything connects.
     cals = [resolve_calibration(src.sensor_id, getattr(args, "calibration", None)) for src in sources]
+    plan = load_plan(args.plan) if getattr(args, "plan", None) else None
+    if plan is not None:
+        print(
+            f"following the plan {plan.name}: {len(plan.tracked)} sets counted by the sensor"
+            + (f", then {', '.join(s.title for s in plan.untracked)}" if plan.untracked else ""),
+            file=sys.stderr,
+            flush=True,
+        )
     publishers: list[SensorPublisher] = []
+    plan_publishers: list[PlanPublisher] = []
     try:
         for src in sources:
             pub = SensorPublisher(settings, sensor_topic_id(src.sensor_id), session_id, name=src.name)
@@ -223,25 +242,42 @@ async def serve(
         for src, pub, cal in zip(sources, publishers, cals, strict=True):
             if cal is not None:
                 print(f"[{src.sensor_id}] applying calibration {cal.id}", file=sys.stderr, flush=True)
-            runs.append(
-                (
-                    src,
-                    pub,
-                    # A DeviceCalibration also gives the pipeline its mounting; the source may know the thigh.
-                    Pipeline(calibration=cal, sensor_leg=getattr(src, "sensor_leg", None)),
-                    _recorder(args, src, len(sources) > 1, None if cal is None else cal.id),
+            # A DeviceCalibration also gives the pipeline its mounting; the source may know the thigh.
+            pipeline: Any = Pipeline(calibration=cal, sensor_leg=getattr(src, "sensor_leg", None))
+            if plan is not None:
+                plan_pub = PlanPublisher(settings, src.sensor_id, session_id)
+                await asyncio.to_thread(plan_pub.connect)
+                plan_publishers.append(plan_pub)
+                pipeline = _planned(
+                    pipeline, plan, plan_pub, src.sensor_id, quiet=getattr(args, "quiet", False)
                 )
+            runs.append(
+                (src, pub, pipeline, _recorder(args, src, len(sources) > 1, None if cal is None else cal.id))
             )
     except BaseException:
         for pub in publishers:
             await asyncio.to_thread(pub.close, 1.0)
+        for plan_pub in plan_publishers:
+            await asyncio.to_thread(plan_pub.close, 1.0)
         raise
     try:
         return await run_service(runs, stop=stop, on_event=on_event)
     finally:
+        for plan_pub in plan_publishers:
+            await asyncio.to_thread(plan_pub.close)
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
+
+
+def _planned(pipeline: Any, plan: Plan, publisher: PlanPublisher, sensor: str, *, quiet: bool) -> Any:
+    """The pipeline following ``plan``: progress to the retained ``plan`` topic, lines to stdout."""
+
+    def announce(line: str) -> None:
+        if not quiet:
+            print(f"[{sensor}] {line}", flush=True)
+
+    return PlannedPipeline(pipeline, PlanFollower(plan), on_progress=publisher.publish, on_announce=announce)
 
 
 def _on_signal(loop: asyncio.AbstractEventLoop, sig: int, stop: asyncio.Event) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from tracker.events import Event, PhaseEvent, RepEvent, SetEvent, WobbleEvent
 
 SCHEMA_VERSION = 1
-SCHEMAS = ("status", "state", "rep", "set", "wobble", "telemetry")
+SCHEMAS = ("status", "state", "rep", "set", "wobble", "telemetry", "plan")
 
 
 def schema_name(kind: str) -> str:
@@ -223,3 +223,8 @@ def telemetry_payload(
         "dropped_events": dropped_events,
         "link": link,
     }
+
+
+def plan_payload(sensor: str, session: str, progress: Mapping[str, Any]) -> dict[str, Any]:
+    """The retained ``plan`` topic: progress through a workout plan (tracker.plan, docs/plans.md)."""
+    return {**_head("plan", sensor, session), **progress}

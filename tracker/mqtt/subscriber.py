@@ -32,6 +32,7 @@ class SensorView:
     status: dict[str, Any] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
     telemetry: dict[str, Any] = field(default_factory=dict)
+    plan: dict[str, Any] = field(default_factory=dict)  # retained plan progress (docs/plans.md)
     reps: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> rep payload, arrival order
     sets: dict[str, dict[str, Any]] = field(default_factory=dict)
     wobbles: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -93,6 +94,8 @@ class LiveFacts:
                 view.state = body
             elif leaf == "telemetry":
                 view.telemetry = body
+            elif leaf == "plan":
+                view.plan = body
             else:
                 store = {"event/rep": view.reps, "event/set": view.sets, "event/wobble": view.wobbles}[leaf]
                 key = str(body.get("id"))

@@ -8,6 +8,7 @@ Everything for one sensor lives under ``<prefix>/<sensor_id>/``::
     reptrack/<sensor_id>/event/set     QoS 1: one message per finished set
     reptrack/<sensor_id>/event/wobble  QoS 1: sway well above the athlete's baseline
     reptrack/<sensor_id>/telemetry     QoS 0: battery, packet loss, sample rate
+    reptrack/<sensor_id>/plan          retained, QoS 1: progress through a workout plan (docs/plans.md)
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from tracker.errors import UserError
 
 DEFAULT_PREFIX = "reptrack"
-LEAVES = ("status", "state", "event/rep", "event/set", "event/wobble", "telemetry")
+LEAVES = ("status", "state", "event/rep", "event/set", "event/wobble", "telemetry", "plan")
 
 _BLE_ADDRESS = re.compile(r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}")
 _SAFE_LEVEL = re.compile(r"[\w.-]+")
@@ -92,6 +93,10 @@ class Topics:
     @property
     def telemetry(self) -> str:
         return f"{self.base}/telemetry"
+
+    @property
+    def plan(self) -> str:
+        return f"{self.base}/plan"
 
     def event(self, kind: str) -> str:
         return f"{self.base}/event/{kind}"
