@@ -77,6 +77,12 @@ def _rotate(v: FloatArray, rot: FloatArray) -> FloatArray:
     return out
 
 
+def thigh_frame(samples: Samples, rot: FloatArray) -> Samples:
+    """``samples`` (sensor axes) turned into the thigh frame by the mounting rotation ``rot``."""
+    gyro = None if samples.gyro_dps is None else _rotate(samples.gyro_dps, rot)
+    return Samples(samples.t_s, _rotate(samples.accel_g, rot), gyro)
+
+
 class Pipeline:
     """Feed :class:`Samples` chunks (any size, gaps allowed); get events back.
 
@@ -205,11 +211,7 @@ class Pipeline:
             self._sway = SwayFilter(self.config, self.rate_hz)
             self._reps.set_sample_rate(self.rate_hz)
         assert self._sway is not None
-        if self._mounted_by_calibration:
-            thigh = chunk
-        else:
-            gyro = None if chunk.gyro_dps is None else _rotate(chunk.gyro_dps, rot)
-            thigh = Samples(chunk.t_s, _rotate(chunk.accel_g, rot), gyro)
+        thigh = chunk if self._mounted_by_calibration else thigh_frame(chunk, rot)
         ang = self._orient.feed(thigh)
         jolt = np.flatnonzero(ang.impact_g >= self.config.balance_loss_g)  # usually none
         self._jolts = (ang.t_s[jolt], ang.impact_g[jolt])

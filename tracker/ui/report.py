@@ -53,7 +53,7 @@ class SessionAnalysis:
 def thigh_pitch(samples: Samples, pipeline: Any) -> tuple[FloatArray, FloatArray]:
     """The thigh angle over the whole session, from the pipeline's own orientation stage with the
     mounting it ended up with (empty when it never found one: a recording too short or too still)."""
-    from tracker.pipeline.core import _rotate
+    from tracker.pipeline.core import thigh_frame
     from tracker.pipeline.orientation import OrientationFilter
 
     rot = pipeline.R_thigh_from_sensor
@@ -61,8 +61,7 @@ def thigh_pitch(samples: Samples, pipeline: Any) -> tuple[FloatArray, FloatArray
         return np.zeros(0), np.zeros(0)
     if pipeline.calibration is not None:
         samples = pipeline.calibration(samples)
-    gyro = None if samples.gyro_dps is None else _rotate(samples.gyro_dps, rot)
-    thigh = Samples(samples.t_s, _rotate(samples.accel_g, rot), gyro)
+    thigh = thigh_frame(samples, rot)
     roll_sign = -1.0 if pipeline.sensor_leg == "right" else 1.0
     angles = OrientationFilter(pipeline.config, pipeline.rate_hz, roll_sign).feed(thigh)
     return angles.t_s, angles.pitch_deg
