@@ -124,3 +124,128 @@ def test_a_streamed_replay_of_a_real_recording_equals_the_in_memory_one(name: st
     got.pop("calibration_id")
     got.pop("warnings", None)
     assert got == want and got["duration_s"] == want["duration_s"]
+
+
+# -- native .rtrk recordings stream record by record -------------------------------------------------
+
+
+def _native_with_gaps(path: Path, cut_bytes: int = 0) -> Path:
+    """Simulated squats as live packets: two stretches lost (gaps), a note without a time in the
+    middle, a codec-less header; ``cut_bytes`` > 0 cuts that much off the end (a crash)."""
+    from tests import workouts
+    from tracker.io.native import RecordingWriter
+    from tracker.io.session import RecordingMeta
+
+    packets = workouts.simulated(workouts.squat_set(5), 3, "left").packets()
+    third = len(packets) // 3
+    kept = packets[:third] + packets[third + 30 : 2 * third] + packets[2 * third + 3 :]
+    meta = RecordingMeta(device_id="sim-1", rate_hz=100.0)
+    with RecordingWriter.create(path, meta, overwrite=True) as writer:
+        writer.write_packets(kept[:third], [0.1 * i for i in range(third)])
+        writer.write_note("reconnect")
+        writer.write_packets(kept[third:])
+    if cut_bytes:
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) - cut_bytes])
+    return path
+
+
+def _polar_recording(path: Path) -> Path:
+    """A Polar PMD recording whose codec comes in a note after the header, as a live run writes it."""
+    from tests import workouts
+    from tracker.ble import polar_pmd as pmd
+    from tracker.io.native import RecordingWriter
+    from tracker.io.session import RecordingMeta
+
+    sim = workouts.simulated(workouts.squat_set(5), 3, "left")
+    acc_factor, gyro_factor, n = 0.244140625, 0.06103515625, 13  # mg and deg/s per count
+    acc = np.round(sim.accel_g * 1000 / acc_factor).astype(np.int64)
+    gyr = np.round(sim.gyro_dps / gyro_factor).astype(np.int64)
+    period_ns = round(1e9 / 100.0)
+    frames = []
+    for k in range(len(acc) // n):
+        stamp = 1_000_000_000 + (k * n + n - 1) * period_ns
+        rows = slice(k * n, (k + 1) * n)
+        frames.append(pmd.encode_frame(pmd.PmdType.ACC, stamp, 0x81, pmd.delta_encode(acc[rows], 16)))
+        frames.append(pmd.encode_frame(pmd.PmdType.GYRO, stamp, 0x80, pmd.delta_encode(gyr[rows], 16)))
+    codec = f"polar-pmd rate_hz=100.0 acc_factor={acc_factor!r} gyro_factor={gyro_factor!r} gyro=1.0"
+    with RecordingWriter.create(path, RecordingMeta(device_id="polar-1")) as writer:
+        writer.write_note("codec", detail=codec)
+        writer.write_packets(frames)
+    return path
+
+
+def _assert_stream_equals_whole(path: Path, block: int) -> None:
+    from tracker.io.native import read_recording
+
+    whole = read_recording(path)
+    stream = open_stream(path, block_samples=block)
+    assert stream._native is not None, "a native recording should stream"
+    blocks = list(stream.blocks())
+    assert all(len(b) <= block + 4096 * 64 for b in blocks)
+    got = Samples.concat(blocks)
+    assert np.array_equal(got.t_s, whole.samples.t_s)
+    assert np.array_equal(got.accel_g, whole.samples.accel_g)
+    assert (got.gyro_dps is None) == (whole.samples.gyro_dps is None)
+    assert stream.warnings == whole.warnings
+    assert stream.notes == whole.notes
+    assert stream.notices == whole.notices
+    assert stream.meta == whole.meta
+    assert stream.duration_s == whole.samples.duration_s
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(block=st.integers(1, 3000), cut=st.integers(0, 3000))
+def test_a_streamed_native_recording_gives_the_whole_file_readers_samples_notes_and_warnings(
+    tmp_path: Path, block: int, cut: int
+) -> None:
+    path = _native_with_gaps(tmp_path / "gaps.rtrk", cut_bytes=cut)
+    _assert_stream_equals_whole(path, block)
+
+
+def test_a_vendor_codec_named_in_a_note_streams_like_the_whole_file(tmp_path: Path) -> None:
+    path = _polar_recording(tmp_path / "polar.rtrk")
+    _assert_stream_equals_whole(path, 500)
+    assert len(load_session(path).samples) > 1000  # the Polar decoder was used, not RepTrack's
+
+
+def _whole_file_replay(path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """`replay_file` as before streaming: the native body declines, so the session is read whole."""
+    from tracker.io import stream as stream_module
+
+    with monkeypatch.context() as m:
+        m.setattr(stream_module._NativeBody, "open", classmethod(lambda cls, p, b: None))
+        return replay_file(path)
+
+
+@pytest.mark.parametrize("case", ["gaps", "truncated", "polar"])
+def test_replay_summary_of_a_streamed_native_recording_equals_the_whole_file_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    if case == "polar":
+        path = _polar_recording(tmp_path / "p.rtrk")
+    else:
+        path = _native_with_gaps(tmp_path / "g.rtrk", cut_bytes=777 if case == "truncated" else 0)
+    streamed = replay_file(path)
+    whole = _whole_file_replay(path, monkeypatch)
+    assert streamed == whole
+    assert streamed["total_reps"] == (5 if case == "polar" else 4)  # the gaps cost a rep
+    if case == "truncated":
+        assert any("truncated" in w for w in streamed["warnings"])  # type: ignore[union-attr]
+
+
+def test_mixed_gyroscope_records_restart_from_the_whole_file_session(tmp_path: Path) -> None:
+    from tracker.io.native import RecordingWriter
+    from tracker.io.session import RecordingMeta
+
+    t = np.arange(400) / 100.0
+    acc = np.tile([0.0, 0.0, 1.0], (400, 1))
+    path = tmp_path / "mixed.rtrk"
+    with RecordingWriter.create(path, RecordingMeta(rate_hz=100.0)) as writer:
+        writer.write_samples(Samples(t[:200], acc[:200], np.zeros((200, 3))))
+        writer.write_samples(Samples(t[200:], acc[200:], None))
+    stream = open_stream(path, block_samples=50)
+    with pytest.raises(RestartWithSession) as restart:
+        list(stream.blocks())
+    assert restart.value.session.samples.gyro_dps is None
+    assert any("gyroscope dropped" in w for w in restart.value.session.warnings)

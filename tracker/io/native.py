@@ -654,3 +654,128 @@ def read_recording(path: str | Path) -> Session:
         blocks = [Samples(b.t_s, b.accel_g, None) for b in blocks]
     samples = Samples.concat(blocks)
     return Session(str(path), meta, samples, notices, notes, warnings)
+
+
+# --- Streamed reading (an iterator API for replays of long recordings) ---------------------------
+
+RELEASE_BYTES = 8 << 20
+"""The streamed reader hands back the mapped pages it has read every this many bytes, so its
+resident memory stays flat in the file's length."""
+
+
+class RecordingStreamReader(RecordingReader):
+    """Reads a native recording record by record from a memory map, in file order.
+
+    Same parsing, damage handling and warnings as :class:`RecordingReader` (it reuses its record
+    checks), but :meth:`iter_records` yields each record as it is parsed instead of keeping them,
+    and the pages already read are released. ``meta`` and ``warnings`` fill in as records go by;
+    the warnings about the file's end are there once the iterator is exhausted.
+    """
+
+    def __init__(self, path: Path) -> None:  # no super().__init__: it would parse the whole file
+        import mmap
+
+        self.path = path
+        self.meta = None
+        self.records = []
+        self.warnings = []
+        self.end_offset = 0
+        self.complete_records = 0
+        self.closed_cleanly = False
+        self.header_offset = -1  # where the header record was (once read)
+        try:
+            with path.open("rb") as f:
+                self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError) as exc:  # ValueError: an empty file cannot be mapped
+            raise InputFileError(path, f"cannot map for streaming: {exc}") from None
+        self.data = cast("bytes", self._map)  # find/slicing/unpack_from work alike on a map
+        self._view = memoryview(self._map)
+
+    def close(self) -> None:
+        try:
+            self._view.release()
+            self._map.close()
+        except BufferError:  # a record still refers to the map; it closes when that is collected
+            pass
+
+    def _accept(self, rec_type: int, payload: memoryview, offset: int) -> None:
+        if rec_type == REC_HEADER and self.meta is None:
+            self.header_offset = offset
+        super()._accept(rec_type, payload, offset)
+
+    def iter_records(self) -> Iterator[Record]:
+        """Each complete record in file order (the header record fills ``meta`` instead)."""
+        return self._records_from(self.data, self._view, len(self.data))
+
+    def _records_from(self, data: bytes, view: memoryview, size: int) -> Iterator[Record]:
+        pos = FILE_HEADER_SIZE
+        self.end_offset = pos
+        released = 0
+        while pos < size:
+            parsed = _parse_record(data, view, pos)
+            if not isinstance(parsed, _Damage):
+                rec_type, start, end = parsed
+                self._accept(rec_type, view[start:end], pos)
+                self.closed_cleanly = rec_type == REC_END
+                pos = end + RECORD_CRC_SIZE
+                self.end_offset = pos
+                self.complete_records += 1
+                if self.records:
+                    yield from self.records
+                    self.records.clear()
+                if pos - released >= RELEASE_BYTES:
+                    released = self._release(released, pos)
+                continue
+            nxt = self._damage_warning(parsed, pos, size)
+            if nxt is None:
+                break
+            pos = nxt
+        if pos >= size and not self.closed_cleanly and self.meta is not None:
+            self.warnings.append(
+                f"truncated after byte {self.end_offset}: no end record (the writer crashed or is still "
+                f"recording); read {self.complete_records} complete records"
+            )
+        if self.meta is None and size > FILE_HEADER_SIZE:
+            self.warnings.append("no header record: the recording's metadata is unknown")
+
+    def _damage_warning(self, damage: _Damage, pos: int, size: int) -> int | None:
+        """Word the damage at ``pos`` as RecordingReader does; the next record's offset or None."""
+        nxt = _resync(self.data, self._view, pos + 1)
+        if nxt is None:
+            if damage.incomplete:
+                self.warnings.append(
+                    f"truncated after byte {pos}: read {self.complete_records} complete records "
+                    f"({size - pos} bytes of an incomplete record dropped)"
+                )
+            else:
+                self.warnings.append(
+                    f"corrupt data from byte {pos} to the end of the file ({size - pos} bytes: {damage.reason}); "
+                    f"read {self.complete_records} complete records"
+                )
+            return None
+        self.warnings.append(
+            f"corrupt record at byte {pos} ({damage.reason}); skipped {nxt - pos} bytes to the next record at byte {nxt}"
+        )
+        return nxt
+
+    def _release(self, released: int, pos: int) -> int:
+        """Drop the read pages below ``pos`` from resident memory (they are still on disk)."""
+        import mmap
+
+        page = mmap.PAGESIZE
+        upto = pos // page * page
+        if upto > released and hasattr(self._map, "madvise"):
+            self._map.madvise(mmap.MADV_DONTNEED, released, upto - released)
+        return upto
+
+
+def first_codec_note(path: Path) -> str:
+    """The detail of the recording's first ``codec`` note, or "" (a streamed pass over the file)."""
+    reader = RecordingStreamReader(path)
+    try:
+        for rec in reader.iter_records():
+            if isinstance(rec, NoteRecord) and rec.note.get("kind") == "codec":
+                return str(rec.note.get("detail", ""))
+    finally:
+        reader.close()
+    return ""

@@ -3,7 +3,9 @@
 :func:`open_stream` returns a :class:`SessionStream`: the recording's metadata, then its samples
 block by block (``block_samples`` at a time; 60 000 is 10 minutes at 100 Hz, about 3.4 MB).
 A generic CSV is parsed block by block with numpy's C parser (``np.loadtxt``), about three times
-faster than Python's ``float`` on each cell; other formats (native ``.rtrk``, vendor exports) are
+faster than Python's ``float`` on each cell. A native ``.rtrk`` recording is read record by record
+from a memory map (:class:`tracker.io.native.RecordingStreamReader`), its packets decoded by the
+same decoder as a whole-file read, in batches of bounded size. Other formats (vendor exports) are
 loaded whole by :func:`tracker.io.load.load_session` and handed out in blocks.
 
 The stream reads only well-formed files itself. At the first thing it does not expect (a ``#``
@@ -16,6 +18,7 @@ same error a whole-file load raises (naming file, line and column), or returns t
 from __future__ import annotations
 
 import io
+import itertools
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,8 +30,23 @@ import numpy as np
 from tracker.errors import InputFileError
 from tracker.io.generic_csv import _comment, _generic_columns
 from tracker.io.load import detect_format, load_session
+from tracker.io.native import (
+    FILE_HEADER,
+    FILE_HEADER_SIZE,
+    FORMAT_VERSION,
+    MAGIC,
+    NoteRecord,
+    PacketsRecord,
+    Record,
+    RecordingStreamReader,
+    SamplesRecord,
+    _decoder,
+    first_codec_note,
+    iter_packet_runs,
+)
 from tracker.io.session import RecordingMeta, Session
 from tracker.io.units import DEG_PER_RAD, STANDARD_GRAVITY_MS2, check_sample_units
+from tracker.protocol import StreamNotice
 from tracker.samples import Samples
 
 BLOCK_SAMPLES = 60_000
@@ -52,10 +70,12 @@ class SessionStream:
     meta: RecordingMeta
     warnings: list[str] = field(default_factory=list)
     notes: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[StreamNotice] = field(default_factory=list)  # native packets: gaps, restarts, ...
     duration_s: float = 0.0  # known once every block has been read
     samples_read: int = 0
     _session: Session | None = None
     _csv: _CsvBody | None = None
+    _native: _NativeBody | None = None
 
     def blocks(self) -> Iterator[Samples]:
         """The samples in order, at most ``block_samples`` at a time (session time from 0 s)."""
@@ -65,6 +85,9 @@ class SessionStream:
                 self.samples_read += len(block)
                 yield block
             self.duration_s = samples.duration_s
+            return
+        if self._native is not None:
+            yield from self._native.blocks(self)
             return
         assert self._csv is not None
         yield from self._csv.blocks(self)
@@ -80,8 +103,16 @@ def open_stream(
         body = _CsvBody.open(p, accel_unit, gyro_unit, block_samples)
         if body is not None:
             return SessionStream(p, body.meta, body.warnings, body.notes, _csv=body)
+    if kind == "native":
+        native = _NativeBody.open(p, block_samples)
+        if native is not None:
+            return SessionStream(
+                p, native.meta, native.reader.warnings, native.notes, native.notices, _native=native
+            )
     session = load_session(p, accel_unit=accel_unit, gyro_unit=gyro_unit)
-    return SessionStream(p, session.meta, list(session.warnings), list(session.notes), _session=session)
+    return SessionStream(
+        p, session.meta, list(session.warnings), list(session.notes), list(session.notices), _session=session
+    )
 
 
 class _CsvBody:
@@ -223,3 +254,129 @@ class _CsvBody:
 
 class _NotPlain(Exception):
     """Something in the body that only the whole-file reader handles."""
+
+
+PACKET_RECORDS_PER_BATCH = 64
+"""Packet records decoded together (a whole-file read decodes a run of them in one batch; the
+decoders give the same samples and notices whatever the batches, as they do live)."""
+
+
+class _NativeBody:
+    """The records of a native recording after its header, decoded into bounded blocks.
+
+    Keeps :func:`tracker.io.native.read_recording`'s semantics: notices, notes with ``t_s`` (the
+    last sample's time when the note has none), the reader's warnings, the codec from the header
+    or else the first ``codec`` note. A recording whose records mix gyroscope layouts (rare: the
+    whole-file reader drops the gyroscope from all of them) restarts from the whole-file session.
+    """
+
+    def __init__(self, path: Path, reader: RecordingStreamReader, block_samples: int) -> None:
+        self.path = path
+        self.reader = reader
+        self.records = reader.iter_records()
+        self.first: Record | None = None  # the record read while looking for the header
+        self.meta = reader.meta or RecordingMeta()
+        self.notes: list[dict[str, Any]] = []
+        self.notices: list[StreamNotice] = []
+        self.block_samples = block_samples
+        self._decoder: Any = None
+
+    @classmethod
+    def open(cls, path: Path, block_samples: int) -> _NativeBody | None:
+        """Read up to the header record; None when only the whole-file reader handles the start
+        (a file cut inside its file header, a wrong magic or version, no header record first)."""
+        try:
+            with path.open("rb") as f:
+                head = f.read(FILE_HEADER_SIZE + 1)
+        except OSError:
+            return None
+        if len(head) <= FILE_HEADER_SIZE:
+            return None
+        magic, version, _minor = FILE_HEADER.unpack_from(head)
+        if magic != MAGIC or version != FORMAT_VERSION:
+            return None  # load_session raises the error
+        try:
+            reader = RecordingStreamReader(path)
+        except InputFileError:
+            return None
+        body = cls(path, reader, block_samples)
+        body.first = next(body.records, None)
+        if reader.meta is None or reader.header_offset > (
+            body.first.offset if body.first else reader.end_offset
+        ):
+            reader.close()
+            return None  # a header after the data: a whole-file read decides what the metadata is
+        body.meta = reader.meta
+        return body
+
+    def blocks(self, stream: SessionStream) -> Iterator[Samples]:
+        pending: list[Samples] = []
+        pending_n = 0
+        gyro: bool | None = None
+        kinds: set[type] = set()
+        try:
+            for samples in self._decoded(kinds):
+                if gyro is None:
+                    gyro = samples.has_gyro
+                elif samples.has_gyro != gyro:
+                    raise RestartWithSession(load_session(self.path))
+                pending.append(samples)
+                pending_n += len(samples)
+                if pending_n >= self.block_samples:
+                    yield self._emit(stream, pending)
+                    pending, pending_n = [], 0
+            if pending:
+                yield self._emit(stream, pending)
+        finally:
+            self.reader.close()
+        if PacketsRecord in kinds and SamplesRecord in kinds:
+            stream.warnings.append(
+                "the recording holds both packets and float samples; they are joined in file order"
+            )
+
+    def _emit(self, stream: SessionStream, pending: list[Samples]) -> Samples:
+        """One block; the stream's duration so far as ``Samples.duration_s`` of the whole."""
+        block = Samples.concat(pending)
+        if not stream.samples_read:
+            self.t_first_s = float(block.t_s[0])
+        stream.samples_read += len(block)
+        stream.duration_s = float(block.t_s[-1]) - self.t_first_s if stream.samples_read > 1 else 0.0
+        return block
+
+    t_first_s = 0.0
+
+    def _decoded(self, kinds: set[type]) -> Iterator[Samples]:
+        """The samples of each record run in file order; notes and notices collected on the way."""
+        last_t = 0.0
+        batch: list[Record] = []
+        first = [self.first] if self.first is not None else []
+        for rec in itertools.chain(first, self.records, [None]):
+            if rec is not None:
+                kinds.add(type(rec))
+                batch.append(rec)
+                if isinstance(rec, PacketsRecord) and len(batch) < PACKET_RECORDS_PER_BATCH:
+                    continue
+            for item in iter_packet_runs(batch):
+                if isinstance(item, NoteRecord):
+                    note = dict(item.note)
+                    if note.get("t_s") is None:
+                        note["t_s"] = last_t
+                    self.notes.append(note)
+                    continue
+                if isinstance(item, SamplesRecord):
+                    samples = item.samples
+                else:
+                    packets, host = item
+                    samples, found = self._decoder_for_packets().feed(packets, host)
+                    self.notices.extend(found)
+                if len(samples):
+                    last_t = float(samples.t_s[-1])
+                    yield samples
+            batch = []
+
+    def _decoder_for_packets(self) -> Any:
+        """The header's codec, else the file's first ``codec`` note (looked up once, when needed)."""
+        if self._decoder is None:
+            codec = self.meta.codec or first_codec_note(self.path)
+            self._decoder = _decoder(codec, [])
+        return self._decoder
