@@ -282,13 +282,11 @@ def process_cost(argv: list[str], repeat: int = 3) -> dict[str, Any]:
 
 def bench_replay(hours: tuple[float, ...] = (1.0, 8.0), baseline: Path | None = None) -> dict[str, Any]:
     """``reptrack replay`` as a whole process (imports, reading, pipeline) on real-data CSVs of
-    one and eight hours and on the hour as a native recording; ``--help``/``--version``. With
-    ``baseline`` (another checkout, e.g. main's worktree) its replay of the hour is timed in the
-    same run, alternating, so the ratio holds on a busy machine."""
+    one and eight hours and on the same hours as native recordings (float-sample records);
+    ``--help``/``--version``. With ``baseline`` (another checkout, e.g. main's worktree) its
+    replays of the hour (CSV and native) are timed in the same run, so the ratio holds on a
+    busy machine."""
     import tempfile
-
-    from tracker.io import load_session
-    from tracker.io.native import RecordingWriter
 
     exe = [sys.executable, "-m", "tracker.cli"]
     out: dict[str, Any] = {
@@ -297,28 +295,34 @@ def bench_replay(hours: tuple[float, ...] = (1.0, 8.0), baseline: Path | None = 
     }
     if REAL_DATA is None:
         return out
+    run_baseline = f"import sys, runpy; sys.path.insert(0, {str(baseline)!r}); runpy.run_module('tracker.cli', run_name='__main__')"
     with tempfile.TemporaryDirectory() as tmp:
         for h in hours:
             csv = Path(tmp) / f"real-{h:g}h.csv"
             n = real_data_csv(csv, h)
-            cost = process_cost([*exe, "replay", str(csv), "--json"], repeat=3 if h <= 1 else 1)
-            cost.update(samples=n, hours=h, realtime_factor=h * 3600 / cost["cpu_s"])
-            out[f"csv_{h:g}h"] = cost
-            if baseline is not None and h == 1.0:
-                run_baseline = f"import sys, runpy; sys.path.insert(0, {str(baseline)!r}); runpy.run_module('tracker.cli', run_name='__main__')"
-                base = process_cost([sys.executable, "-c", run_baseline, "replay", str(csv), "--json"])
-                base.update(hours=h, realtime_factor=h * 3600 / base["cpu_s"], checkout=str(baseline))
-                out["baseline_csv_1h"] = base
-            if h == 1.0:
-                native = Path(tmp) / "real-1h.rtrk"
-                session = load_session(csv)
-                with RecordingWriter.create(native, session.meta) as writer:
-                    for block in session.samples.chunks(60_000):
-                        writer.write_samples(block)
-                cost = process_cost([*exe, "replay", str(native), "--json"])
-                cost.update(hours=h, realtime_factor=h * 3600 / cost["cpu_s"])
-                out["native_1h"] = cost
+            native = _native_copy(csv, Path(tmp) / f"real-{h:g}h.rtrk")
+            for kind, path in (("csv", csv), ("native", native)):
+                cost = process_cost([*exe, "replay", str(path), "--json"], repeat=3 if h <= 1 else 1)
+                cost.update(samples=n, hours=h, realtime_factor=h * 3600 / cost["cpu_s"])
+                cost.update(megabytes=round(path.stat().st_size / 1e6, 1))
+                out[f"{kind}_{h:g}h"] = cost
+                if baseline is not None and h == 1.0:
+                    base = process_cost([sys.executable, "-c", run_baseline, "replay", str(path), "--json"])
+                    base.update(hours=h, realtime_factor=h * 3600 / base["cpu_s"], checkout=str(baseline))
+                    out[f"baseline_{kind}_1h"] = base
     return out
+
+
+def _native_copy(csv: Path, native: Path) -> Path:
+    """``csv`` as a native recording of float samples, written block by block (flat memory)."""
+    from tracker.io.native import RecordingWriter
+    from tracker.io.stream import open_stream
+
+    stream = open_stream(csv)
+    with RecordingWriter.create(native, stream.meta) as writer:
+        for block in stream.blocks():
+            writer.write_samples(block)
+    return native
 
 
 def main() -> int:
