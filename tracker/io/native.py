@@ -380,11 +380,17 @@ class RecordingReader:
                 self.path,
                 f"recording format version {version}; this RepTrack reads version {FORMAT_VERSION} (update RepTrack)",
             )
-        view = memoryview(data)
+        for _ in self._walk(memoryview(data), size):
+            pass
+
+    def _walk(self, view: memoryview, size: int) -> Iterator[int]:
+        """Parse the records after the file header in order, accepting each (``_accept``); yields
+        the offset after each complete record. Damage becomes a warning, as do a missing end or
+        header record once the walk is over."""
         pos = FILE_HEADER_SIZE
         self.end_offset = pos
         while pos < size:
-            parsed = _parse_record(data, view, pos)
+            parsed = _parse_record(self.data, view, pos)
             if not isinstance(parsed, _Damage):
                 rec_type, start, end = parsed
                 self._accept(rec_type, view[start:end], pos)
@@ -392,24 +398,11 @@ class RecordingReader:
                 pos = end + RECORD_CRC_SIZE
                 self.end_offset = pos
                 self.complete_records += 1
+                yield pos
                 continue
-            reason, incomplete = parsed
-            nxt = _resync(data, view, pos + 1)
+            nxt = self._damage_warning(parsed, pos, size, view)
             if nxt is None:
-                if incomplete:
-                    self.warnings.append(
-                        f"truncated after byte {pos}: read {self.complete_records} complete records "
-                        f"({size - pos} bytes of an incomplete record dropped)"
-                    )
-                else:
-                    self.warnings.append(
-                        f"corrupt data from byte {pos} to the end of the file ({size - pos} bytes: {reason}); "
-                        f"read {self.complete_records} complete records"
-                    )
                 break
-            self.warnings.append(
-                f"corrupt record at byte {pos} ({reason}); skipped {nxt - pos} bytes to the next record at byte {nxt}"
-            )
             pos = nxt
         if pos >= size and not self.closed_cleanly and self.meta is not None:
             self.warnings.append(
@@ -422,6 +415,26 @@ class RecordingReader:
             )
         elif self.meta is None and size > FILE_HEADER_SIZE:
             self.warnings.append("no header record: the recording's metadata is unknown")
+
+    def _damage_warning(self, damage: _Damage, pos: int, size: int, view: memoryview) -> int | None:
+        """Word the damage at ``pos`` as a warning; the next record's offset, or None at the end."""
+        nxt = _resync(self.data, view, pos + 1)
+        if nxt is None:
+            if damage.incomplete:
+                self.warnings.append(
+                    f"truncated after byte {pos}: read {self.complete_records} complete records "
+                    f"({size - pos} bytes of an incomplete record dropped)"
+                )
+            else:
+                self.warnings.append(
+                    f"corrupt data from byte {pos} to the end of the file ({size - pos} bytes: {damage.reason}); "
+                    f"read {self.complete_records} complete records"
+                )
+            return None
+        self.warnings.append(
+            f"corrupt record at byte {pos} ({damage.reason}); skipped {nxt - pos} bytes to the next record at byte {nxt}"
+        )
+        return nxt
 
     def _accept(self, rec_type: int, payload: memoryview, offset: int) -> None:
         if rec_type == REC_HEADER:
@@ -597,7 +610,7 @@ def iter_packet_runs(
     yield from flush()
 
 
-def _decoder(codec: str, records: Sequence[Record]) -> Any:
+def packet_decoder(codec: str, records: Sequence[Record]) -> Any:
     """The decoder of the sensor's packets: the header's codec, else the first ``codec`` note
     (a live run learns the codec after the header is written), else RepTrack's (docs/sensors.md)."""
     if not codec:
@@ -626,7 +639,7 @@ def read_recording(path: str | Path) -> Session:
     reader = RecordingReader.open(path)
     meta = reader.meta or RecordingMeta()
     warnings = list(reader.warnings)
-    decoder = _decoder(meta.codec, reader.records)
+    decoder = packet_decoder(meta.codec, reader.records)
     blocks: list[Samples] = []
     notices: list[StreamNotice] = []
     notes: list[dict[str, Any]] = []
@@ -705,58 +718,16 @@ class RecordingStreamReader(RecordingReader):
 
     def iter_records(self) -> Iterator[Record]:
         """Each complete record in file order (the header record fills ``meta`` instead)."""
-        return self._records_from(self.data, self._view, len(self.data))
+        return self._records_from(self._view, len(self.data))
 
-    def _records_from(self, data: bytes, view: memoryview, size: int) -> Iterator[Record]:
-        pos = FILE_HEADER_SIZE
-        self.end_offset = pos
+    def _records_from(self, view: memoryview, size: int) -> Iterator[Record]:
         released = 0
-        while pos < size:
-            parsed = _parse_record(data, view, pos)
-            if not isinstance(parsed, _Damage):
-                rec_type, start, end = parsed
-                self._accept(rec_type, view[start:end], pos)
-                self.closed_cleanly = rec_type == REC_END
-                pos = end + RECORD_CRC_SIZE
-                self.end_offset = pos
-                self.complete_records += 1
-                if self.records:
-                    yield from self.records
-                    self.records.clear()
-                if pos - released >= RELEASE_BYTES:
-                    released = self._release(released, pos)
-                continue
-            nxt = self._damage_warning(parsed, pos, size)
-            if nxt is None:
-                break
-            pos = nxt
-        if pos >= size and not self.closed_cleanly and self.meta is not None:
-            self.warnings.append(
-                f"truncated after byte {self.end_offset}: no end record (the writer crashed or is still "
-                f"recording); read {self.complete_records} complete records"
-            )
-        if self.meta is None and size > FILE_HEADER_SIZE:
-            self.warnings.append("no header record: the recording's metadata is unknown")
-
-    def _damage_warning(self, damage: _Damage, pos: int, size: int) -> int | None:
-        """Word the damage at ``pos`` as RecordingReader does; the next record's offset or None."""
-        nxt = _resync(self.data, self._view, pos + 1)
-        if nxt is None:
-            if damage.incomplete:
-                self.warnings.append(
-                    f"truncated after byte {pos}: read {self.complete_records} complete records "
-                    f"({size - pos} bytes of an incomplete record dropped)"
-                )
-            else:
-                self.warnings.append(
-                    f"corrupt data from byte {pos} to the end of the file ({size - pos} bytes: {damage.reason}); "
-                    f"read {self.complete_records} complete records"
-                )
-            return None
-        self.warnings.append(
-            f"corrupt record at byte {pos} ({damage.reason}); skipped {nxt - pos} bytes to the next record at byte {nxt}"
-        )
-        return nxt
+        for pos in self._walk(view, size):
+            if self.records:
+                yield from self.records
+                self.records.clear()
+            if pos - released >= RELEASE_BYTES:
+                released = self._release(released, pos)
 
     def _release(self, released: int, pos: int) -> int:
         """Drop the read pages below ``pos`` from resident memory (they are still on disk)."""

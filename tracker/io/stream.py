@@ -40,9 +40,9 @@ from tracker.io.native import (
     Record,
     RecordingStreamReader,
     SamplesRecord,
-    _decoder,
     first_codec_note,
     iter_packet_runs,
+    packet_decoder,
 )
 from tracker.io.session import RecordingMeta, Session
 from tracker.io.units import DEG_PER_RAD, STANDARD_GRAVITY_MS2, check_sample_units
@@ -378,5 +378,5 @@ class _NativeBody:
         """The header's codec, else the file's first ``codec`` note (looked up once, when needed)."""
         if self._decoder is None:
             codec = self.meta.codec or first_codec_note(self.path)
-            self._decoder = _decoder(codec, [])
+            self._decoder = packet_decoder(codec, [])
         return self._decoder
