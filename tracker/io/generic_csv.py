@@ -32,16 +32,11 @@ def load_generic_csv(path: Path, *, accel_unit: str = "g", gyro_unit: str = "deg
     rows: list[tuple[int, list[str]]] = []
     body_start = len(lines)
     for number, line in enumerate(lines, start=1):
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if stripped.startswith("#"):
-            _comment(stripped, number, meta_items, notes, warnings)
-            continue
-        header = [c.strip().strip("\"'").strip().lower() for c in stripped.split(",")]
-        header_line = number
-        body_start = number
-        break
+        header = header_cells(line, number, meta_items, notes, warnings)
+        if header is not None:
+            header_line = number
+            body_start = number
+            break
     if header is None:
         raise InputFileError(path, "no header line; expected 't,ax,ay,az' or 't,ax,ay,az,gx,gy,gz'")
     columns = _generic_columns(path, header, header_line, warnings)
@@ -84,6 +79,20 @@ def load_generic_csv(path: Path, *, accel_unit: str = "g", gyro_unit: str = "deg
     if not meta.rate_hz:
         meta.rate_hz = round(samples.estimated_rate_hz(), 3)
     return Session(str(path), meta, samples, [], notes, warnings)
+
+
+def header_cells(
+    line: str, number: int, meta: dict[str, Any], notes: list[dict[str, Any]], warnings: list[str]
+) -> list[str] | None:
+    """A line before the data: the header's column names (lower case, unquoted), or None for a
+    blank line or a ``#`` comment (whose metadata or note is kept)."""
+    stripped = line.strip()
+    if not stripped:
+        return None
+    if stripped.startswith("#"):
+        _comment(stripped, number, meta, notes, warnings)
+        return None
+    return [c.strip().strip("\"'").strip().lower() for c in stripped.split(",")]
 
 
 def _comment(

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from tracker.errors import InputFileError
-from tracker.io.generic_csv import _comment, _generic_columns
+from tracker.io.generic_csv import _generic_columns, header_cells
 from tracker.io.load import detect_format, load_session
 from tracker.io.native import (
     FILE_HEADER,
@@ -157,13 +157,7 @@ class _CsvBody:
             except UnicodeDecodeError:
                 handle.close()
                 return None
-            stripped = line.strip()
-            if not stripped:
-                continue
-            if stripped.startswith("#"):
-                _comment(stripped, number, meta_items, notes, warnings)
-                continue
-            header = [c.strip().strip("\"'").strip().lower() for c in stripped.split(",")]
+            header = header_cells(line, number, meta_items, notes, warnings)
         try:
             columns = _generic_columns(path, header, number, warnings)
         except InputFileError:
