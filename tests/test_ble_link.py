@@ -234,7 +234,7 @@ async def test_brownout_restarts_the_sensor_and_the_link_follows() -> None:
     async with (
         simulated_sensor(data, speed=5.0, faults=faults) as sim,
         SensorLink(sim.link_config()) as link,
-        asyncio.timeout(10),
+        asyncio.timeout(60),  # only a bound on a hang: the test ends on what arrives
     ):
         async for chunk in link.stream():
             events += [e.kind for e in chunk.events]
@@ -298,13 +298,14 @@ async def test_record_refuses_to_overwrite(tmp_path: Path) -> None:
 async def test_control_point_stop_and_start_again_is_a_restart() -> None:
     from tracker.protocol import Opcode
 
-    async with simulated_sensor(_sim_data(6.0), speed=5.0) as sim:
+    # 40 s of set, ended by the restart notice: however slow STOP/START is, samples follow it
+    async with simulated_sensor(_sim_data(40.0), speed=5.0) as sim:
         link = SensorLink(sim.link_config())
         await link.connect()
         notices: list[str] = []
         samples_after = 0
         try:
-            async with asyncio.timeout(20):
+            async with asyncio.timeout(60):
                 stream = link.stream()
                 await anext(stream)
                 await link.command(Opcode.STOP)
@@ -332,7 +333,7 @@ async def test_simulated_source_for_the_service_streams_the_whole_workout_over_t
     source = simulated_source("synthetic:4", seed=2, sensor_id="sim-1", speed=10.0)
     total = 0
     wall_before = time.time()
-    async with asyncio.timeout(15):
+    async with asyncio.timeout(60):
         async for chunk in source.chunks():
             total += len(chunk.samples)
             assert len(chunk.packets) == len(chunk.host_times_s)
@@ -348,7 +349,7 @@ async def test_latency_and_jitter_delay_packets_but_lose_and_reorder_none() -> N
     async with (
         simulated_sensor(data, speed=2.0, faults=faults) as sim,
         SensorLink(sim.link_config()) as link,
-        asyncio.timeout(10),
+        asyncio.timeout(60),  # only a bound on a hang: the test ends on what arrives
     ):
         async for chunk in link.stream():
             assert chunk.notices == []  # no gap, no duplicate: BLE keeps order, so does the sensor
@@ -371,7 +372,7 @@ async def test_disconnect_every_n_seconds_keeps_one_session() -> None:
     async with (
         simulated_sensor(data, speed=2.0, faults=Faults(disconnect_every_s=3.0)) as sim,
         SensorLink(sim.link_config()) as link,
-        asyncio.timeout(15),
+        asyncio.timeout(60),  # only a bound on a hang: the test ends on what arrives
     ):
         async for chunk in link.stream():
             events += [e.kind for e in chunk.events if e.kind.endswith("connected")]
