@@ -1,6 +1,6 @@
 """A simulated MbientLab MetaMotion (BMI160): the MetaWear service on Bumble.
 
-It follows MbientLab's public command protocol byte for byte (codec in :mod:`tracker.ble.metawear`,
+It follows MbientLab's public command protocol byte for byte (codec in :mod:`tracker.codecs.metawear`,
 which cites the MetaWear C++ SDK files): commands ``[module, register, ...]`` written to the
 command characteristic, answers and data notified on the notify characteristic. It answers the
 module-info reads (BMI160 accelerometer and gyroscope), the battery read, takes the accelerometer
@@ -22,7 +22,7 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 from bumble.profiles.device_information_service import DeviceInformationService
 
 from firmware_sim.peripheral import SimulatedSensor
-from tracker.ble import metawear as mw
+from tracker.codecs import metawear as mw
 
 ODR_HZ = {code: hz for hz, code in mw.ACC_ODR_CODES.items()}
 ACC_RANGE_G = {code: g for g, code in mw.ACC_RANGE_CODES.items()}

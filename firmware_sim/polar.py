@@ -1,6 +1,6 @@
 """A simulated Polar Verity Sense: the Polar Measurement Data (PMD) service on Bumble.
 
-It follows the public PMD protocol byte for byte (codec in :mod:`tracker.ble.polar_pmd`, which
+It follows the public PMD protocol byte for byte (codec in :mod:`tracker.codecs.polar_pmd`, which
 cites the Polar BLE SDK files): a control point (read: feature bits; write: get settings, start,
 stop; answers as indications) and a data characteristic streaming ACC frames (delta-compressed,
 frame type 0x81, milli-g x factor) and GYRO frames (delta-compressed, 0x80, deg/s x factor),
@@ -26,7 +26,7 @@ from bumble.profiles.device_information_service import DeviceInformationService
 
 from firmware_sim.peripheral import SimulatedSensor
 from tracker import __version__
-from tracker.ble import polar_pmd as pmd
+from tracker.codecs import polar_pmd as pmd
 
 RATES_HZ = (52, 104)
 ACC_RANGES_G = (2, 4, 8, 16)

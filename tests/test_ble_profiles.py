@@ -22,11 +22,11 @@ from firmware_sim.peripheral import Faults, SensorData
 from firmware_sim.radio import VirtualRadio
 from firmware_sim.sensors import simulated_sensor
 from tracker.ble import LinkConfig, SensorLink, scan
-from tracker.ble import metawear as mw
-from tracker.ble import polar_pmd as pmd
-from tracker.ble.codecs import decoder_for_codec
-from tracker.ble.metawear import MetaWearDecoder
-from tracker.ble.polar_pmd import PmdDecoder
+from tracker.codecs import decoder_for_codec
+from tracker.codecs import metawear as mw
+from tracker.codecs import polar_pmd as pmd
+from tracker.codecs.metawear import MetaWearDecoder
+from tracker.codecs.polar_pmd import PmdDecoder
 from tracker.protocol import ProtocolError
 from tracker.samples import Samples
 

@@ -153,7 +153,7 @@ def _native_with_gaps(path: Path, cut_bytes: int = 0) -> Path:
 def _polar_recording(path: Path) -> Path:
     """A Polar PMD recording whose codec comes in a note after the header, as a live run writes it."""
     from tests import workouts
-    from tracker.ble import polar_pmd as pmd
+    from tracker.codecs import polar_pmd as pmd
     from tracker.io.native import RecordingWriter
     from tracker.io.session import RecordingMeta
 

@@ -27,7 +27,6 @@ from typing import Any, TypeVar
 from bleak import BleakClient, BleakScanner
 from bleak.backends.device import BLEDevice
 
-from tracker.ble.codecs import PacketDecoder
 from tracker.ble.profiles import (
     PROFILE_KINDS,
     ProfileError,
@@ -37,6 +36,7 @@ from tracker.ble.profiles import (
     profile_for_advertisement,
     profile_for_services,
 )
+from tracker.codecs import PacketDecoder
 from tracker.errors import UserError
 from tracker.protocol import (
     BATTERY_LEVEL_UUID,
@@ -139,7 +139,7 @@ class DeviceInfo:
     mtu: int
     backend: str
     profile: str = "reptrack"  # which sensor profile it speaks (tracker.ble.profiles)
-    codec: str = "reptrack"  # the codec of its notifications (tracker.ble.codecs; recordings keep it)
+    codec: str = "reptrack"  # the codec of its notifications (tracker.codecs; recordings keep it)
 
 
 @dataclass(frozen=True)

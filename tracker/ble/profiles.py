@@ -21,9 +21,9 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 from bleak import BleakClient
 
-from tracker.ble import metawear as mw
-from tracker.ble import polar_pmd as pmd
-from tracker.ble.codecs import PacketDecoder, decoder_for_codec
+from tracker.codecs import PacketDecoder, decoder_for_codec
+from tracker.codecs import metawear as mw
+from tracker.codecs import polar_pmd as pmd
 from tracker.errors import UserError
 from tracker.protocol import (
     CONFIGURATION_UUID,
@@ -69,7 +69,7 @@ class StreamSetup:
     """What the sensor streams now: its configuration and the codec of its notifications."""
 
     config: SensorConfig
-    codec: str  # tracker.ble.codecs spec; recordings store it (RecordingMeta.codec)
+    codec: str  # tracker.codecs spec; recordings store it (RecordingMeta.codec)
     battery_pct: int | None = None  # when the profile reads the battery its own way
 
 

@@ -624,7 +624,7 @@ def packet_decoder(codec: str, records: Sequence[Record]) -> Any:
         )
     if not codec or codec == "reptrack":
         return StreamDecoder()
-    from tracker.ble.codecs import decoder_for_codec  # loads no radio code
+    from tracker.codecs import decoder_for_codec  # the vendor codecs load only for their recordings
 
     return decoder_for_codec(codec)
 

@@ -29,7 +29,7 @@ class RecordingMeta:
     start_time: str = ""  # ISO 8601 UTC
     sensor_leg: str = "unknown"  # left | right | unknown
     source: str = ""  # what produced it ("firmware-sim generate --seed 3", "reptrack record", a file)
-    codec: str = ""  # how its packets decode (tracker.ble.codecs spec: "" or "reptrack", "polar-pmd ...")
+    codec: str = ""  # how its packets decode (tracker.codecs spec: "" or "reptrack", "polar-pmd ...")
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from tracker.ble.paired_stream import ChannelBlock, PairedStreamDecoder, format_codec_spec
+from tracker.codecs.paired_stream import ChannelBlock, PairedStreamDecoder, format_codec_spec
 from tracker.protocol import ProtocolError
 
 METAWEAR_SERVICE_UUID = "326a9000-85cb-9195-d9dd-464cfbbae75a"

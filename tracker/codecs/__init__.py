@@ -1,4 +1,10 @@
-"""Which decoder reads a stream: the codec a recording names (RecordingMeta.codec, docs/sensors.md).
+"""The vendor sensors' byte codecs, pure (no radio, no files), and which decoder reads a stream.
+
+``polar_pmd`` (Polar PMD), ``metawear`` (MbientLab MetaWear) and their shared two-channel clock
+(``paired_stream``) sit in the core beside ``tracker.protocol`` (RepTrack's own), so the BLE
+profiles (tracker.ble) and the recording reader (tracker.io.native) both use them and neither
+depends on the other. ``decoder_for_codec`` picks the decoder a recording names (RecordingMeta.codec,
+docs/sensors.md).
 
 A codec spec is the codec's name and the parameters its data do not carry, e.g.
 ``polar-pmd rate_hz=104 acc_factor=0.244140625 gyro_factor=0.06103515625 gyro=1``. The empty spec
@@ -30,7 +36,7 @@ class PacketDecoder(Protocol):
 
 def decoder_for_codec(spec: str | None) -> PacketDecoder:
     """A fresh decoder for ``spec``; UserError naming the spec when it is unknown or malformed."""
-    from tracker.ble.paired_stream import parse_codec_spec
+    from tracker.codecs.paired_stream import parse_codec_spec
 
     if not spec or not spec.strip():
         return StreamDecoder()
@@ -42,11 +48,11 @@ def decoder_for_codec(spec: str | None) -> PacketDecoder:
         return StreamDecoder()
     try:
         if name == "polar-pmd":
-            from tracker.ble.polar_pmd import PmdDecoder
+            from tracker.codecs.polar_pmd import PmdDecoder
 
             return PmdDecoder.from_params(params)
         if name == "metawear":
-            from tracker.ble.metawear import MetaWearDecoder
+            from tracker.codecs.metawear import MetaWearDecoder
 
             return MetaWearDecoder.from_params(params)
     except (KeyError, ValueError) as exc:

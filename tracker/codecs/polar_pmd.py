@@ -24,7 +24,7 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 
-from tracker.ble.paired_stream import ChannelBlock, PairedStreamDecoder, format_codec_spec
+from tracker.codecs.paired_stream import ChannelBlock, PairedStreamDecoder, format_codec_spec
 from tracker.protocol import ProtocolError
 
 PMD_SERVICE_UUID = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
