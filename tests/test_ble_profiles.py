@@ -23,6 +23,7 @@ from firmware_sim.radio import VirtualRadio
 from firmware_sim.sensors import simulated_sensor
 from firmware_sim.workout import Workout
 from tests import workouts
+from tests.processes import CTRL_C_EXIT, record_until, reptrack, samples_in
 from tracker.ble import LinkConfig, SensorLink, scan
 from tracker.codecs import decoder_for_codec
 from tracker.codecs import metawear as mw
@@ -583,15 +584,6 @@ def test_serve_scan_record_and_replay_a_vendor_sensor(profile: str, tmp_path: Pa
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in serve.stdout or []], daemon=True).start()
 
-    def reptrack(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "tracker.cli", *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-
     try:
         transport, deadline = None, time.monotonic() + 30
         while transport is None and time.monotonic() < deadline:
@@ -603,27 +595,19 @@ def test_serve_scan_record_and_replay_a_vendor_sensor(profile: str, tmp_path: Pa
         assert scan.returncode == 0, scan.stderr
         (found,) = [json.loads(x) for x in scan.stdout.splitlines()]
         assert found["kind"] == profile and found["reptrack"] is False
-        out = tmp_path / f"{profile}.rtrk"
-        rec = reptrack(
-            "record",
-            "--device",
-            found["name"],
-            "--transport",
-            transport,
-            "--out",
-            str(out),
-            "--duration",
-            "8",  # the 2 s workout, and 6 s for a loaded machine to scan and connect
+        # The workout is 6 s (2 s at x3); the recording stops as Ctrl-C stops it once it holds 3 s.
+        rec, session = record_until(
+            tmp_path / f"{profile}.rtrk",
+            lambda path: samples_in(path) >= 300,
+            *("--device", found["name"], "--transport", transport),
         )
-        assert rec.returncode == 0, rec.stderr
+        assert rec.returncode == CTRL_C_EXIT, rec.stderr
     finally:
         serve.terminate()
         serve.wait(10)
-    from tracker.io.load import load_session
-
-    session = load_session(out)
     assert session.meta.codec.startswith("polar-pmd" if profile == "polar" else "metawear")
-    assert len(session.samples) > 100 and session.samples.gyro_dps is not None
-    replay = reptrack("replay", str(out), "--json")
+    assert len(session.samples) >= 300 and session.samples.gyro_dps is not None
+    assert session.warnings == []
+    replay = reptrack("replay", str(tmp_path / f"{profile}.rtrk"), "--json")
     assert replay.returncode == 0, replay.stderr
-    assert json.loads(replay.stdout)["duration_s"] > 1.0
+    assert json.loads(replay.stdout)["duration_s"] > 2.5
