@@ -23,6 +23,7 @@ from typing import Any
 
 from tracker.errors import InputFileError, UserError
 from tracker.events import Event, RepEvent, SetEvent, WobbleEvent
+from tracker.pipeline import Pipeline
 from tracker.pipeline.exercises import BY_NAME, EXERCISES, SINGLE_LEG, display_name
 from tracker.samples import Samples
 
@@ -451,7 +452,7 @@ class PlannedPipeline:
 
     def __init__(
         self,
-        pipeline: Any,
+        pipeline: Pipeline,
         follower: PlanFollower,
         *,
         on_progress: Callable[[dict[str, Any]], None] | None = None,
@@ -494,6 +495,9 @@ class PlannedPipeline:
         if named is not None:
             state["exercise"] = named[0]
         return state
+
+    def replaced_samples(self) -> str | None:
+        return self.pipeline.replaced_samples()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.pipeline, name)

@@ -243,14 +243,13 @@ async def serve(
             if cal is not None:
                 print(f"[{src.sensor_id}] applying calibration {cal.id}", file=sys.stderr, flush=True)
             # A DeviceCalibration also gives the pipeline its mounting; the source may know the thigh.
-            pipeline: Any = Pipeline(calibration=cal, sensor_leg=getattr(src, "sensor_leg", None))
+            base = Pipeline(calibration=cal, sensor_leg=getattr(src, "sensor_leg", None))
+            pipeline: EventPipeline = base
             if plan is not None:
                 plan_pub = PlanPublisher(settings, src.sensor_id, session_id)
                 await asyncio.to_thread(plan_pub.connect)
                 plan_publishers.append(plan_pub)
-                pipeline = _planned(
-                    pipeline, plan, plan_pub, src.sensor_id, quiet=getattr(args, "quiet", False)
-                )
+                pipeline = _planned(base, plan, plan_pub, src.sensor_id, quiet=getattr(args, "quiet", False))
             runs.append(
                 (src, pub, pipeline, _recorder(args, src, len(sources) > 1, None if cal is None else cal.id))
             )
@@ -270,7 +269,9 @@ async def serve(
                 loop.remove_signal_handler(sig)
 
 
-def _planned(pipeline: Any, plan: Plan, publisher: PlanPublisher, sensor: str, *, quiet: bool) -> Any:
+def _planned(
+    pipeline: Pipeline, plan: Plan, publisher: PlanPublisher, sensor: str, *, quiet: bool
+) -> PlannedPipeline:
     """The pipeline following ``plan``: progress to the retained ``plan`` topic, lines to stdout."""
 
     def announce(line: str) -> None:

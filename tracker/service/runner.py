@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,7 +200,7 @@ async def run_sensor(
     return run.result
 
 
-async def _until_stopped(work: Any, stop: asyncio.Event) -> bool:
+async def _until_stopped(work: Awaitable[None], stop: asyncio.Event) -> bool:
     """Run ``work`` until it ends or ``stop`` is set (then cancel it); True if stopped."""
     task = asyncio.ensure_future(work)
     waiter = asyncio.ensure_future(stop.wait())
