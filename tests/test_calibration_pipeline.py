@@ -23,8 +23,10 @@ from tracker.samples import Samples
 
 
 def _sets(samples: Samples, calibration: DeviceCalibration) -> list[SetEvent]:
+    """The sets of a session fed in 10 s chunks: the events of any chunking are the same
+    (tests/test_pipeline_chunking.py), and 10-sample packets cost 10 times the CPU here."""
     pipeline = Pipeline(calibration=calibration)
-    events = [e for chunk in samples.chunks(10) for e in pipeline.feed(chunk)] + pipeline.finish()
+    events = [e for chunk in samples.chunks(1000) for e in pipeline.feed(chunk)] + pipeline.finish()
     return [e for e in events if isinstance(e, SetEvent)]
 
 
