@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import math
 from typing import Any
 
@@ -26,7 +27,11 @@ from tracker.protocol import CONTROL_POINT_UUID, IMU_DATA_UUID, SERVICE_UUID, Op
 
 pytestmark = pytest.mark.timeout(60)
 
-DATA = SensorData.synthetic(4.0, seed=3)
+
+@functools.cache
+def _data() -> SensorData:
+    """4 s of slow squats the simulated sensor streams (made on first use, not at import)."""
+    return SensorData.synthetic(4.0, seed=3)
 
 
 async def _bumble_device(radio: VirtualRadio, address: str) -> Device:
@@ -37,7 +42,7 @@ async def _bumble_device(radio: VirtualRadio, address: str) -> Device:
 
 
 async def test_scan_reports_the_scan_response_not_the_advertising_data_twice() -> None:
-    async with simulated_sensor(DATA) as sim:
+    async with simulated_sensor(_data()) as sim:
         options: dict[str, Any] = {"backend": BumbleBleakScanner, "bumble": {"transport": sim.transport}}
         found = await BleakScanner.discover(timeout=0.5, return_adv=True, **options)
         (device, adv) = found[sim.address]
@@ -118,7 +123,7 @@ async def test_notifications_arrive_on_connection_events() -> None:
         if notifications >= 25:
             enough.set()
 
-    async with simulated_sensor(DATA, speed=4.0) as sim:
+    async with simulated_sensor(_data(), speed=4.0) as sim:
         async with BleakClient(
             sim.address,
             backend=BumbleBleakClient,
@@ -161,7 +166,7 @@ def test_uuid_strings_match_bleak(u: object) -> None:
 
 
 async def test_scan_by_service_uuid() -> None:
-    async with simulated_sensor(DATA) as sim:
+    async with simulated_sensor(_data()) as sim:
         for uuids, expected in (
             ([SERVICE_UUID], [sim.address]),
             (["0000feed-0000-1000-8000-00805f9b34fb"], []),
@@ -216,7 +221,7 @@ def test_advertisement_data_reaches_bleak_intact(
 async def test_start_at_the_default_mtu_is_refused_as_protocol_md_says() -> None:
     from tracker.protocol import Result, decode_response
 
-    async with simulated_sensor(DATA) as sim:
+    async with simulated_sensor(_data()) as sim:
         responses: asyncio.Queue[bytes] = asyncio.Queue()
         async with BleakClient(
             sim.address,

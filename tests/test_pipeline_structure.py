@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from firmware_sim.session import simulate
-from firmware_sim.workout import Workout
+from tests import workouts
 from tracker.pipeline import PipelineConfig
 from tracker.pipeline.orientation import OrientationFilter, ThighAngles
 from tracker.pipeline.rejection import RULES, Candidate, first_rejection
@@ -24,44 +24,11 @@ from tracker.samples import FloatArray
 
 CONFIG = PipelineConfig()
 
-# squats, then single-leg squats with the sensor on the free leg held in the air (the park search,
-# rebounds), single-leg deadlifts on the free leg (backward reps), a walk and a sit (rejections,
-# the hold phase)
-WORKOUT = """
-[[step]]
-activity = "stand"
-duration_s = 4
-[[step]]
-activity = "squat"
-reps = 4
-rest_s = 12
-[[step]]
-activity = "single_leg_squat"
-leg = "left"
-free_leg = "knee"
-reps = 4
-rest_s = 12
-[[step]]
-activity = "single_leg_deadlift"
-leg = "left"
-reps = 3
-rest_s = 8
-[[step]]
-activity = "walk"
-duration_s = 8
-[[step]]
-activity = "sit"
-duration_s = 16
-[[step]]
-activity = "stand"
-duration_s = 3
-"""
-
 
 @cache
 def detector_input() -> tuple[ThighAngles, FloatArray, FloatArray]:
     """The detector's input for a simulated session worn in the thigh frame (no mounting to find)."""
-    sim = simulate(Workout.from_toml_str(WORKOUT), seed=11, leg="right", mounting=np.eye(3))
+    sim = simulate(workouts.workout(workouts.EVERY_PHASE), seed=11, leg="right", mounting=np.eye(3))
     samples = sim.samples()
     angles = OrientationFilter(CONFIG, sim.rate_hz, roll_sign=-1.0).feed(samples)
     ap, ml = SwayFilter(CONFIG, sim.rate_hz).feed(angles.pitch_deg, angles.roll_deg)

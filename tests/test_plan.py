@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests import workouts
 from tests.brokers import RealBroker, validate, wait_until
 from tracker.cli import main as reptrack
 from tracker.errors import UserError
@@ -22,26 +23,6 @@ from tracker.pipeline import Pipeline
 from tracker.plan import PlanFollower, PlannedPipeline, load_plan, parse_reps, plan_from_toml
 
 pytestmark = pytest.mark.timeout(120)
-
-SHORT_WORKOUT = """
-name = "two-sets"
-[[step]]
-activity = "stand"
-duration_s = 6
-[[step]]
-activity = "walk"
-duration_s = 10
-rest_s = 6
-[[step]]
-activity = "single_leg_squat"
-leg = "left"
-reps = 5
-rest_s = 20
-[[step]]
-activity = "squat"
-reps = 6
-rest_s = 12
-"""
 
 SHORT_PLAN = """
 name = "two-sets"
@@ -285,7 +266,7 @@ def short_recording(tmp_path: Path) -> Path:
     from firmware_sim.cli import main as firmware_sim
 
     workout = tmp_path / "two-sets.toml"
-    workout.write_text(SHORT_WORKOUT)
+    workout.write_text(workouts.TWO_SETS)
     out = tmp_path / "two-sets.rtrk"
     assert firmware_sim(["generate", "--workout", str(workout), "--out", str(out), "--seed", "2"]) == 0
     return out

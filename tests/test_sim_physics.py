@@ -17,10 +17,10 @@ from firmware_sim.physics import (
     specific_force_thigh_g,
 )
 from firmware_sim.session import MOUNTINGS, simulate
-from firmware_sim.workout import Workout
+from tests import workouts
 
-STILL = Workout.from_toml_str('name = "still"\n[[step]]\nactivity = "stand"\nduration_s = 4\n')
-SQUATS = Workout.from_toml_str('name = "sq"\n[[step]]\nactivity = "squat"\nreps = 3\n')
+STILL = workouts.workout(workouts.STILL_4S)
+SQUATS = workouts.workout(workouts.THREE_SQUATS)
 
 
 @settings(max_examples=40, deadline=None)

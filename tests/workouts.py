@@ -160,6 +160,33 @@ SINGLE_LEG_SQUATS_BOTH_LEGS = script(
 )
 
 
+#: Squats, single-leg squats and single-leg deadlifts on the left leg, a walk and sitting down: worn
+#: on the right thigh, every phase of the rep detector (the free leg's park search and rebounds,
+#: backward reps) and its rejections (strides, a hold).
+EVERY_PHASE = script(
+    stand(4),
+    step("squat", reps=4, rest_s=12),
+    step("single_leg_squat", leg="left", free_leg="knee", reps=4, rest_s=12),
+    step("single_leg_deadlift", leg="left", reps=3, rest_s=8),
+    step("walk", duration_s=8),
+    step("sit", duration_s=16),
+    stand(3),
+)
+
+#: A walk, single-leg squats on the left leg and bodyweight squats: two sets to follow a plan with.
+TWO_SETS = script(
+    stand(6),
+    step("walk", duration_s=10, rest_s=6),
+    step("single_leg_squat", leg="left", reps=5, rest_s=20),
+    step("squat", reps=6, rest_s=12),
+    name="two-sets",
+)
+
+#: Standing still for 4 s, and three squats with nothing before them: the simulator's physics.
+STILL_4S = script(stand(4), name="still")
+THREE_SQUATS = script(step("squat", reps=3), name="sq")
+
+
 def free_leg_single_leg_squats(working: str, free_leg: str) -> str:
     """The warm-up, then seven single-leg squats on ``working`` with the free foot ``free_leg``
     (``knee``: resting on the standing knee, ``hover``: held in front)."""
