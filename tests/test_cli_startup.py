@@ -11,7 +11,6 @@ import pytest
 from tracker.cli import COMMANDS, _load, main
 
 HEAVY = ("scipy", "bleak", "bumble", "paho", "rich", "numpy")
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def imported_by(*argv: str) -> set[str]:
