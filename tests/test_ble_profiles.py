@@ -544,14 +544,14 @@ async def test_a_vendor_sensor_gives_the_sets_a_reptrack_sensor_gives(profile: s
     sensor's own samples say."""
     spec = tmp_path / "workout.toml"
     spec.write_text(VENDOR_WORKOUT)
-    reptrack = _sets_without_radio(workouts.workout(VENDOR_WORKOUT))
-    assert {(exercise, leg) for exercise, leg, _ in reptrack} >= {
+    reptrack_sets = _sets_without_radio(workouts.workout(VENDOR_WORKOUT))
+    assert {(exercise, leg) for exercise, leg, _ in reptrack_sets} >= {
         ("squat", "both"),
         ("single_leg_squat", "left"),
         ("single_leg_deadlift", "right"),
     }
     got = await _sets_over_the_radio(str(spec), profile)
-    assert _counts(got) == _counts(reptrack)
+    assert _counts(got) == _counts(reptrack_sets)
     _assert_same_depths(got, _sets_without_radio(workouts.workout(VENDOR_WORKOUT), RATE[profile]))
 
 

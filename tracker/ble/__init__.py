@@ -6,9 +6,9 @@ reads its device information, subscribes and streams decoded samples, surviving 
 ``scan(config)`` lists sensors in range. The Bumble backend (``tracker.ble.bumble_backend``)
 serves virtual radios and raw HCI controllers such as USB dongles.
 
-Names are imported on first use, so a module of this package (``tracker.ble.options``, say) loads
-without bleak. The byte codecs the profiles speak (RepTrack's in ``tracker.protocol``, Polar PMD and
-MetaWear in ``tracker.codecs``) are in the pure core, so a recording is read without this package.
+Names are imported on first use, so ``import tracker.ble`` alone loads neither bleak nor Bumble.
+The bytes the profiles speak (RepTrack's in ``tracker.protocol``, Polar PMD and MetaWear in
+``tracker.codecs``) are in the pure core, so a recording is read without this package.
 """
 
 from __future__ import annotations
