@@ -7,7 +7,7 @@ ones used in the replay JSON and MQTT payloads (docs/mqtt.md); extend, do not re
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 Exercise = str
@@ -38,9 +38,16 @@ class Rep:
         return self.t_end_s - self.t_start_s
 
     def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
+        # every field in order, as dataclasses.asdict gives them, without its recursive deep copy
+        # (a live service publishes every rep); the wobble dict is copied, as asdict does
+        d = {name: getattr(self, name) for name in _REP_FIELDS}
+        if self.wobble is not None:
+            d["wobble"] = dict(self.wobble)
         d["duration_s"] = self.duration_s
         return d
+
+
+_REP_FIELDS = tuple(f.name for f in fields(Rep))
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,7 @@ HEADER_SIZE = 12
 CRC_SIZE = 2
 MAX_SAMPLES_PER_PACKET = 40
 SEQ_MODULO = 1 << 16
+SCALAR_MAX_PACKETS = 16  # a live stream's few waiting packets decode one by one on the scalar path
 CLOCK_MODULO_US = 1 << 32
 
 ACCEL_RANGES_G: tuple[float, ...] = (2.0, 4.0, 8.0, 16.0)
@@ -523,10 +524,21 @@ class StreamDecoder:
 
         A host time that is not a finite number (NaN, inf) counts as unknown.
         """
-        if len(packets) == 1:
-            one = self._feed_one(packets[0], None if host_times_s is None else host_times_s[0])
-            if one is not None:
-                return one, []
+        if len(packets) <= SCALAR_MAX_PACKETS:
+            parts: list[Samples] = []
+            for i, packet in enumerate(packets):
+                one = self._feed_one(packet, None if host_times_s is None else host_times_s[i])
+                if one is None:
+                    break
+                parts.append(one)
+            if len(parts) == len(packets):
+                return (parts[0] if len(parts) == 1 else Samples.concat(parts)), []
+            if parts:  # the rest starts with a packet the scalar path leaves to the batch path
+                k = len(parts)
+                rest, rest_notices = self.feed(
+                    packets[k:], None if host_times_s is None else host_times_s[k:]
+                )
+                return Samples.concat([*parts, rest]), rest_notices
         batch = decode_batch(packets, strict=False)
         notices: list[StreamNotice] = [
             StreamNotice("corrupt", self._last_end_s, packets=1, detail=str(e)) for e in batch.errors

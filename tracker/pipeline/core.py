@@ -63,6 +63,7 @@ def calibration_mounting(calibration: Calibration | None) -> tuple[FloatArray | 
 
 
 ROTATE_ROWS = 4096
+_NO_JOLTS: tuple[FloatArray, FloatArray] = (np.zeros(0), np.zeros(0))  # never written to
 
 
 def _rotate(v: FloatArray, rot: FloatArray) -> FloatArray:
@@ -117,7 +118,7 @@ class Pipeline:
         self._reps = RepDetector(self.config)
         self._sets = SetTracker(self.config, self.sensor_leg)
         self._last_t: float | None = None
-        self._jolts: tuple[FloatArray, FloatArray] = (np.zeros(0), np.zeros(0))
+        self._jolts: tuple[FloatArray, FloatArray] = _NO_JOLTS
         self._phase = "idle"
         self.samples_seen = 0
         self.sanitizer = SampleSanitizer()  # corrupt samples are replaced before any stage sees them
@@ -213,8 +214,8 @@ class Pipeline:
         assert self._sway is not None
         thigh = chunk if self._mounted_by_calibration else thigh_frame(chunk, rot)
         ang = self._orient.feed(thigh)
-        jolt = np.flatnonzero(ang.impact_g >= self.config.balance_loss_g)  # usually none
-        self._jolts = (ang.t_s[jolt], ang.impact_g[jolt])
+        jolt = (ang.impact_g >= self.config.balance_loss_g).nonzero()[0]  # usually none
+        self._jolts = (ang.t_s[jolt], ang.impact_g[jolt]) if jolt.size else _NO_JOLTS
         ap, ml = self._sway.feed(ang.pitch_deg, ang.roll_deg)
         excursions = self._reps.feed(ang, ap, ml)
         t = chunk.t_s

@@ -73,12 +73,14 @@ class OrientationFilter:
         t = chunk.t_s
         a = chunk.accel_g
         prev = self._last_t
+        max_gap = self.config.max_gap_s
         dt = _diff_from(t, t[0] if prev is None else prev)
-        gaps = np.flatnonzero(dt > self.config.max_gap_s)
+        gaps = (dt > max_gap).nonzero()[0]  # (np.flatnonzero, without its Python wrappers)
         if prev is None:
             gaps = np.concatenate([[0], gaps[gaps > 0]])
         self._last_t = float(t[-1])
-        dt = np.clip(dt, 0.0, self.config.max_gap_s)
+        np.maximum(dt, 0.0, out=dt)  # np.clip(dt, 0, max_gap) in place: the same values
+        np.minimum(dt, max_gap, out=dt)
         horiz = np.hypot(a[:, 0], a[:, 2])
         acc_angles = np.empty((len(t), 2))  # filled in place: a packet is small, numpy calls cost
         np.arctan2(a[:, 0], a[:, 2], out=acc_angles[:, 0])
@@ -120,6 +122,9 @@ class OrientationFilter:
         u = al * rates
         u *= dt[:, None]
         u += (1.0 - al) * acc  # al * rates * dt + (1 - al) * acc, with fewer temporaries
+        if not gaps.size and self._zi_fused is not None:  # a packet of a running stream: one call
+            y, self._zi_fused = kernels.lfilter(self._fuse_b, self._fuse_a, u, 0, self._zi_fused)
+            return y
         out = np.empty_like(acc)
         restarts = set(gaps.tolist())
         bounds = sorted({0, *restarts, len(acc)})

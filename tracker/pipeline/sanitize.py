@@ -67,7 +67,7 @@ def _hold(
     Returns the rows, how many were replaced, and the last good row (for the next chunk)."""
     if not len(values):
         return values, 0, last
-    if values.max() <= limit and values.min() >= -limit:  # the usual case: two reductions (NaN fails both)
+    if np.maximum.reduce(np.abs(values), axis=None) <= limit:  # the usual case (NaN fails it too)
         return values, 0, values[-1]
     with np.errstate(invalid="ignore"):
         good = np.all(np.abs(values) <= limit, axis=1)  # False for NaN and inf as well
