@@ -4,6 +4,7 @@ duplicates by id, the subscriber has every rep of the truth exactly once."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
 from hypothesis import given, settings
@@ -20,7 +22,9 @@ from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.brokers import MOSQUITTO, RealBroker, wait_until
+from tracker.protocol import Packetizer
 from tracker.scaleout import wire
+from tracker.scaleout.worker import PacketQueueSource
 
 WORKOUT = """
 name = "three-sets"
@@ -148,3 +152,26 @@ def test_packet_frames_round_trip(index: int, host: float, packet: bytes) -> Non
 def test_a_short_frame_is_refused_with_its_length(data: bytes) -> None:
     with pytest.raises(ValueError, match=f"packet frame is {len(data)} bytes, expected at least 12"):
         wire.decode_frame(data)
+
+
+@pytest.mark.unit
+def test_a_busy_worker_feeds_the_packets_that_waited_for_it_together() -> None:
+    """Packets that arrived while the worker was busy reach the pipeline in one feed (a feed
+    costs about the same for 10 samples as for 50), in order, with none lost or repeated."""
+    t = np.arange(60) / 100.0
+    accel = np.tile([0.0, 0.0, 1.0], (60, 1)) + t[:, None] * 0.01
+    packets = Packetizer().encode(np.round(t * 1e6).astype(np.int64), accel, np.zeros((60, 3)))
+    source = PacketQueueSource("s1", wire.Checkpoint())
+
+    async def stream() -> list[int]:
+        chunks = source.chunks().__aiter__()
+        source.frame(wire.encode_frame(0, 0.0, packets[0]))
+        sizes = [len((await chunks.__anext__()).samples)]  # a worker that keeps up: one at a time
+        for i, packet in enumerate(packets[1:], start=1):  # then busy while five more arrive
+            source.frame(wire.encode_frame(i, 0.0, packet))
+        source.frame(wire.encode_frame(3, 0.0, packets[3]))  # a copy sent again: dropped
+        source.end(len(packets))
+        return sizes + [len(chunk.samples) async for chunk in chunks]
+
+    assert asyncio.run(stream()) == [10, 50]
+    assert source.fed_index == len(packets)

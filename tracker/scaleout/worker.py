@@ -35,7 +35,12 @@ log = logging.getLogger(__name__)
 
 
 class PacketQueueSource:
-    """A claimed sensor's packets (from the broker) as a service Source, decoded in order."""
+    """A claimed sensor's packets (from the broker) as a service Source, decoded in order.
+
+    Packets wait in arrival order until the service asks for more; then all of them are decoded
+    and handed over together, as the BLE link does (tracker/ble/link.py): a worker that keeps up
+    feeds each packet as it comes, a loaded one feeds the few that queued up at once (a
+    pipeline's feed costs mostly the same for 10 samples as for 50)."""
 
     def __init__(self, sensor_id: str, checkpoint: wire.Checkpoint) -> None:
         self.sensor_id = sensor_id
@@ -47,7 +52,10 @@ class PacketQueueSource:
         self.next_index = checkpoint.index  # frames below it were seen (or precede the checkpoint)
         self.end_index: int | None = None
         self.fed_index = checkpoint.index  # the first packet not yet handed to the pipeline
-        self._queue: asyncio.Queue[SourceChunk | None] = asyncio.Queue()
+        self._packets: list[bytes] = []  # arrived, not yet taken by the service
+        self._host_s: list[float] = []
+        self._ended = False
+        self._ready = asyncio.Event()
 
     def frame(self, data: bytes) -> None:
         try:
@@ -58,8 +66,9 @@ class PacketQueueSource:
         if index < self.next_index:
             return  # a packet sent again (a replay after this worker had it already)
         self.next_index = index + 1
-        samples, notices = self.decoder.feed([packet], [host_s])
-        self._queue.put_nowait(SourceChunk(samples, (packet,), [host_s], notices))
+        self._packets.append(packet)
+        self._host_s.append(host_s)
+        self._ready.set()
         self._maybe_end()
 
     def end(self, index: int) -> None:
@@ -68,16 +77,22 @@ class PacketQueueSource:
 
     def _maybe_end(self) -> None:
         if self.end_index is not None and self.next_index >= self.end_index:
-            self._queue.put_nowait(None)
+            self._ended = True
+            self._ready.set()
             self.end_index = None
 
     async def chunks(self) -> AsyncIterator[SourceChunk]:
         while True:
-            chunk = await self._queue.get()
-            if chunk is None:
+            await self._ready.wait()
+            self._ready.clear()
+            packets, host_s = self._packets, self._host_s
+            self._packets, self._host_s = [], []
+            if packets:
+                samples, notices = self.decoder.feed(packets, host_s)
+                self.fed_index += len(packets)
+                yield SourceChunk(samples, packets, host_s, notices)
+            if self._ended and not self._packets:
                 return
-            self.fed_index += len(chunk.packets)
-            yield chunk
 
 
 class ClaimedSensor:
