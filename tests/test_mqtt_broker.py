@@ -23,6 +23,7 @@ from tracker.mqtt import (
     Watcher,
 )
 from tracker.mqtt.topics import split_topic
+from tracker.service import Telemetry
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -62,7 +63,7 @@ def test_every_message_follows_its_schema_and_arrives_in_order(broker: RealBroke
         pub.publish(wobble_event(1))
         pub.publish(set_event(1, 5))
         pub.publish_telemetry(
-            t_s=20.0, battery_pct=87.0, packet_loss=0.02, lost_packets=2, packets=98, rate_hz=100.0
+            Telemetry(t_s=20.0, battery_pct=87.0, packet_loss=0.02, lost_packets=2, packets=98, rate_hz=100.0)
         )
         assert pub.close() == 0
         wait_until(

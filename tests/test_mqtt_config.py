@@ -17,6 +17,7 @@ from tracker.mqtt import payloads
 from tracker.mqtt.broker import BrokerURL, load_security
 from tracker.mqtt.homeassistant import discovery_messages
 from tracker.mqtt.topics import Topics, check_prefix, sensor_topic_id, split_topic
+from tracker.service import Telemetry
 
 
 def test_broker_url_defaults_and_round_trip() -> None:
@@ -117,18 +118,8 @@ def test_every_payload_follows_its_schema() -> None:
         "event/wobble", json.loads(payloads.encode(payloads.wobble_payload("s1", "sess", wobble_event(1), 1)))
     )
     validate("status", json.loads(payloads.encode(payloads.status_payload("s1", "sess", False, "shutdown"))))
-    tel = payloads.telemetry_payload(
-        "s1",
-        "sess",
-        t_s=3.0,
-        battery_pct=None,
-        packet_loss=0.01,
-        lost_packets=1,
-        packets=99,
-        rate_hz=100.0,
-        buffered_events=0,
-        dropped_events=0,
-    )
+    link = Telemetry(t_s=3.0, battery_pct=None, packet_loss=0.01, lost_packets=1, packets=99, rate_hz=100.0)
+    tel = payloads.telemetry_payload("s1", "sess", link)
     validate("telemetry", json.loads(payloads.encode(tel)))
 
 

@@ -8,6 +8,7 @@ from rich.console import Console
 
 from tests.brokers import RealBroker, rep_event, set_event, wait_until, wobble_event
 from tracker.mqtt import BrokerURL, MqttSettings, SensorPublisher
+from tracker.service import Telemetry
 from tracker.ui.terminal import Dashboard, render
 
 
@@ -20,7 +21,7 @@ def test_dashboard_shows_many_sensors_and_survives_a_broker_restart() -> None:
         try:
             for i, pub in enumerate(pubs):
                 pub.connect()
-                pub.publish_telemetry(t_s=1.0, battery_pct=90.0 - i, packet_loss=0.01 * i)
+                pub.publish_telemetry(Telemetry(t_s=1.0, battery_pct=90.0 - i, packet_loss=0.01 * i))
                 for n in range(1, i + 2):
                     pub.publish(rep_event(1, n, exercise="single_leg_squat"))
                 pub.publish_state()

@@ -22,6 +22,7 @@ from tracker.mqtt import payloads as pl
 from tracker.mqtt.plan_publisher import PlanPublisher
 from tracker.mqtt.subscriber import LiveFacts
 from tracker.plan import PlanFollower, load_plan
+from tracker.service import Telemetry
 from tracker.ui.web import WebDashboard, bind, sensor_card
 
 pytestmark = pytest.mark.timeout(120)
@@ -192,7 +193,7 @@ def test_phone_page_shows_a_rep_published_on_the_broker(tmp_path: Path) -> None:
         plan_pub.connect()
         try:
             with WebDashboard(settings, port=0) as web, Browser(390, 844) as browser:
-                pub.publish_telemetry(t_s=1.0, battery_pct=87.0)
+                pub.publish_telemetry(Telemetry(t_s=1.0, battery_pct=87.0))
                 for ev in seed_morning():
                     pub.publish(follower.follow(ev)[0])
                 pub.publish_state()

@@ -12,9 +12,12 @@ import json
 import math
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.events import Event, PhaseEvent, RepEvent, SetEvent, WobbleEvent
+
+if TYPE_CHECKING:  # the Sink seam's type; the service imports this module, so not at run time
+    from tracker.service.seams import Telemetry
 
 SCHEMA_VERSION = 1
 SCHEMAS = ("status", "state", "rep", "set", "wobble", "telemetry", "plan")
@@ -180,6 +183,23 @@ class StateTracker:
             if key in pipeline_state and pipeline_state[key] is not None:
                 setattr(self, key, pipeline_state[key])
 
+    def key(self) -> tuple[Any, ...]:
+        """What the retained ``state`` says, but for its times (``sent_at``, ``t_s``): a sink
+        publishes the state again only when this changed (a tuple compares cheaper than JSON)."""
+        last = None if self.last_rep is None else tuple(self.last_rep.values())
+        return (
+            self.phase,
+            self.exercise,
+            self.leg,
+            self.set_index,
+            self.reps_in_set,
+            self.total_reps,
+            self.sets_done,
+            last,
+            self.wobble,
+            self.battery_pct,
+        )
+
     def payload(self, sensor: str, session: str) -> dict[str, Any]:
         return {
             **_head("state", sensor, session),
@@ -198,30 +218,21 @@ class StateTracker:
 
 
 def telemetry_payload(
-    sensor: str,
-    session: str,
-    *,
-    t_s: float,
-    battery_pct: float | None,
-    packet_loss: float,
-    lost_packets: int,
-    packets: int,
-    rate_hz: float,
-    buffered_events: int,
-    dropped_events: int,
-    link: str = "streaming",
+    sensor: str, session: str, telemetry: Telemetry, *, buffered_events: int = 0, dropped_events: int = 0
 ) -> dict[str, Any]:
+    """The ``telemetry`` topic: the link's :class:`~tracker.service.seams.Telemetry` and what the
+    sink itself holds back (events waiting for the broker, events dropped from a full buffer)."""
     return {
         **_head("telemetry", sensor, session),
-        "t_s": t_s,
-        "battery_pct": battery_pct,
-        "packet_loss": packet_loss,
-        "lost_packets": lost_packets,
-        "packets": packets,
-        "rate_hz": rate_hz,
+        "t_s": telemetry.t_s,
+        "battery_pct": telemetry.battery_pct,
+        "packet_loss": telemetry.packet_loss,
+        "lost_packets": telemetry.lost_packets,
+        "packets": telemetry.packets,
+        "rate_hz": telemetry.rate_hz,
         "buffered_events": buffered_events,
         "dropped_events": dropped_events,
-        "link": link,
+        "link": telemetry.link,
     }
 
 

@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 
@@ -32,6 +32,9 @@ from tracker.mqtt.connection import (  # connection settings and login live in c
     make_client,
 )
 from tracker.mqtt.topics import Topics, sensor_topic_id
+
+if TYPE_CHECKING:  # the Sink seam's type (tracker.service imports this package: not at run time)
+    from tracker.service.seams import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +101,7 @@ class SensorPublisher:
         self._sending = False  # True once the backlog may flow straight to the broker
         self._closing = threading.Event()
         self._last_state: bytes | None = None
-        self._last_state_key: bytes | None = None
+        self._last_state_key: tuple[Any, ...] | None = None
         self._reconnector: threading.Thread | None = None
         self._retired: list[mqtt.Client] = []  # replaced clients, whose late callbacks are ignored
         self._reconnect_lock = threading.Lock()  # only guards the flag below; never held around paho
@@ -290,43 +293,26 @@ class SensorPublisher:
         """Publish the retained ``state`` if it changed (only the latest is kept while offline)."""
         if pipeline_state:
             self.state.update(pipeline_state)
-        body = self.state.payload(self.sensor_id, self.session_id)
-        key = payloads.encode({k: v for k, v in body.items() if k not in ("sent_at", "t_s")})
+        key = self.state.key()
         if key == self._last_state_key:
             return
         self._last_state_key = key
-        self._last_state = payloads.encode(body)
+        self._last_state = payloads.encode(self.state.payload(self.sensor_id, self.session_id))
         if self.connected:
             self._require_client().publish(self.topics.state, self._last_state, qos=1, retain=True)
 
-    def publish_telemetry(
-        self,
-        *,
-        t_s: float,
-        battery_pct: float | None = None,
-        packet_loss: float = 0.0,
-        lost_packets: int = 0,
-        packets: int = 0,
-        rate_hz: float = 0.0,
-        link: str = "streaming",
-    ) -> None:
+    def publish_telemetry(self, telemetry: Telemetry) -> None:
         """Telemetry at QoS 0: skipped while the broker is away (only the current value matters)."""
-        if battery_pct is not None:
-            self.state.battery_pct = battery_pct
+        if telemetry.battery_pct is not None:
+            self.state.battery_pct = telemetry.battery_pct
         if not self.connected:
             return
         body = payloads.telemetry_payload(
             self.sensor_id,
             self.session_id,
-            t_s=t_s,
-            battery_pct=battery_pct,
-            packet_loss=packet_loss,
-            lost_packets=lost_packets,
-            packets=packets,
-            rate_hz=rate_hz,
+            telemetry,
             buffered_events=self.buffered_events,
             dropped_events=self.dropped_events,
-            link=link,
         )
         self._require_client().publish(self.topics.telemetry, payloads.encode(body), qos=0, retain=False)
 

@@ -11,6 +11,7 @@ import paho.mqtt.client as mqtt
 from tracker.events import Event, WobbleEvent
 from tracker.mqtt import payloads
 from tracker.mqtt.topics import Topics
+from tracker.service.seams import Telemetry
 
 
 class SharedChannel:
@@ -29,7 +30,7 @@ class SharedChannel:
         self.state = payloads.StateTracker()
         self.wobbles = wobbles
         self.dropped_events = 0
-        self._last_state: bytes | None = None
+        self._last_state: tuple[Any, ...] | None = None
         self._lock = threading.Lock()
         self.muted = False  # handing the sensor back: nothing more is published from here
         self.sets_done = 0
@@ -55,41 +56,19 @@ class SharedChannel:
             return
         if pipeline_state:
             self.state.update(pipeline_state)
-        body = self.state.payload(self.sensor_id, self.session_id)
-        key = payloads.encode({k: v for k, v in body.items() if k not in ("sent_at", "t_s")})
+        key = self.state.key()
         if key == self._last_state:
             return
         self._last_state = key
+        body = self.state.payload(self.sensor_id, self.session_id)
         self.client.publish(self.topics.state, payloads.encode(body), qos=1, retain=True)
 
-    def publish_telemetry(
-        self,
-        *,
-        t_s: float,
-        battery_pct: float | None = None,
-        packet_loss: float = 0.0,
-        lost_packets: int = 0,
-        packets: int = 0,
-        rate_hz: float = 0.0,
-        link: str = "streaming",
-    ) -> None:
+    def publish_telemetry(self, telemetry: Telemetry) -> None:
         if self.muted:
             return
-        if battery_pct is not None:
-            self.state.battery_pct = battery_pct
-        body = payloads.telemetry_payload(
-            self.sensor_id,
-            self.session_id,
-            t_s=t_s,
-            battery_pct=battery_pct,
-            packet_loss=packet_loss,
-            lost_packets=lost_packets,
-            packets=packets,
-            rate_hz=rate_hz,
-            buffered_events=0,
-            dropped_events=0,
-            link=link,
-        )
+        if telemetry.battery_pct is not None:
+            self.state.battery_pct = telemetry.battery_pct
+        body = payloads.telemetry_payload(self.sensor_id, self.session_id, telemetry)
         self.client.publish(self.topics.telemetry, payloads.encode(body), qos=0)
 
     def close(self, timeout_s: float = 5.0) -> int:

@@ -8,7 +8,7 @@ live facts: MQTT (:class:`tracker.mqtt.SensorPublisher`), a JSON-lines file or a
 """
 
 from tracker.service.runner import TELEMETRY_INTERVAL_S, SensorResult, run_sensor, run_service
-from tracker.service.seams import EventPipeline, Recorder, Sink, Source, SourceChunk
+from tracker.service.seams import EventPipeline, Recorder, Sink, Source, SourceChunk, Telemetry
 from tracker.service.sources import CHUNK_SAMPLES, ReplaySource
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Sink",
     "Source",
     "SourceChunk",
+    "Telemetry",
     "run_sensor",
     "run_service",
 ]

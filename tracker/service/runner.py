@@ -28,7 +28,7 @@ from typing import Any
 from tracker.events import Event, RepEvent, SetEvent
 from tracker.protocol import StreamStats
 from tracker.samples import Samples
-from tracker.service.seams import EventPipeline, Recorder, Sink, Source, SourceChunk
+from tracker.service.seams import EventPipeline, Recorder, Sink, Source, SourceChunk, Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -221,15 +221,8 @@ def send_telemetry(
     sink: Sink, source: Source, t_s: float, battery: float | None, link: str = "streaming"
 ) -> None:
     st = source.stats
-    sink.publish_telemetry(
-        t_s=t_s,
-        battery_pct=battery,
-        packet_loss=st.loss_ratio,
-        lost_packets=st.lost_packets,
-        packets=st.packets,
-        rate_hz=st.samples / t_s if t_s > 0 else 0.0,
-        link=link,
-    )
+    rate_hz = st.samples / t_s if t_s > 0 else 0.0
+    sink.publish_telemetry(Telemetry(t_s, battery, st.loss_ratio, st.lost_packets, st.packets, rate_hz, link))
 
 
 def record_chunk(recorder: Recorder, chunk: SourceChunk) -> None:

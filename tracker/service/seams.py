@@ -69,6 +69,20 @@ class Recorder(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Telemetry:
+    """One sensor's link health at session time ``t_s``, as every sink publishes it (the MQTT
+    ``telemetry`` topic, docs/mqtt.md): battery, packets received and lost, sample rate, link."""
+
+    t_s: float
+    battery_pct: float | None = None
+    packet_loss: float = 0.0  # lost / (received + lost) packets
+    lost_packets: int = 0
+    packets: int = 0
+    rate_hz: float = 0.0  # samples per second of session time
+    link: str = "streaming"  # "streaming" while the source runs, "ended" at the end
+
+
 class Sink(Protocol):
     """Where one sensor's live facts go: events, the retained state, telemetry.
 
@@ -82,16 +96,6 @@ class Sink(Protocol):
 
     def publish_state(self, pipeline_state: Mapping[str, Any] | None = None) -> None: ...
 
-    def publish_telemetry(
-        self,
-        *,
-        t_s: float,
-        battery_pct: float | None = None,
-        packet_loss: float = 0.0,
-        lost_packets: int = 0,
-        packets: int = 0,
-        rate_hz: float = 0.0,
-        link: str = "streaming",
-    ) -> None: ...
+    def publish_telemetry(self, telemetry: Telemetry) -> None: ...
 
     def close(self, timeout_s: float = 5.0) -> int: ...

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from tracker.events import Event, WobbleEvent
 from tracker.mqtt import payloads
+from tracker.service.seams import Telemetry
 
 
 class MemorySink:
@@ -46,31 +47,11 @@ class MemorySink:
             self.state.update(pipeline_state)
         self._put("state", self.state.payload(self.sensor_id, self.session_id))
 
-    def publish_telemetry(
-        self,
-        *,
-        t_s: float,
-        battery_pct: float | None = None,
-        packet_loss: float = 0.0,
-        lost_packets: int = 0,
-        packets: int = 0,
-        rate_hz: float = 0.0,
-        link: str = "streaming",
-    ) -> None:
-        if battery_pct is not None:
-            self.state.battery_pct = battery_pct
+    def publish_telemetry(self, telemetry: Telemetry) -> None:
+        if telemetry.battery_pct is not None:
+            self.state.battery_pct = telemetry.battery_pct
         body = payloads.telemetry_payload(
-            self.sensor_id,
-            self.session_id,
-            t_s=t_s,
-            battery_pct=battery_pct,
-            packet_loss=packet_loss,
-            lost_packets=lost_packets,
-            packets=packets,
-            rate_hz=rate_hz,
-            buffered_events=0,
-            dropped_events=self.dropped_events,
-            link=link,
+            self.sensor_id, self.session_id, telemetry, dropped_events=self.dropped_events
         )
         self._put("telemetry", body)
 
