@@ -70,5 +70,9 @@ def run(args: argparse.Namespace) -> int:
         gateway.close()
         if embedded is not None:
             embedded.stop()
-    print(f"gateway {gateway.gateway_id}: done ({gateway.handovers} hand-overs)", flush=True)
+    print(
+        f"gateway {gateway.gateway_id}: done ({gateway.handovers} hand-overs, "
+        f"{gateway.handovers_with_state} with the pipeline's state)",
+        flush=True,
+    )
     return 0

@@ -60,6 +60,7 @@ class Gateway:
         self.sensors: dict[str, GatewaySensor] = {}
         self.client: mqtt.Client | None = None
         self.handovers = 0
+        self.handovers_with_state = 0  # of which the checkpoint carried the pipeline's state
         self._lock = threading.Lock()  # sensor state; held while publishing, so frames stay in order
 
     def _prepare(self, client: mqtt.Client) -> None:
@@ -178,6 +179,7 @@ class Gateway:
                     continue
                 sensor.owner = None
                 self.handovers += 1
+                self.handovers_with_state += sensor.checkpoint.pipeline is not None
                 log.warning(
                     "%s: worker %s lost; handing it over from packet %d",
                     sensor.sensor_id,

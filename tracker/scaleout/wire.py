@@ -70,10 +70,14 @@ def decode_frame(data: bytes) -> tuple[int, float, bytes]:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """Where a sensor's stream can be picked up cold: after its last closed set.
+    """Where a new owner picks a sensor's stream up.
 
-    ``index``: the first packet after the set closed; ``t_s``: session time of that packet's
-    first sample; the counts so far keep set numbers and event ids the same across owners.
+    ``index``: the first packet not yet fed; ``t_s``: session time of that packet's first
+    sample; the counts so far keep set numbers and event ids the same across owners.
+    ``pipeline``: the stream decoder's and the pipeline's whole state there
+    (tracker/scaleout/snapshot.py), so the new owner continues exactly; without it (an older
+    worker, or a state that could not be kept) the new owner starts a fresh pipeline, which is
+    only right after a closed set.
     """
 
     index: int = 0
@@ -81,9 +85,13 @@ class Checkpoint:
     sets_done: int = 0
     total_reps: int = 0
     wobbles: int = 0
+    pipeline: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        body = asdict(self)
+        if self.pipeline is None:
+            del body["pipeline"]
+        return body
 
     @classmethod
     def from_json(cls, data: Any) -> Checkpoint:
@@ -95,6 +103,7 @@ class Checkpoint:
             int(data.get("sets_done", 0)),
             int(data.get("total_reps", 0)),
             int(data.get("wobbles", 0)),
+            data["pipeline"] if isinstance(data.get("pipeline"), str) else None,
         )
 
 

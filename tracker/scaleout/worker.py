@@ -18,20 +18,23 @@ import contextlib
 import functools
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
 from tracker.events import Event, SetEvent
 from tracker.mqtt.publisher import MqttSettings, connect_client
+from tracker.pipeline import Pipeline
 from tracker.protocol import StreamDecoder, StreamStats
-from tracker.scaleout import wire
+from tracker.scaleout import snapshot, wire
 from tracker.scaleout.channel import SharedChannel
 from tracker.scaleout.resume import ResumedPipeline
 from tracker.service import SensorResult, SourceChunk, run_sensor
 
 log = logging.getLogger(__name__)
+
+CHECKPOINT_EVERY_S = 30.0  # of stream, besides after each closed set (a snapshot: ~2-7 ms of CPU)
 
 
 class PacketQueueSource:
@@ -56,6 +59,12 @@ class PacketQueueSource:
         self._host_s: list[float] = []
         self._ended = False
         self._ready = asyncio.Event()
+        self.on_fed: Callable[[], None] | None = None  # called once what was handed over is fed
+
+    def use_decoder(self, decoder: StreamDecoder) -> None:
+        """Continue a stream with the decoder of a checkpoint (its session clock and sequence)."""
+        self.decoder = decoder
+        self.stats = decoder.stats
 
     def frame(self, data: bytes) -> None:
         try:
@@ -91,12 +100,19 @@ class PacketQueueSource:
                 samples, notices = self.decoder.feed(packets, host_s)
                 self.fed_index += len(packets)
                 yield SourceChunk(samples, packets, host_s, notices)
+                if self.on_fed is not None:  # (the service asked for more: that chunk is done)
+                    self.on_fed()
             if self._ended and not self._packets:
                 return
 
 
 class ClaimedSensor:
-    """A sensor this worker owns: its source, channel, pipeline and the task running them."""
+    """A sensor this worker owns: its source, channel, pipeline and the task running them.
+
+    It checkpoints after each closed set and every ``CHECKPOINT_EVERY_S`` of stream, each time
+    once the packets taken so far are fed and their events published, with the decoder's and the
+    pipeline's state (tracker/scaleout/snapshot.py): a new owner restores them and continues from
+    the next packet."""
 
     def __init__(self, worker: Worker, sensor_id: str, session: str, checkpoint: wire.Checkpoint) -> None:
         assert worker.client is not None
@@ -104,33 +120,72 @@ class ClaimedSensor:
         self.sensor_id = sensor_id
         self.session = session
         self.source = PacketQueueSource(sensor_id, checkpoint)
+        self.source.on_fed = self._after_feed
         self.channel = SharedChannel(
             worker.client, worker.facts_prefix, sensor_id, session, checkpoint.wobbles
         )
-        self.pipeline = ResumedPipeline(checkpoint)
+        self.channel.sets_done = checkpoint.sets_done
+        self.pipeline: Pipeline | ResumedPipeline = self._resume(checkpoint)
+        self._closed_set: int | None = None  # a set closed since the last checkpoint
+        self._checkpoint_t_s = self.source.decoder.next_t_s
+        self._keeps_state = isinstance(self.pipeline, Pipeline)
         self.channel.online("claimed by worker " + worker.worker_id)
         self.task = asyncio.ensure_future(
             run_sensor(self.source, self.channel, self.pipeline, on_event=self._on_event)
         )
 
+    def _resume(self, cp: wire.Checkpoint) -> Pipeline | ResumedPipeline:
+        """The checkpoint's decoder and pipeline when it carries them; else a fresh pipeline
+        (from the start of the stream, or shifted to a checkpoint after a closed set)."""
+        if cp.pipeline is not None:
+            try:
+                decoder, pipeline = snapshot.loads(cp.pipeline)
+                if isinstance(decoder, StreamDecoder) and isinstance(pipeline, Pipeline):
+                    self.source.use_decoder(decoder)
+                    return pipeline
+                log.warning("%s: the checkpoint's state is not a decoder and a pipeline", self.sensor_id)
+            except snapshot.SnapshotError as exc:
+                log.warning("%s: %s; starting a fresh pipeline at packet %d", self.sensor_id, exc, cp.index)
+        return Pipeline() if cp.index == 0 else ResumedPipeline(cp)
+
     def _on_event(self, sensor: str, ev: Event) -> None:
         if isinstance(ev, SetEvent) and not self.channel.muted:
-            self.checkpoint(ev.index)
+            self._closed_set = ev.index
+
+    def _after_feed(self) -> None:
+        """The packets taken so far are fed and their events published: checkpoint when due."""
+        if self.channel.muted:
+            return
+        due = self._keeps_state and self.source.decoder.next_t_s - self._checkpoint_t_s >= CHECKPOINT_EVERY_S
+        if self._closed_set is not None or due:
+            self.checkpoint(self._closed_set or self.channel.sets_done)
+            self._closed_set = None
 
     def checkpoint(self, sets_done: int) -> None:
         """Publish where a new owner would pick up: after the packets fed so far."""
+        decoder = self.source.decoder
+        state = None
+        if self._keeps_state:
+            try:
+                state = snapshot.dumps((decoder, self.pipeline))
+            except snapshot.SnapshotError as exc:
+                log.warning("%s: checkpoints without the pipeline's state: %s", self.sensor_id, exc)
+                self._keeps_state = False
+        self._checkpoint_t_s = decoder.next_t_s
+        base_t_s = 0.0 if isinstance(self.pipeline, Pipeline) else self.source.checkpoint.t_s
         cp = wire.Checkpoint(
             index=self.source.fed_index,
-            t_s=self.source.checkpoint.t_s + self.source.decoder.next_t_s,
+            t_s=base_t_s + decoder.next_t_s,
             sets_done=sets_done,
             total_reps=int(self.pipeline.state.get("total_reps") or 0),
             wobbles=self.channel.wobbles,
+            pipeline=state,
         )
         self.worker.publish_checkpoint(self.sensor_id, self.session, cp)
 
     def hand_back(self) -> None:
-        """This worker stops mid-stream: the set in progress is left to the next owner, which
-        replays it from the checkpoint (finishing it here would publish a cut set)."""
+        """This worker stops mid-stream: what was not checkpointed is left to the next owner,
+        which picks up from the checkpoint (finishing the set here would publish a cut set)."""
         self.channel.muted = True
         self.source.end(self.source.next_index)
 
