@@ -1,4 +1,5 @@
-"""Live packets one at a time decode to exactly what the same packets give as one batch."""
+"""Live packets, one at a time or a few together (what waited while the service was busy), decode
+to exactly what the same packets give as one batch."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from tracker.protocol import CLOCK_MODULO_US, Packetizer, StreamDecoder
 from tracker.samples import Samples
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     packets=st.integers(2, 60),
     seed=st.integers(0, 2**31),
@@ -18,9 +19,16 @@ from tracker.samples import Samples
     drop=st.lists(st.integers(1, 59), max_size=4),
     repeat=st.lists(st.integers(1, 59), max_size=2),
     gyro=st.booleans(),
+    groups=st.lists(st.integers(1, 20), min_size=1, max_size=8),
 )
-def test_one_packet_at_a_time_equals_one_batch(
-    packets: int, seed: int, clock_start_us: int, drop: list[int], repeat: list[int], gyro: bool
+def test_packets_a_few_at_a_time_equal_one_batch(
+    packets: int,
+    seed: int,
+    clock_start_us: int,
+    drop: list[int],
+    repeat: list[int],
+    gyro: bool,
+    groups: list[int],
 ) -> None:
     rng = np.random.default_rng(seed)
     n = packets * 10
@@ -37,8 +45,11 @@ def test_one_packet_at_a_time_equals_one_batch(
     whole, whole_notices = batch.feed(stream)
     live = StreamDecoder()
     parts, notices = [], []
-    for p in stream:
-        s, note = live.feed([p])
+    i = 0
+    while i < len(stream):
+        size = groups[len(parts) % len(groups)]  # sizes taken in turn, [1] is one at a time
+        s, note = live.feed(stream[i : i + size])
+        i += size
         parts.append(s)
         notices += note
     joined = Samples.concat(parts)

@@ -525,20 +525,14 @@ class StreamDecoder:
         A host time that is not a finite number (NaN, inf) counts as unknown.
         """
         if len(packets) <= SCALAR_MAX_PACKETS:
-            parts: list[Samples] = []
-            for i, packet in enumerate(packets):
-                one = self._feed_one(packet, None if host_times_s is None else host_times_s[i])
-                if one is None:
-                    break
-                parts.append(one)
-            if len(parts) == len(packets):
-                return (parts[0] if len(parts) == 1 else Samples.concat(parts)), []
-            if parts:  # the rest starts with a packet the scalar path leaves to the batch path
-                k = len(parts)
+            k, run = self._feed_run(packets, host_times_s)
+            if k == len(packets) and run is not None:
+                return run, []
+            if run is not None:  # the rest starts with a packet the run leaves to the batch path
                 rest, rest_notices = self.feed(
                     packets[k:], None if host_times_s is None else host_times_s[k:]
                 )
-                return Samples.concat([*parts, rest]), rest_notices
+                return Samples.concat([run, rest]), rest_notices
         batch = decode_batch(packets, strict=False)
         notices: list[StreamNotice] = [
             StreamNotice("corrupt", self._last_end_s, packets=1, detail=str(e)) for e in batch.errors
@@ -570,42 +564,66 @@ class StreamDecoder:
         """Session time just after the last sample decoded (where the next packet should start)."""
         return self._last_end_s
 
-    def _feed_one(self, data: bytes, host_s: float | None) -> Samples | None:
-        """One packet in a running stream, the next in sequence: what a live notification is.
+    def _feed_run(
+        self, packets: Sequence[bytes], host_times_s: Sequence[float] | None
+    ) -> tuple[int, Samples | None]:
+        """The packets of a running stream that come next in sequence, from the first, with one
+        layout (samples, period, gyro, ranges): what live notifications are. Returns how many it
+        took and their samples (None for none: the first packet, a gap, a duplicate, a restart or
+        a corrupt packet are left to the batch path).
 
-        Scalar code for it (a numpy batch costs ~20 calls of overhead per packet); the same
-        samples, bit for bit, as the batch path. None when the packet needs that path (the
-        first packet, a gap, a duplicate, a restart, a corrupt packet)."""
-        last_raw = self._last_raw_us
-        if self._last_seq is None or last_raw is None or self._origin_us is None:
-            return None
-        try:
-            _, flags, seq, raw_us, period_us, n, ranges = _check_header(bytes(data), None)
-        except ProtocolError:
-            return None
-        if flags & _RESTART_BIT or (seq - self._last_seq) % SEQ_MODULO != 1:
-            return None
-        step_us = raw_us - last_raw
-        wrapped = step_us < -(CLOCK_MODULO_US // 2)
-        if step_us < 0 and not wrapped:  # the clock went back: a restart, or a late packet
-            return None
-        if wrapped:
-            self._clock_base_us += CLOCK_MODULO_US
-        t_first = (raw_us + self._clock_base_us - self._origin_us) / 1e6
+        Scalar checks per packet and one numpy conversion for the run (a numpy batch costs ~20
+        calls of overhead per packet); the same samples, bit for bit, as the batch path."""
+        last_raw, last_seq = self._last_raw_us, self._last_seq
+        if last_seq is None or last_raw is None or self._origin_us is None:
+            return 0, None
+        base_us = self._clock_base_us
+        layout: tuple[int, int, int, int] | None = None
+        firsts: list[float] = []
+        bodies: list[bytes] = []
+        step_us = 0
+        for data in packets:
+            try:
+                _, flags, seq, raw_us, period_us, n, ranges = _check_header(bytes(data), None)
+            except ProtocolError:
+                break
+            if flags & _RESTART_BIT or (seq - last_seq) % SEQ_MODULO != 1:
+                break
+            if layout is not None and layout != (flags, period_us, n, ranges):
+                break
+            step = raw_us - last_raw
+            wrapped = step < -(CLOCK_MODULO_US // 2)
+            if step < 0 and not wrapped:  # the clock went back: a restart, or a late packet
+                break
+            step_us = step
+            base_us += CLOCK_MODULO_US if wrapped else 0
+            layout = (flags, period_us, n, ranges)
+            firsts.append((raw_us + base_us - self._origin_us) / 1e6)
+            width = 6 if flags & _GYRO_BIT else 3
+            bodies.append(bytes(data[HEADER_SIZE : HEADER_SIZE + n * width * 2]))
+            last_raw, last_seq = raw_us, seq
+        if layout is None:
+            return 0, None
+        flags, period_us, n, ranges = layout
+        k = len(firsts)
         width = 6 if flags & _GYRO_BIT else 3
-        counts = np.frombuffer(data, dtype="<i2", count=n * width, offset=HEADER_SIZE).reshape(n, width)
+        counts = np.frombuffer(b"".join(bodies), dtype="<i2").reshape(k * n, width)
         accel = counts[:, :3] * (ACCEL_RANGES_G[ranges & 0x0F] / 32768.0)
         gyro = counts[:, 3:] * (GYRO_RANGES_DPS[ranges >> 4] / 32768.0) if width == 6 else None
-        t = np.arange(n) * period_us / 1e6 + t_first
-        self._last_raw_us = raw_us
+        offsets = np.arange(n) * period_us / 1e6  # as each packet's own: offsets + its first time
+        t = (offsets[None, :] + np.asarray(firsts)[:, None]).reshape(-1) if k > 1 else offsets + firsts[0]
+        self._clock_base_us = base_us
+        self._last_raw_us = last_raw
         self._last_packet_us = max(1, step_us % CLOCK_MODULO_US)
-        self._last_seq = seq
-        self._last_end_s = t_first + n * period_us / 1e6
-        if host_s is not None and math.isfinite(float(host_s)):
-            self._last_host_s = float(host_s)
-        self.stats.packets += 1
-        self.stats.samples += n
-        return Samples(t, accel, gyro)
+        self._last_seq = last_seq
+        self._last_end_s = firsts[-1] + n * period_us / 1e6
+        if host_times_s is not None:
+            finite = [float(h) for h in host_times_s[:k] if math.isfinite(float(h))]
+            if finite:
+                self._last_host_s = finite[-1]
+        self.stats.packets += k
+        self.stats.samples += k * n
+        return k, Samples(t, accel, gyro)
 
     def _times(
         self, batch: PacketBatch, host: npt.NDArray[np.float64] | None
