@@ -43,7 +43,10 @@ def clean(value: Any) -> Any:
 
 
 def encode(payload: Mapping[str, Any]) -> bytes:
-    return json.dumps(clean(payload), separators=(",", ":"), allow_nan=False).encode()
+    try:  # the usual payload is plain JSON already: no copy
+        return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError):  # NaN, infinities, numpy scalars, other objects: cleaned first
+        return json.dumps(clean(payload), separators=(",", ":"), allow_nan=False).encode()
 
 
 def _head(kind: str, sensor: str, session: str) -> dict[str, Any]:
