@@ -6,13 +6,17 @@ runs several at once and stops them all cleanly on request (Ctrl-C): the pipelin
 are closed.
 
 Per chunk the service does as little as it can, so one process keeps up with hundreds of
-sensors: the pipeline's state is compared as a small dict and the sink is asked to publish it
-only when it or the events changed; telemetry goes out once a second; a stop request is watched
-by one task per sensor, not raced against every chunk. When the process falls behind a real-time
-source (its chunks arrive more than ``BEHIND_S`` late), the chunks already waiting are fed to the
-pipeline together (up to ``MAX_COALESCED_SAMPLES``): a feed costs mostly its fixed numpy overhead
-(~300 us for 10 samples, ~500 us for 100 on a busy 2-core machine), so a loaded process catches up
-instead of falling further behind, at no extra delay when it keeps up.
+sensors: the sink is asked to publish the state when events came (the fields it publishes change
+with them) and, as a backstop, when the pipeline's state dict changed at the once-a-second
+telemetry; a stop request is watched by one task per sensor, not raced against every chunk.
+
+A pipeline's feed costs mostly the same for 10 samples as for 100, so a loaded process must feed
+what waited for it together. Sources that queue what arrives (the BLE link, a worker's packets)
+hand all of it over in one chunk themselves. For sources that yield one chunk at a time, when the
+process falls behind a real-time one (its chunks arrive more than ``BEHIND_S`` late), the chunks
+already waiting are fed together (up to ``MAX_COALESCED_SAMPLES``). Either way a process that keeps
+up feeds each packet as it comes, and one that is late catches up instead of falling further
+behind.
 """
 
 from __future__ import annotations
@@ -120,12 +124,15 @@ class _SensorRun:
             self.last_t = float(samples.t_s[-1])
             events = self.pipeline.feed(samples)
             self.emit(events)
-        if self.sink is not None:
-            self.publish_state(force=bool(events) or battery_changed)
-            now = time.monotonic()
-            if now - self._last_telemetry >= self.telemetry_interval_s:
-                self._last_telemetry = now
-                send_telemetry(self.sink, self.source, self.last_t, self.battery)
+        if self.sink is None:
+            return
+        if events or battery_changed:
+            self.publish_state(force=True)
+        now = time.monotonic()
+        if now - self._last_telemetry >= self.telemetry_interval_s:
+            self._last_telemetry = now
+            self.publish_state()  # (the published fields change with events; this is a backstop)
+            send_telemetry(self.sink, self.source, self.last_t, self.battery)
 
     def _behind(self, chunk: SourceChunk, waiting: int) -> bool:
         """Is a real-time source's chunk late enough that the next one is surely waiting?"""
