@@ -29,7 +29,7 @@ from tracker.scaleout.worker import PacketQueueSource
 
 WORKOUT = """
 name = "three-sets"
-description = "Three sets of bodyweight squats"
+description = "Three short sets of bodyweight squats (a set closes 10 s after its last rep)"
 
 [[step]]
 activity = "stand"
@@ -37,18 +37,18 @@ duration_s = 5
 
 [[step]]
 activity = "squat"
-reps = 8
-rest_s = 20
+reps = 6
+rest_s = 12
 
 [[step]]
 activity = "squat"
-reps = 8
-rest_s = 20
+reps = 6
+rest_s = 12
 
 [[step]]
 activity = "squat"
-reps = 8
-rest_s = 15
+reps = 6
+rest_s = 11
 """
 
 
@@ -115,7 +115,7 @@ def test_a_killed_worker_s_sensor_resumes_on_another_with_no_rep_lost_or_doubled
         try:
             time.sleep(1.5)  # the workers subscribe
             gateway = subprocess.Popen(
-                cli("gateway", "--replay", str(recording), "--speed", "6", "--broker", url),
+                cli("gateway", "--replay", str(recording), "--speed", "8", "--broker", url),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 text=True,
