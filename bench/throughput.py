@@ -10,6 +10,7 @@ Writes bench/results/throughput.json.
 
     .venv/bin/python bench/throughput.py [--sensors 500] [--seconds 30] [--skip-hour]
     .venv/bin/python bench/throughput.py --replay   # reptrack replay and --help as whole processes
+    .venv/bin/python bench/throughput.py --skip-hour --groups 1 2 5 10   # CPU per packet by batch
 """
 
 from __future__ import annotations
@@ -207,6 +208,75 @@ def bench_service(sensors: int, seconds: float, url: Any, shared: bool = True) -
     }
 
 
+class GroupedSource:
+    """A sensor's packets handed over ``group`` at a time, as fast as the service takes them: what
+    a loaded service gets when ``group`` packets waited for it each time."""
+
+    def __init__(self, sensor_id: str, packets: list[bytes], group: int) -> None:
+        self.sensor_id = self.name = sensor_id
+        self.packets = packets
+        self.group = group
+        self.speed = 0.0  # not real time: the service feeds each chunk as it comes
+        self.wall_t0: float | None = None
+        self.decoder = StreamDecoder()
+        self.stats = self.decoder.stats
+
+    async def chunks(self) -> Any:
+        from tracker.service import SourceChunk
+
+        for k in range(0, len(self.packets), self.group):
+            await asyncio.sleep(0)
+            group = self.packets[k : k + self.group]
+            samples, notices = self.decoder.feed(group)
+            yield SourceChunk(samples, group, None, notices)
+
+
+def bench_groups(
+    groups: list[int], url: Any, sensors: int = 50, seconds: float = 40.0
+) -> list[dict[str, Any]]:
+    """CPU per packet through the service path (decode, pipeline, state, telemetry, events over one
+    MQTT connection to the broker) when packets reach it ``group`` at a time: the cost a service
+    pays at a given lag, without the scheduler's noise. Median of 3 (process CPU time)."""
+    from tracker.mqtt import MqttSettings
+    from tracker.mqtt.publisher import connect_client
+    from tracker.scaleout.channel import SharedChannel
+    from tracker.service import run_service
+
+    part = workout_hour(hours=(seconds + 1) / 3600, seed=3)
+    clock_us = np.round(part.t_s * 1e6).astype(np.int64)
+    packets = Packetizer().encode(clock_us, part.accel_g, part.gyro_dps)[: int(seconds * 10)]
+    settings = MqttSettings(url, protocol="5")
+    client = connect_client(settings, "bench-groups")
+    out = []
+    for group in groups:
+        runs_us = []
+        for _ in range(3):
+            runs = [
+                (
+                    GroupedSource(f"g-{i:03d}", packets, group),
+                    SharedChannel(client, settings.prefix, f"g-{i:03d}", "g"),
+                    Pipeline(),
+                    None,
+                )
+                for i in range(sensors)
+            ]
+            cpu0 = time.process_time()
+            asyncio.run(run_service(runs))
+            runs_us.append((time.process_time() - cpu0) / (sensors * len(packets)) * 1e6)
+        out.append(
+            {
+                "group": group,
+                "sensors": sensors,
+                "seconds": seconds,
+                "us_per_packet": float(np.median(runs_us)),
+                "runs_us": runs_us,
+            }
+        )
+    client.disconnect()
+    client.loop_stop()
+    return out
+
+
 def bench_memory(hours: float = 8.0) -> dict[str, float]:
     day = workout_hour(hours=0.25, seed=2)  # 15 minutes, fed again and again with shifted time
     p = Pipeline()
@@ -353,6 +423,12 @@ def main() -> int:
     ap.add_argument(
         "--per-sensor-connections", action="store_true", help="one MQTT connection per sensor (reptrack run)"
     )
+    ap.add_argument(
+        "--groups",
+        type=int,
+        nargs="+",
+        help="instead of the live run: CPU per packet when packets come this many at a time",
+    )
     args = ap.parse_args()
     figures: dict[str, Any] = {}
     if args.replay:
@@ -394,6 +470,18 @@ def main() -> int:
     from bench._common import Broker
 
     broker = Broker()
+    if args.groups:
+        with broker as url:
+            figures["groups"] = bench_groups(args.groups, url)
+        for g in figures["groups"]:
+            print(
+                f"service path, {g['sensors']} sensors x {g['seconds']:.0f} s of squats, packets {g['group']} at a time "
+                f"({broker.kind}): {g['us_per_packet']:.0f} us of CPU per packet (median of 3)"
+            )
+        out = ROOT / "bench" / "results" / "throughput_groups.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(figures, indent=2) + "\n")
+        return 0
     figures["service"] = []
     with broker as url:
         for n in args.sensors:
