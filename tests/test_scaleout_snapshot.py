@@ -48,8 +48,15 @@ def test_a_sensor_restored_mid_set_continues_with_the_same_events() -> None:
         assert run(packets, int(t_s * 10)) == whole  # 10 packets a second
 
 
-def forged(body: object) -> str:
-    return base64.b64encode(zlib.compress(json.dumps(body).encode())).decode()
+def forged(body: object, code: str | None = None) -> str:
+    wrapped = {"code": code or snapshot.code_id(), "state": body}
+    return base64.b64encode(zlib.compress(json.dumps(wrapped).encode())).decode()
+
+
+def test_a_snapshot_written_by_other_code_is_refused_before_any_object_is_rebuilt() -> None:
+    # (a worker of another release would otherwise rebuild objects whose attributes no longer match)
+    with pytest.raises(snapshot.SnapshotError, match=r"written by other code \('0123456789abcdef'"):
+        snapshot.loads(forged({"obj": "tracker.protocol:StreamDecoder", "a": {}}, code="0123456789abcdef"))
 
 
 @pytest.mark.parametrize(

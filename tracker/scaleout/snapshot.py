@@ -10,15 +10,23 @@ values, numpy arrays as their bytes, and objects as their class name and attribu
 never runs code from the message: only classes of the decoder and the pipeline
 (``ALLOWED_MODULES``) are rebuilt, without calling their constructors, and anything else is
 refused with a :class:`SnapshotError` naming what was found.
+
+A snapshot names the code that wrote it (:func:`code_id`, a digest of the modules whose objects it
+holds): a worker running other code (an upgrade half rolled out) refuses it rather than rebuild
+objects whose attributes may no longer match, and the new owner starts a fresh pipeline as it would
+without a snapshot.
 """
 
 from __future__ import annotations
 
 import base64
 import collections
+import functools
+import hashlib
 import importlib
 import json
 import zlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,9 +41,25 @@ class SnapshotError(ValueError):
     """A snapshot that cannot be taken (an object of an unknown kind) or read (damaged, foreign)."""
 
 
+@functools.cache
+def code_id() -> str:
+    """A digest of the source of every module whose objects a snapshot may hold."""
+    root = Path(__file__).resolve().parents[1]
+    files = [
+        root / "protocol.py",
+        root / "samples.py",
+        root / "events.py",
+        *sorted((root / "pipeline").glob("*.py")),
+    ]
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.name.encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def dumps(value: Any) -> str:
-    """``value`` as text (JSON, zlib, base64)."""
-    raw = json.dumps(_encode(value), separators=(",", ":")).encode()
+    """``value`` as text (JSON, zlib, base64), marked with the code that wrote it."""
+    raw = json.dumps({"code": code_id(), "state": _encode(value)}, separators=(",", ":")).encode()
     return base64.b64encode(zlib.compress(raw, 1)).decode("ascii")
 
 
@@ -46,7 +70,14 @@ def loads(text: str) -> Any:
         raw = unpack.decompress(base64.b64decode(text.encode("ascii"), validate=True), MAX_BYTES)
         if unpack.unconsumed_tail:
             raise SnapshotError(f"a snapshot that unpacks to more than {MAX_BYTES} bytes")
-        return _decode(json.loads(raw))
+        body = json.loads(raw)
+        if not isinstance(body, dict) or "state" not in body:
+            raise SnapshotError("not a RepTrack snapshot (no state)")
+        if body.get("code") != code_id():
+            raise SnapshotError(
+                f"a snapshot written by other code ({body.get('code')!r}, this is {code_id()!r})"
+            )
+        return _decode(body["state"])
     except SnapshotError:
         raise
     except (ValueError, TypeError, KeyError, IndexError, RecursionError, zlib.error) as exc:
