@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracker.cli.replay import rechunk, replay_file
+from tracker.cli.replay import replay_file
 from tracker.errors import InputFileError
 from tracker.io.load import load_session
 from tracker.io.stream import RestartWithSession, open_stream
-from tracker.samples import Samples
+from tracker.samples import Samples, rechunk
 
 # ../shared/data from the main checkout, ../../shared/data from a worktree under /work/wt
 DATA = next(

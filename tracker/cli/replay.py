@@ -87,6 +87,7 @@ def _run_pipeline(
 
     Returns the events and the pipeline's note on corrupt samples it replaced (None if none)."""
     from tracker.pipeline import Pipeline
+    from tracker.samples import rechunk
 
     pipeline = Pipeline(calibration=cal, sensor_leg=sensor_leg)
     events: list[Event] = []
@@ -98,24 +99,6 @@ def _run_pipeline(
             events += pipeline.feed(packet)
     events += pipeline.finish()
     return events, pipeline.replaced_samples()
-
-
-def rechunk(blocks: Iterator[Samples], size: int) -> Iterator[Samples]:
-    """The samples of ``blocks`` in packets of ``size`` (the last may be shorter), wherever the
-    blocks end: the same packets as ``Samples.concat(blocks).chunks(size)``."""
-    from tracker.samples import Samples
-
-    carry: Samples | None = None
-    for block in blocks:
-        if carry is not None:
-            block = Samples.concat([carry, block])
-            carry = None
-        whole = len(block) - len(block) % size
-        yield from block.slice(0, whole).chunks(size)
-        if whole < len(block):
-            carry = block.slice(whole, len(block))
-    if carry is not None:
-        yield carry
 
 
 def calibration_for(meta: Any, override: Path | None) -> tuple[Any, str | None]:
