@@ -121,18 +121,18 @@ def test_a_bad_cell_deep_in_a_csv_is_reported_with_its_line_when_the_replay_reac
 
 
 def test_a_long_replay_holds_a_block_not_the_whole_recording(tmp_path: Path) -> None:
-    """40,000 samples (2.2 MB as arrays) played in 1,000-sample blocks: from opening the file to
-    the last chunk the source allocates less than half of that at its peak (0.43 MB). Before, the
+    """40,000 samples (2.2 MB as arrays) played in 250-sample blocks: from opening the file to the
+    last chunk the source allocates less than half of that at its peak (0.55 MB). Before, the
     whole file was loaded when the source was made."""
     n = 40_000
     path = _csv(tmp_path / "long.csv", n)
     _count(ReplaySource(_csv(tmp_path / "short.csv", 50), speed=0))  # imports and caches out of the way
     tracemalloc.start()
     try:
-        source = ReplaySource(path, speed=0, block_samples=1000)
+        source = ReplaySource(path, speed=0, block_samples=250)
         played = _count(source)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert played == n
-    assert peak < n * 7 * 8 / 2, f"peak {peak / 1e6:.2f} MB"  # measured: 0.43 MB
+    assert peak < n * 7 * 8 / 2, f"peak {peak / 1e6:.2f} MB"  # measured: 0.55 MB
