@@ -52,7 +52,7 @@ from tracker.protocol import StreamNotice
 from tracker.samples import Samples
 
 BLOCK_SAMPLES = 60_000
-READ_BYTES = 1 << 22  # read at a time: a 60 000-row block of 7 columns is about 3.6 MB
+READ_BYTES = 1 << 20  # read at a time (a 60 000-row block of 7 columns is about 3.6 MB)
 HEADER_SCAN_BYTES = 1 << 20  # comments and the header line must fit in the first MiB
 MAX_PLAIN_STEP_S = 0.5  # a longer median time step is no IMU in seconds (see generic_csv._time_in_seconds)
 
@@ -257,20 +257,26 @@ class _CsvBody:
             return values
 
     def _next_lines(self) -> bytes:
-        """The bytes of the next ``block_samples`` lines, each ending in a newline (b"" at the end)."""
-        pending = self._pending
-        while pending.count(b"\n") < self.block_samples:
-            more = self.handle.read(min(READ_BYTES, max(1 << 16, 128 * self.block_samples)))
+        """The bytes of the next ``block_samples`` lines, each ending in a newline (b"" at the end),
+        read in pieces and joined once (no growing buffer copied over and over)."""
+        need = self.block_samples
+        pieces = [self._pending]
+        have = self._pending.count(b"\n")
+        while have < need:
+            more = self.handle.read(min(READ_BYTES, max(1 << 16, 128 * need)))
             if not more:
                 break
-            pending += more
-        newlines = np.flatnonzero(np.frombuffer(pending, np.uint8) == 0x0A)
-        if newlines.size >= self.block_samples:
-            cut = int(newlines[self.block_samples - 1]) + 1
-            data, self._pending = pending[:cut], pending[cut:]
-            return data
+            pieces.append(more)
+            have += more.count(b"\n")
         self._pending = b""
-        return pending + b"\n" if pending and not pending.endswith(b"\n") else pending
+        if have >= need:
+            last = pieces[-1]
+            newlines = np.flatnonzero(np.frombuffer(last, np.uint8) == 0x0A)
+            cut = int(newlines[need - (have - newlines.size) - 1]) + 1
+            pieces[-1], self._pending = last[:cut], last[cut:]
+            return b"".join(pieces)
+        data = b"".join(pieces)
+        return data + b"\n" if data and not data.endswith(b"\n") else data
 
 
 class _NotPlain(Exception):
