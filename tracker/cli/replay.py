@@ -104,6 +104,8 @@ def _run_pipeline(
 def calibration_for(meta: Any, override: Path | None) -> tuple[Any, str | None]:
     """What a replay applies (docs/calibration.md): ``--calibration FILE``; else the calibration the
     recording names, when it is still in the store; else the device's current one; else none."""
+    if override is None and not meta.calibration_id and meta.device_id in ("", "unknown"):
+        return None, None  # nothing to look up (and the calibration package, 60 ms, not imported)
     from calibration import find_calibration_by_id, resolve_calibration
 
     if override is not None:
