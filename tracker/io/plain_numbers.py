@@ -22,46 +22,59 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-_ONES = np.uint64(0x0101010101010101)
-_HIGH = np.uint64(0x8080808080808080)
-_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_U = np.uint64
+_ONES = _U(0x0101010101010101)
+_HIGH = _U(0x8080808080808080)
+_ZEROS = _U(0x3030303030303030)  # eight '0' characters
 _PAD = 16
 _POW10_INT = np.array([10**k for k in range(17)], dtype=np.uint64)
 _POW10 = np.array([10.0**k for k in range(17)])
-_EXACT = np.uint64(1 << 53)
+_EXACT = _U(1 << 53)
 BATCH_ROWS = 4096
 
 
-def _zero_bytes(v: Any) -> Any:
-    """The high bit of every byte of ``v`` that is zero (exact, no borrow between bytes)."""
-    return ~(((v & _LOW7) + _LOW7) | v) & _HIGH
+def _tables() -> dict[str, npt.NDArray[np.uint64]]:
+    """Per cell length (0-16), for the word of a cell's last 8 bytes ("hi") and the 8 before
+    ("lo"): which bytes are the cell's (0xFF), and where its first byte is (0x01 there, if in it)."""
+    keep_hi, keep_lo, first_hi, first_lo = [], [], [], []
+    for n in range(17):
+        out_hi, out_lo = max(8 - n, 0), min(max(16 - n, 0), 8)
+        keep_hi.append(0 if out_hi >= 8 else ~((1 << (8 * out_hi)) - 1) & (2**64 - 1))
+        keep_lo.append(0 if out_lo >= 8 else ~((1 << (8 * out_lo)) - 1) & (2**64 - 1))
+        first_hi.append(1 << (8 * out_hi) if 1 <= n <= 8 else 0)
+        first_lo.append(1 << (8 * out_lo) if n > 8 else 0)
+    return {k: np.array(v, dtype=np.uint64) for k, v in locals().items() if k.startswith(("keep", "first"))}
+
+
+_T = _tables()
+
+
+def _word(raw: Any, keep: Any) -> tuple[Any, Any, Any, Any, Any]:
+    """One word of each cell (``keep``: its bytes), the bytes outside taken as leading '0's.
+
+    Returns (the word's digits as a number, the digit bytes of the cell (0x01 each), its '.' and
+    '-' bytes (0x01), and whether every byte is a digit, '.' or '-')."""
+    w = (raw & keep) | (_ZEROS & ~keep)
+    # every byte in '-' (0x2D) .. '9' (0x39): its high bit set by + (0x80 - 0x2D), not by + (0x80 - 0x3A)
+    ok = ((w + _U(0x53) * _ONES) & ~(w + _U(0x46) * _ONES) & _HIGH) == _HIGH
+    digit = (w >> _U(4)) & _ONES  # 0x3X: digits; 0x2D '-', 0x2E '.', 0x2F '/'
+    other = digit ^ _ONES
+    low, second = w & _ONES, (w >> _U(1)) & _ONES
+    ok &= (other & low & second) == 0  # no '/'
+    dot = other & second & ~low
+    minus = other & low & ~second
+    d = w & (digit * _U(0x0F))
+    # the 8 digits (first character lowest) combined: pairs, quads, all eight
+    d = (d * _U(10) + (d >> _U(8))) & _U(0x00FF00FF00FF00FF)
+    d = (d * _U(100) + (d >> _U(16))) & _U(0x0000FFFF0000FFFF)
+    d = (d * _U(10000) + (d >> _U(32))) & _U(0xFFFFFFFF)
+    return d, digit & keep, dot, minus, ok
 
 
 def _byte_of(bit: Any) -> Any:
-    """Which byte (0-7) holds the one high bit ``0x80 << 8 k`` of each word (k; any value for 0):
-    a power of two converts to a double exactly, and ``frexp`` gives its exponent 8 k + 8."""
-    return np.frexp(bit.astype(np.float64))[1] // 8 - 1
-
-
-def _word(words: Any, at: npt.NDArray[np.intp], outside: npt.NDArray[np.intp]) -> tuple[Any, ...]:
-    """The 8 bytes starting at ``at`` as a little-endian word, with its ``outside`` lowest bytes
-    (not part of the cell) zeroed; returns (digit value of the word's digits, the high bit of its
-    digit / dot / minus / cell bytes)."""
-    w = words[at]
-    shift = (np.minimum(outside, 7) * 8).astype(np.uint64)
-    keep = np.where(outside >= 8, np.uint64(0), ~((np.uint64(1) << shift) - np.uint64(1)))
-    w &= keep
-    digit = ((w + np.uint64(0x50) * _ONES) & ~(w + np.uint64(0x46) * _ONES)) & _HIGH  # '0' <= b <= '9'
-    dot = _zero_bytes(w ^ (np.uint64(0x2E) * _ONES))
-    minus = _zero_bytes(w ^ (np.uint64(0x2D) * _ONES))
-    cell = keep & _HIGH
-    digit_bytes = (digit >> np.uint64(7)) * np.uint64(0xFF)
-    d = (w & digit_bytes) - ((np.uint64(0x30) * _ONES) & digit_bytes)
-    # combine the 8 digit bytes (first character lowest) into one number: pairs, quads, all eight
-    d = (d * np.uint64(10) + (d >> np.uint64(8))) & np.uint64(0x00FF00FF00FF00FF)
-    d = (d * np.uint64(100) + (d >> np.uint64(16))) & np.uint64(0x0000FFFF0000FFFF)
-    d = (d * np.uint64(10000) + (d >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
-    return d, digit, dot, minus, cell, w
+    """Which byte (0-7) holds the one bit ``0x01 << 8 k`` of each word (k; any value for 0): a
+    power of two converts to a double exactly, and ``frexp`` gives its exponent 8 k + 1."""
+    return np.frexp(bit.astype(np.float64))[1] // 8
 
 
 def parse_plain_rows(data: bytes, width: int) -> npt.NDArray[np.float64] | None:
@@ -101,40 +114,28 @@ def _cells(
 ) -> bool:
     """Parse the cells ending at ``ends`` (``lens`` bytes long, 1-16) into ``out``; False when one
     is not a plain decimal of at most 15 significant digits."""
-    wide = int(lens.max()) > 8
-    value, digit, dot, minus, cell, _ = _word(words, ends - 8, np.maximum(8 - lens, 0))
-    many_dots = (dot & (dot - np.uint64(1))) != 0
-    dec = np.where(dot != 0, 7 - _byte_of(dot), 0)
-    ok = (digit | dot | minus) == cell
-    has_digit = digit != 0
-    first = np.where(
-        lens <= 8, np.uint64(0x80) << (np.maximum(8 - lens, 0) * 8).astype(np.uint64), np.uint64(0)
-    )
-    ok &= (minus == 0) | (minus == first)
-    if wide:
-        lo_value, lo_digit, lo_dot, lo_minus, lo_cell, _ = _word(words, ends - 16, np.clip(16 - lens, 0, 8))
-        ok &= (lo_digit | lo_dot | lo_minus) == lo_cell
-        lo_first = np.where(
-            lens > 8, np.uint64(0x80) << (np.clip(16 - lens, 0, 7) * 8).astype(np.uint64), np.uint64(0)
-        )
-        ok &= (lo_minus == 0) | (lo_minus == lo_first)
-        ok &= (lo_minus == 0) | (minus == 0)
-        many_dots |= ((lo_dot & (lo_dot - np.uint64(1))) != 0) | ((lo_dot != 0) & (dot != 0))
+    value, digit, dot, minus, ok = _word(words[ends - 8], _T["keep_hi"][lens])
+    minus_ok = (minus == 0) | (minus == _T["first_hi"][lens])
+    dec = 7 - _byte_of(dot)
+    if int(lens.max()) > 8:
+        lo_value, lo_digit, lo_dot, lo_minus, lo_ok = _word(words[ends - 16], _T["keep_lo"][lens])
+        ok &= lo_ok
+        minus_ok &= ((lo_minus == 0) | (lo_minus == _T["first_lo"][lens])) & ((lo_minus == 0) | (minus == 0))
+        ok &= (lo_dot == 0) | (dot == 0)
         dec = np.where(lo_dot != 0, 15 - _byte_of(lo_dot), dec)
-        dot |= lo_dot  # (only whether there is one counts from here)
-        has_digit |= lo_digit != 0
-        value = lo_value * np.uint64(100_000_000) + value
-    minus_any = minus != 0
-    if wide:
-        minus_any |= lo_minus != 0
-    if not (bool(ok.all()) and bool(has_digit.all())) or bool(many_dots.any()):
+        dot |= lo_dot
+        digit |= lo_digit
+        minus |= lo_minus
+        value = lo_value * _U(100_000_000) + value
+    ok &= minus_ok & (digit != 0) & ((dot & (dot - _U(1))) == 0)  # a digit; at most one '.'
+    if not bool(ok.all()):
         return False
-    dec = dec.astype(np.intp)
     with_dot = dot != 0
+    dec = np.where(with_dot, dec, 0).astype(np.intp)
     p = _POW10_INT[dec]
-    mant = np.where(with_dot, (value // (p * np.uint64(10))) * p + value % p, value)
+    mant = np.where(with_dot, (value // (p * _U(10))) * p + value % p, value)
     if not bool((mant < _EXACT).all()):
         return False
     np.divide(mant.astype(np.float64), _POW10[dec], out=out)
-    np.negative(out, out=out, where=minus_any)
+    np.negative(out, out=out, where=minus != 0)
     return True
