@@ -115,19 +115,21 @@ def _cells(
     """Parse the cells ending at ``ends`` (``lens`` bytes long, 1-16) into ``out``; False when one
     is not a plain decimal of at most 15 significant digits."""
     value, digit, dot, minus, ok = _word(words[ends - 8], _T["keep_hi"][lens])
-    minus_ok = (minus == 0) | (minus == _T["first_hi"][lens])
+    ok &= (minus == 0) | (minus == _T["first_hi"][lens])  # (none in this word if the cell is longer)
     dec = 7 - _byte_of(dot)
-    if int(lens.max()) > 8:
-        lo_value, lo_digit, lo_dot, lo_minus, lo_ok = _word(words[ends - 16], _T["keep_lo"][lens])
-        ok &= lo_ok
-        minus_ok &= ((lo_minus == 0) | (lo_minus == _T["first_lo"][lens])) & ((lo_minus == 0) | (minus == 0))
-        ok &= (lo_dot == 0) | (dot == 0)
-        dec = np.where(lo_dot != 0, 15 - _byte_of(lo_dot), dec)
-        dot |= lo_dot
-        digit |= lo_digit
-        minus |= lo_minus
-        value = lo_value * _U(100_000_000) + value
-    ok &= minus_ok & (digit != 0) & ((dot & (dot - _U(1))) == 0)  # a digit; at most one '.'
+    wide = np.flatnonzero(lens > 8)  # the few cells of 9-16 bytes: their 8 bytes before, too
+    if wide.size:
+        n = lens[wide]
+        lo_value, lo_digit, lo_dot, lo_minus, lo_ok = _word(words[ends[wide] - 16], _T["keep_lo"][n])
+        ok[wide] &= (
+            lo_ok & ((lo_minus == 0) | (lo_minus == _T["first_lo"][n])) & ((lo_dot == 0) | (dot[wide] == 0))
+        )
+        dec[wide] = np.where(lo_dot != 0, 15 - _byte_of(lo_dot), dec[wide])
+        dot[wide] |= lo_dot
+        digit[wide] |= lo_digit
+        minus[wide] |= lo_minus
+        value[wide] += lo_value * _U(100_000_000)
+    ok &= (digit != 0) & ((dot & (dot - _U(1))) == 0)  # a digit; at most one '.'
     if not bool(ok.all()):
         return False
     with_dot = dot != 0
