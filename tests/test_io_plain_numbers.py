@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from tracker.io.plain_numbers import parse_plain_rows
 
-# plain decimals of up to 16 characters and 15 significant digits: always parsed here
+# plain decimals of up to 14 digits (16 characters with a sign and a point): always parsed here
 plain_cells = st.builds(
     lambda sign, digits, dot: (
         sign

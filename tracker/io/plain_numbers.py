@@ -7,8 +7,8 @@ read as the 8 or 16 bytes before its separator, taken as 64-bit words; the bytes
 (digit, ``.``, ``-``) and the digits combined into an integer with a few multiplications per word
 (the "SWAR" technique: SIMD within a register), all as numpy operations over every cell at once.
 
-Exactness: a cell of at most 15 significant digits is an integer ``m < 2**53`` over ``10**d``
-(``d <= 15``). Both are exact doubles, and IEEE division rounds their quotient correctly, which is
+Exactness: a cell of at most 16 characters whose digits make an integer ``m < 2**53`` is ``m``
+over ``10**d`` (``d <= 15``). Both are exact doubles, and IEEE division rounds their quotient correctly, which is
 also what ``float(text)`` (correct rounding) gives; a minus sign negates it (``-0.000`` is ``-0.0``).
 
 :func:`parse_plain_rows` returns None for anything else (an exponent, ``nan``, spaces, ``\\r``,
@@ -113,7 +113,7 @@ def _cells(
     words: Any, ends: npt.NDArray[np.intp], lens: npt.NDArray[np.intp], out: npt.NDArray[np.float64]
 ) -> bool:
     """Parse the cells ending at ``ends`` (``lens`` bytes long, 1-16) into ``out``; False when one
-    is not a plain decimal of at most 15 significant digits."""
+    is not a plain decimal whose digits make an integer below 2**53."""
     value, digit, dot, minus, ok = _word(words[ends - 8], _T["keep_hi"][lens])
     ok &= (minus == 0) | (minus == _T["first_hi"][lens])  # (none in this word if the cell is longer)
     dec = 7 - _byte_of(dot)
