@@ -11,6 +11,7 @@ Writes bench/results/throughput.json.
     .venv/bin/python bench/throughput.py [--sensors 500] [--seconds 30] [--skip-hour]
     .venv/bin/python bench/throughput.py --replay   # reptrack replay and --help as whole processes
     .venv/bin/python bench/throughput.py --skip-hour --groups 1 2 5 10   # CPU per packet by batch
+    .venv/bin/python bench/throughput.py --replay --baseline ../main   # and main's replay, same run
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -344,52 +347,81 @@ print(json.dumps([os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_s
 """
 
 
-def process_cost(argv: list[str], repeat: int = 3) -> dict[str, Any]:
+def process_cost(argv: list[str], repeat: int = 3, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Median CPU time (user + system) and peak RSS of a whole command, from its own rusage.
 
     Measured by a small Python process that starts the command: a child forked from this (large)
-    benchmark process would count the pages it shares with it before ``exec`` as its RSS."""
+    benchmark process would count the pages it shares with it before ``exec`` as its RSS. On one
+    core (``taskset -c 0``) where ``taskset`` exists."""
     cpu, rss = [], []
+    pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
     for _ in range(repeat):
         out = subprocess.run(
-            [sys.executable, "-c", _MEASURE, *argv], capture_output=True, text=True, check=True
+            [*pin, sys.executable, "-c", _MEASURE, *argv], capture_output=True, text=True, check=True, env=env
         )
         code, cpu_s, maxrss_kb = json.loads(out.stdout)
         if code != 0:
             raise SystemExit(f"{' '.join(argv)} failed with exit code {code}")
         cpu.append(cpu_s)
         rss.append(maxrss_kb / 1024)
-    return {"cpu_s": float(np.median(cpu)), "cpu_runs_s": cpu, "peak_rss_mb": float(np.median(rss))}
+    return {
+        "cpu_s": float(np.median(cpu)),
+        "cpu_runs_s": cpu,
+        "peak_rss_mb": float(np.median(rss)),
+        "one_core": bool(pin),
+    }
+
+
+def installed_env(pycache: Path) -> dict[str, str]:
+    """The environment of an installed RepTrack: Python's bytecode of RepTrack's modules cached (in
+    ``pycache``, outside the repository), as ``pip install`` leaves it. Without it (this machine
+    sets PYTHONDONTWRITEBYTECODE=1) every run compiles every module it imports first."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    return env
 
 
 def bench_replay(hours: tuple[float, ...] = (1.0, 8.0), baseline: Path | None = None) -> dict[str, Any]:
     """``reptrack replay`` as a whole process (imports, reading, pipeline) on real-data CSVs of
     one and eight hours and on the same hours as native recordings (float-sample records);
-    ``--help``/``--version``. With ``baseline`` (another checkout, e.g. main's worktree) its
-    replays of the hour (CSV and native) are timed in the same run, so the ratio holds on a
-    busy machine."""
+    ``--help``/``--version``. Each as an installed RepTrack runs (bytecode cached, after one
+    warm-up run); the 1 h CSV also with every module compiled first (``cold``). With ``baseline``
+    (another checkout, e.g. main's worktree) its replays of the hour (CSV and native) are timed in
+    the same run, so the ratio holds on a busy machine."""
     import tempfile
 
     exe = [sys.executable, "-m", "tracker.cli"]
-    out: dict[str, Any] = {
-        "help": process_cost([*exe, "--help"]),
-        "version": process_cost([*exe, "--version"]),
-    }
-    if REAL_DATA is None:
-        return out
-    run_baseline = f"import sys, runpy; sys.path.insert(0, {str(baseline)!r}); runpy.run_module('tracker.cli', run_name='__main__')"
     with tempfile.TemporaryDirectory() as tmp:
+        env = installed_env(Path(tmp) / "pycache")
+        process_cost([*exe, "--help"], repeat=1, env=env)  # the warm-up: bytecode written
+        out: dict[str, Any] = {
+            "help": process_cost([*exe, "--help"], env=env),
+            "version": process_cost([*exe, "--version"], env=env),
+        }
+        if REAL_DATA is None:
+            return out
+        run_baseline = f"import sys, runpy; sys.path.insert(0, {str(baseline)!r}); runpy.run_module('tracker.cli', run_name='__main__')"
         for h in hours:
             csv = Path(tmp) / f"real-{h:g}h.csv"
             n = real_data_csv(csv, h)
             native = _native_copy(csv, Path(tmp) / f"real-{h:g}h.rtrk")
             for kind, path in (("csv", csv), ("native", native)):
-                cost = process_cost([*exe, "replay", str(path), "--json"], repeat=3 if h <= 1 else 1)
-                cost.update(samples=n, hours=h, realtime_factor=h * 3600 / cost["cpu_s"])
-                cost.update(megabytes=round(path.stat().st_size / 1e6, 1))
-                out[f"{kind}_{h:g}h"] = cost
+                argv = [*exe, "replay", str(path), "--json"]
+                process_cost(argv, repeat=1, env=env)  # the warm-up
+                runs = {f"{kind}_{h:g}h": env}
+                if kind == "csv" and h == 1.0:
+                    runs[f"{kind}_{h:g}h_cold"] = None
+                for key, run_env in runs.items():
+                    cost = process_cost(argv, repeat=3 if h <= 1 else 1, env=run_env)
+                    cost.update(samples=n, hours=h, realtime_factor=h * 3600 / cost["cpu_s"])
+                    cost.update(
+                        megabytes=round(path.stat().st_size / 1e6, 1), bytecode_cached=run_env is not None
+                    )
+                    out[key] = cost
                 if baseline is not None and h == 1.0:
-                    base = process_cost([sys.executable, "-c", run_baseline, "replay", str(path), "--json"])
+                    argv = [sys.executable, "-c", run_baseline, "replay", str(path), "--json"]
+                    process_cost(argv, repeat=1, env=env)
+                    base = process_cost(argv, env=env)
                     base.update(hours=h, realtime_factor=h * 3600 / base["cpu_s"], checkout=str(baseline))
                     out[f"baseline_{kind}_1h"] = base
     return out
@@ -440,7 +472,8 @@ def main() -> int:
         for key, r in res.items():
             if key.startswith(("csv", "native", "baseline")):
                 print(
-                    f"reptrack replay, {key}: {r['cpu_s']:.2f} s of CPU (median of {len(r['cpu_runs_s'])}), "
+                    f"reptrack replay, {key}: {r['cpu_s']:.2f} s of CPU (median of {len(r['cpu_runs_s'])}"
+                    f"{', one core' if r['one_core'] else ''}), "
                     f"{r['realtime_factor']:.0f}x real time, peak RSS {r['peak_rss_mb']:.0f} MB"
                 )
         out = ROOT / "bench" / "results" / "throughput_replay.json"

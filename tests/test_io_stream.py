@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracker.cli.replay import rechunk, replay_file
+from tracker.cli.replay import replay_file
 from tracker.errors import InputFileError
 from tracker.io.load import load_session
 from tracker.io.stream import RestartWithSession, open_stream
-from tracker.samples import Samples
+from tracker.samples import Samples, rechunk
 
 # ../shared/data from the main checkout, ../../shared/data from a worktree under /work/wt
 DATA = next(
@@ -23,13 +23,16 @@ DATA = next(
 )
 
 
-def _csv(path: Path, n: int, seed: int, gyro: bool = True, t0: float = 0.0) -> Path:
+def _csv(path: Path, n: int, seed: int, gyro: bool = True, t0: float = 0.0, fmt: str = "repr") -> Path:
+    """``n`` samples; cells as ``repr`` writes them (up to 17 significant digits: numpy's parser
+    reads them) or as ``%.5f`` does (plain decimals: read by tracker/io/plain_numbers.py)."""
     rng = np.random.default_rng(seed)
     t = t0 + np.arange(n) / 100.0
     acc = np.column_stack([0.1 * np.sin(t), 0.05 * rng.normal(size=n), 1 + 0.01 * rng.normal(size=n)])
     head = "# device_id: ab-12\n# sensor_leg: left\nt,ax,ay,az" + (",gx,gy,gz\n" if gyro else "\n")
     rows = np.column_stack([t, acc, rng.normal(0, 3, (n, 3))] if gyro else [t, acc])
-    path.write_text(head + "\n".join(",".join(repr(v) for v in row) for row in rows.tolist()) + "\n")
+    cell = repr if fmt == "repr" else (lambda v: fmt % v)
+    path.write_text(head + "\n".join(",".join(cell(v) for v in row) for row in rows.tolist()) + "\n")
     return path
 
 
@@ -44,11 +47,12 @@ def _streamed(path: Path, block: int) -> Samples:
     seed=st.integers(0, 99),
     gyro=st.booleans(),
     t0=st.sampled_from([0.0, 12.5]),
+    fmt=st.sampled_from(["repr", "%.5f"]),
 )
 def test_blocks_join_to_the_whole_file_samples(
-    tmp_path: Path, n: int, block: int, seed: int, gyro: bool, t0: float
+    tmp_path: Path, n: int, block: int, seed: int, gyro: bool, t0: float, fmt: str
 ) -> None:
-    path = _csv(tmp_path / f"s{seed}.csv", n, seed, gyro, t0)
+    path = _csv(tmp_path / f"s{seed}.csv", n, seed, gyro, t0, fmt)
     whole = load_session(path, check_units=False)
     stream = open_stream(path, block_samples=block)
     got = Samples.concat(list(stream.blocks()))

@@ -8,7 +8,6 @@ moved by up to 11 deg.)
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,16 +15,13 @@ from hypothesis import strategies as st
 
 from firmware_sim.session import simulate
 from firmware_sim.workout import Workout, load_workout
+from tests.paths import SHARED_DATA_DIR
 from tracker.events import Event, RepEvent
 from tracker.io.load import load_session
 from tracker.pipeline import Pipeline
 from tracker.samples import Samples
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = next(
-    (d for d in (REPO.parent / "shared" / "data", Path("/work/shared/data")) if d.is_dir()),
-    REPO.parent / "shared" / "data",
-)
+DATA = SHARED_DATA_DIR
 
 WORKOUT = """
 [[step]]
@@ -74,9 +70,12 @@ def simulated() -> tuple[Samples, tuple[Event, ...]]:
     return samples, tuple(replay(samples))
 
 
+REAL = sorted(str(p.relative_to(DATA)) for p in DATA.glob("*/*.csv")) if DATA.is_dir() else []
+
+
 @cache
 def real(name: str) -> tuple[Samples, str | None, tuple[Event, ...]]:
-    path = DATA / "cmu-thigh" / name
+    path = DATA / name
     if not path.is_file():
         pytest.skip(f"real recording not found at {path}")
     session = load_session(path)
@@ -84,9 +83,10 @@ def real(name: str) -> tuple[Samples, str | None, tuple[Event, ...]]:
     return session.samples, leg, tuple(replay(session.samples, sensor_leg=leg))
 
 
-def chunk_sizes(n: int) -> st.SearchStrategy[list[int]]:
-    """A few chunk sizes, from live packets to the whole session (cycled by :func:`replay`)."""
-    size = st.one_of(st.integers(8, 400), st.integers(400, n))
+def chunk_sizes(n: int, smallest: int = 8) -> st.SearchStrategy[list[int]]:
+    """A few chunk sizes, from live packets of ``smallest`` samples or more (a MetaWear notification
+    carries three) to the whole session (cycled by :func:`replay`)."""
+    size = st.one_of(st.integers(smallest, 400), st.integers(400, n))
     return st.lists(size, min_size=1, max_size=5)
 
 
@@ -99,11 +99,14 @@ def test_simulated_session_gives_the_same_events_in_any_chunking(data: st.DataOb
     assert replay(samples, sizes) == list(whole)
 
 
+@pytest.mark.skipif(not REAL, reason="the real recordings (../shared/data) are not here")
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
-def test_real_recording_gives_the_same_events_in_any_chunking(data: st.DataObject) -> None:
-    samples, leg, whole = real("Lunge_RightThigh.csv")
-    sizes = data.draw(chunk_sizes(len(samples)), label="chunk sizes")
+def test_real_recordings_give_the_same_events_in_any_chunking(data: st.DataObject) -> None:
+    """Every real recording under ../shared/data (CMU-MBL thigh exercises, HuGaDB daily life)."""
+    name = data.draw(st.sampled_from(REAL), label="recording")
+    samples, leg, whole = real(name)
+    sizes = data.draw(chunk_sizes(len(samples), smallest=1), label="chunk sizes")
     assert replay(samples, sizes, sensor_leg=leg) == list(whole)
 
 

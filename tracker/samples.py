@@ -108,3 +108,23 @@ class Samples:
         dt = np.diff(self.t_s)
         dt = dt[dt > 0]
         return float(1.0 / np.median(dt)) if dt.size else 0.0
+
+
+def rechunk(blocks: Iterable[Samples], size: int) -> Iterator[Samples]:
+    """The samples of ``blocks`` in packets of ``size`` (the last may be shorter), wherever the
+    blocks end: the same packets as ``Samples.concat(blocks).chunks(size)``. A packet that would
+    join samples with and without gyroscope is cut where the gyroscope starts or stops."""
+    carry: Samples | None = None
+    for block in blocks:
+        if carry is not None:
+            if carry.has_gyro != block.has_gyro:
+                yield carry
+            else:
+                block = Samples.concat([carry, block])
+            carry = None
+        whole = len(block) - len(block) % size
+        yield from block.slice(0, whole).chunks(size)
+        if whole < len(block):
+            carry = block.slice(whole, len(block))
+    if carry is not None:
+        yield carry

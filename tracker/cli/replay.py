@@ -87,6 +87,7 @@ def _run_pipeline(
 
     Returns the events and the pipeline's note on corrupt samples it replaced (None if none)."""
     from tracker.pipeline import Pipeline
+    from tracker.samples import rechunk
 
     pipeline = Pipeline(calibration=cal, sensor_leg=sensor_leg)
     events: list[Event] = []
@@ -100,27 +101,11 @@ def _run_pipeline(
     return events, pipeline.replaced_samples()
 
 
-def rechunk(blocks: Iterator[Samples], size: int) -> Iterator[Samples]:
-    """The samples of ``blocks`` in packets of ``size`` (the last may be shorter), wherever the
-    blocks end: the same packets as ``Samples.concat(blocks).chunks(size)``."""
-    from tracker.samples import Samples
-
-    carry: Samples | None = None
-    for block in blocks:
-        if carry is not None:
-            block = Samples.concat([carry, block])
-            carry = None
-        whole = len(block) - len(block) % size
-        yield from block.slice(0, whole).chunks(size)
-        if whole < len(block):
-            carry = block.slice(whole, len(block))
-    if carry is not None:
-        yield carry
-
-
 def calibration_for(meta: Any, override: Path | None) -> tuple[Any, str | None]:
     """What a replay applies (docs/calibration.md): ``--calibration FILE``; else the calibration the
     recording names, when it is still in the store; else the device's current one; else none."""
+    if override is None and not meta.calibration_id and meta.device_id in ("", "unknown"):
+        return None, None  # nothing to look up (and the calibration package, 60 ms, not imported)
     from calibration import find_calibration_by_id, resolve_calibration
 
     if override is not None:

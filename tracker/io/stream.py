@@ -2,8 +2,9 @@
 
 :func:`open_stream` returns a :class:`SessionStream`: the recording's metadata, then its samples
 block by block (``block_samples`` at a time; 60 000 is 10 minutes at 100 Hz, about 3.4 MB).
-A generic CSV is parsed block by block with numpy's C parser (``np.loadtxt``), about three times
-faster than Python's ``float`` on each cell. A native ``.rtrk`` recording is read record by record
+A generic CSV is read block by block: plain decimal cells (what loggers write) by whole-array
+operations (:mod:`tracker.io.plain_numbers`, about twice as fast as numpy's C parser and bit for
+bit the same numbers), any other block by ``np.loadtxt``. A native ``.rtrk`` recording is read record by record
 from a memory map (:class:`tracker.io.native.RecordingStreamReader`), its packets decoded by the
 same decoder as a whole-file read, in batches of bounded size. Other formats (vendor exports) are
 loaded whole by :func:`tracker.io.load.load_session` and handed out in blocks.
@@ -44,12 +45,14 @@ from tracker.io.native import (
     iter_packet_runs,
     packet_decoder,
 )
+from tracker.io.plain_numbers import parse_plain_rows
 from tracker.io.session import RecordingMeta, Session
 from tracker.io.units import DEG_PER_RAD, STANDARD_GRAVITY_MS2, check_sample_units
 from tracker.protocol import StreamNotice
 from tracker.samples import Samples
 
 BLOCK_SAMPLES = 60_000
+READ_BYTES = 1 << 20  # read at a time (a 60 000-row block of 7 columns is about 3.6 MB)
 HEADER_SCAN_BYTES = 1 << 20  # comments and the header line must fit in the first MiB
 MAX_PLAIN_STEP_S = 0.5  # a longer median time step is no IMU in seconds (see generic_csv._time_in_seconds)
 
@@ -131,6 +134,7 @@ class _CsvBody:
         self.accel_unit = "g"
         self.gyro_unit = "deg/s"
         self.block_samples = BLOCK_SAMPLES
+        self._pending = b""  # read from the file, not yet parsed
 
     @classmethod
     def open(cls, path: Path, accel_unit: str, gyro_unit: str, block_samples: int) -> _CsvBody | None:
@@ -225,25 +229,54 @@ class _CsvBody:
             load_session(self.path, accel_unit=self.accel_unit, gyro_unit=self.gyro_unit)
 
     def _next_rows(self) -> np.ndarray[Any, np.dtype[np.float64]] | None:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # "input contained no data" at the end
-                values = np.loadtxt(
-                    self.handle,
-                    delimiter=",",
-                    comments=None,
-                    dtype=np.float64,
-                    max_rows=self.block_samples,
-                    ndmin=2,
-                    quotechar=None,
-                )
-        except ValueError:
-            raise _NotPlain from None
-        if values.shape[0] == 0:
-            return None
-        if values.shape[1] != self.width or not bool(np.all(np.isfinite(values))):
-            raise _NotPlain
-        return values
+        """The next ``block_samples`` rows; None at the end of the file."""
+        while True:
+            data = self._next_lines()
+            if not data:
+                return None
+            values = parse_plain_rows(data, self.width)
+            if values is not None:
+                return values
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
+                    values = np.loadtxt(
+                        io.BytesIO(data),
+                        delimiter=",",
+                        comments=None,
+                        dtype=np.float64,
+                        ndmin=2,
+                        quotechar=None,
+                    )
+            except ValueError:
+                raise _NotPlain from None
+            if values.shape[0] == 0:
+                continue  # only blank lines
+            if values.shape[1] != self.width or not bool(np.all(np.isfinite(values))):
+                raise _NotPlain
+            return values
+
+    def _next_lines(self) -> bytes:
+        """The bytes of the next ``block_samples`` lines, each ending in a newline (b"" at the end),
+        read in pieces and joined once (no growing buffer copied over and over)."""
+        need = self.block_samples
+        pieces = [self._pending]
+        have = self._pending.count(b"\n")
+        while have < need:
+            more = self.handle.read(min(READ_BYTES, max(1 << 16, 128 * need)))
+            if not more:
+                break
+            pieces.append(more)
+            have += more.count(b"\n")
+        self._pending = b""
+        if have >= need:
+            last = pieces[-1]
+            newlines = np.flatnonzero(np.frombuffer(last, np.uint8) == 0x0A)
+            cut = int(newlines[need - (have - newlines.size) - 1]) + 1
+            pieces[-1], self._pending = last[:cut], last[cut:]
+            return b"".join(pieces)
+        data = b"".join(pieces)
+        return data + b"\n" if data and not data.endswith(b"\n") else data
 
 
 class _NotPlain(Exception):

@@ -81,7 +81,7 @@ def rest_accel_magnitude(samples: Samples) -> float | None:
         return None
     k = n // w
     acc = samples.accel_g[: k * w].reshape(k, w, 3)
-    mag = np.linalg.norm(acc, axis=2)
+    mag = _norms(acc.reshape(-1, 3)).reshape(k, w)
     mean_mag = mag.mean(axis=1)
     spread = acc.std(axis=1).max(axis=1)
     scale = float(np.median(mean_mag))
@@ -101,6 +101,11 @@ unit check (the pipeline's sanitiser drops them too)."""
 
 def _plausible(samples: Samples) -> Samples:
     """The samples whose values are finite and within what any IMU could read, in any unit."""
+    accel, gyro = samples.accel_g, samples.gyro_dps
+    with np.errstate(invalid="ignore"):  # the usual case, told by whole-array reductions (cheap)
+        accel_ok = bool(np.isfinite(accel).all()) and bool((np.abs(accel) < PLAUSIBLE_ACCEL_G).all())
+        if accel_ok and (gyro is None or bool((np.abs(gyro) < PLAUSIBLE_GYRO_DPS).all())):
+            return samples
     ok = np.all(np.isfinite(samples.accel_g), axis=1) & np.all(
         np.abs(samples.accel_g) < PLAUSIBLE_ACCEL_G, axis=1
     )
@@ -112,6 +117,13 @@ def _plausible(samples: Samples) -> Samples:
     keep = np.flatnonzero(ok)
     gyro = None if samples.gyro_dps is None else samples.gyro_dps[keep]
     return Samples(samples.t_s[keep], samples.accel_g[keep], gyro)
+
+
+def _norms(rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """``np.linalg.norm(rows, axis=1)`` of (n, 3) rows, summed in the same order (the same bits),
+    without the cost of a reduction along the short axis."""
+    sq = rows * rows
+    return np.sqrt(sq[:, 0] + sq[:, 1] + sq[:, 2])
 
 
 def gyro_to_tilt_ratio(samples: Samples) -> tuple[float, float, int] | None:
@@ -133,15 +145,17 @@ def gyro_to_tilt_ratio(samples: Samples) -> tuple[float, float, int] | None:
     m = max(1, round(0.1 * rate))
     kernel = np.ones(m) / m
     acc = np.column_stack([np.convolve(samples.accel_g[:, i], kernel, mode="valid") for i in range(3)])
-    gyr_mag = np.convolve(np.linalg.norm(samples.gyro_dps, axis=1), kernel, mode="valid")
-    raw_norm = np.linalg.norm(samples.accel_g, axis=1)
+    gyr_mag = np.convolve(_norms(samples.gyro_dps), kernel, mode="valid")
+    raw_norm = _norms(samples.accel_g)
     # the largest departure from 1 g of any raw sample inside each averaging window
     shaken = np.abs(raw_norm - 1.0)
-    worst = np.lib.stride_tricks.sliding_window_view(shaken, m).max(axis=1)
+    worst = shaken[: shaken.size - m + 1].copy()
+    for k in range(1, m):  # a running maximum over m samples, m - 1 vector maxima (m is ~10)
+        np.maximum(worst, shaken[k : k + worst.size], out=worst)
     t = np.convolve(samples.t_s, kernel, mode="valid")
     if acc.shape[0] <= m:
         return None
-    norm = np.linalg.norm(acc, axis=1)
+    norm = _norms(acc)
     ok = norm > 1e-9
     u = acc / np.where(ok, norm, 1.0)[:, None]
     a, b = u[:-m], u[m:]
@@ -196,7 +210,7 @@ def check_sample_units(
     if measured is None or plausible.gyro_dps is None:
         return []
     ratio, low_ratio, count = measured
-    gyro_p99 = float(np.quantile(np.linalg.norm(plausible.gyro_dps, axis=1), 0.99))
+    gyro_p99 = float(np.quantile(_norms(plausible.gyro_dps), 0.99))
     sure = count >= CLEAR_UNIT_STEPS
     if ratio > 15.0 and gyro_p99 > 0.2:
         hint = " Use --gyro-unit rad/s." if option and gyro_unit == "deg/s" else ""

@@ -13,6 +13,7 @@ packets of any size gives the same events:
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from types import MethodType
 from typing import Any, Protocol, runtime_checkable
@@ -63,7 +64,6 @@ def calibration_mounting(calibration: Calibration | None) -> tuple[FloatArray | 
 
 
 ROTATE_ROWS = 4096
-_NO_JOLTS: tuple[FloatArray, FloatArray] = (np.zeros(0), np.zeros(0))  # never written to
 
 
 def _rotate(v: FloatArray, rot: FloatArray) -> FloatArray:
@@ -118,7 +118,9 @@ class Pipeline:
         self._reps = RepDetector(self.config)
         self._sets = SetTracker(self.config, self.sensor_leg)
         self._last_t: float | None = None
-        self._jolts: tuple[FloatArray, FloatArray] = _NO_JOLTS
+        # this chunk's jolts (times, impacts, as lists: read one by one) and the next one to report
+        self._jolts: tuple[list[float], list[float]] = ([], [])
+        self._jolts_done = 0
         self._phase = "idle"
         self.samples_seen = 0
         self.sanitizer = SampleSanitizer()  # corrupt samples are replaced before any stage sees them
@@ -214,8 +216,8 @@ class Pipeline:
         assert self._sway is not None
         thigh = chunk if self._mounted_by_calibration else thigh_frame(chunk, rot)
         ang = self._orient.feed(thigh)
-        jolt = (ang.impact_g >= self.config.balance_loss_g).nonzero()[0]  # usually none
-        self._jolts = (ang.t_s[jolt], ang.impact_g[jolt]) if jolt.size else _NO_JOLTS
+        jolt = np.flatnonzero(ang.impact_g >= self.config.balance_loss_g)  # usually none
+        self._jolts, self._jolts_done = (ang.t_s[jolt].tolist(), ang.impact_g[jolt].tolist()), 0
         ap, ml = self._sway.feed(ang.pitch_deg, ang.roll_deg)
         excursions = self._reps.feed(ang, ap, ml)
         t = chunk.t_s
@@ -245,13 +247,14 @@ class Pipeline:
     def _touchdowns(self, until_s: float | None) -> list[Event]:
         """Balance-loss events for the jolts of this chunk up to ``until_s`` (in time order)."""
         t_j, g_j = self._jolts
-        if not t_j.size:
+        done = self._jolts_done
+        if done == len(t_j):  # (called a few times per rep and phase: no numpy call when none)
             return []
-        k = len(t_j) if until_s is None else int(np.searchsorted(t_j, until_s, "right"))
+        k = len(t_j) if until_s is None else bisect.bisect_right(t_j, until_s, lo=done)
         out: list[Event] = []
-        for t, g in zip(t_j[:k], g_j[:k], strict=True):
-            out += self._sets.touchdown(float(t), float(g))
-        self._jolts = (t_j[k:], g_j[k:])
+        for i in range(done, k):
+            out += self._sets.touchdown(t_j[i], g_j[i])
+        self._jolts_done = k
         return out
 
     def _phase_event(self, t_s: float, phase: str) -> PhaseEvent:
