@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from bench.accuracy import real_variant, run_pipeline
@@ -11,6 +12,8 @@ from firmware_sim.workout import Workout
 from tests.paths import CMU_THIGH_DIR
 from tracker.events import SetEvent
 from tracker.io.load import load_session
+from tracker.pipeline.config import PipelineConfig
+from tracker.pipeline.orientation import OrientationFilter
 from tracker.samples import Samples
 
 CMU = CMU_THIGH_DIR
@@ -43,3 +46,34 @@ def test_simulated_squats_without_gyro_find_forward(seed: int) -> None:
     session = simulate(Workout.from_dict({"name": "q", "step": steps}, "t"), seed=seed, leg="left")
     s = session.samples()
     assert _sets(Samples.from_arrays(s.t_s, s.accel_g, None)) == [("squat", 8)]
+
+
+@needs_cmu
+@pytest.mark.parametrize(
+    ("name", "variant", "expected"),
+    [
+        ("SqDL_RightThigh", "25Hz", [("squat", 5)]),  # was 5 x lunge: a 25-Hz jump read twice the jolt
+        ("Lunge_LeftThigh", "200Hz", [("lunge", 5)]),  # was 5 x single_leg_deadlift: half the jolt
+    ],
+)
+def test_real_names_hold_at_other_sample_rates(
+    name: str, variant: str, expected: list[tuple[str, int]]
+) -> None:
+    """The jolt that tells a lunge's foot strike from a squat is measured over a fixed bandwidth
+    and time, so a file resampled to 25 or 200 Hz keeps its name."""
+    samples = load_session(CMU / f"{name}.csv").samples
+    assert _sets(real_variant(samples, variant)) == expected
+
+
+def test_jolt_reads_the_same_at_25_and_200_hz() -> None:
+    """A smooth 0.5-g bump of |f| lasting 0.2 s: its jolt is within 15 % at 25 and 200 Hz (a
+    sample-to-sample jump read 8 times more at 25 Hz)."""
+    peaks = []
+    for rate in (25.0, 200.0):
+        t = np.arange(0.0, 3.0, 1.0 / rate)
+        bump = 0.5 * np.exp(-0.5 * ((t - 1.5) / 0.05) ** 2)
+        accel = np.column_stack([np.zeros_like(t), np.zeros_like(t), 1.0 + bump])
+        angles = OrientationFilter(PipelineConfig(), rate).feed(Samples.from_arrays(t, accel, None))
+        peaks.append(float(angles.impact_g.max()))
+    assert peaks[0] == pytest.approx(peaks[1], rel=0.15)
+    assert peaks[1] > 0.2

@@ -62,9 +62,9 @@ def test_the_simulator_takes_its_exercises_and_defaults_from_the_registry() -> N
     ("rep", "named"),
     [
         (shape(parked=True), ("single_leg_squat", "free")),
-        (shape(max_impact_g=0.4), ("lunge", "both")),
-        (shape(max_impact_g=0.2, rise_height_m=0.02), ("lunge", "both")),
-        (shape(max_impact_g=0.2), ("squat", "both")),  # a small jolt while the sensor went down
+        (shape(max_impact_g=0.9), ("lunge", "both")),
+        (shape(max_impact_g=0.6, rise_height_m=0.02), ("lunge", "both")),
+        (shape(max_impact_g=0.6), ("squat", "both")),  # a small jolt while the sensor went down
         (shape(signed_depth_deg=-60.0), ("single_leg_deadlift", "free")),
         (shape(depth_deg=25.0, signed_depth_deg=25.0, ml_sway_deg=2.0), ("single_leg_deadlift", "standing")),
         (shape(depth_deg=25.0, signed_depth_deg=25.0), ("deadlift", "both")),

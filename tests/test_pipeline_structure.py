@@ -99,7 +99,7 @@ def test_every_rejection_rule_has_a_name_and_a_reason() -> None:
         (Candidate(50.0, 50.0, 1.6, rise_height_m=0.05, drop_m=0.05, stood_before=False), "stride"),
         (Candidate(50.0, 50.0, 1.6, rise_height_m=0.05, drop_m=0.05, stood_before=True), None),
         (Candidate(80.0, 80.0, 2.4, from_standing=False), "not_from_standing"),
-        (Candidate(80.0, 80.0, 2.4, max_impact_g=4.0), "impact"),
+        (Candidate(80.0, 80.0, 2.4, max_impact_g=6.0), "impact"),
         (Candidate(80.0, 80.0, 2.4), None),
     ],
 )

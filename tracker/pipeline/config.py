@@ -29,6 +29,10 @@ class PipelineConfig:
     fusion_tau_s: float = 0.25  # complementary filter: gyro below, accelerometer above this time
     accel_lowpass_hz: float = 3.0  # accelerometer-only angle smoothing (no gyroscope)
     height_tau_s: float = 1.5  # leak of the vertical velocity and height integrators
+    # the jolt (impact) every *_impact_g threshold reads: |specific force| low-passed at this
+    # frequency (at most 0.35 x the sample rate) ... and its change over this long
+    jolt_lowpass_hz: float = 8.0
+    jolt_window_s: float = 0.08
 
     # --- reps -----------------------------------------------------------------------------
     rep_start_deg: float = 7.0  # leaving standing: thigh this far from its standing angle
@@ -51,7 +55,7 @@ class PipelineConfig:
     park_max_deg: float = 60.0
     park_within_s: float = 3.0  # ... soon after leaving standing, then flexing again: reps from there
     park_rise_s: float = 2.0  # ... (the flexing again starts at most this long after that)
-    park_max_impact_g: float = 0.5  # ... and no foot strike on the way (a lunge steps forward)
+    park_max_impact_g: float = 0.55  # ... and no foot strike on the way (a lunge steps forward)
     rearm_at_standing: bool = True  # True: after a rep, wait for the standing band before the next
     min_extension_deg: float = 35.0  # backward swings (free leg of a single-leg deadlift) go far
     min_rep_s: float = 1.25
@@ -65,15 +69,15 @@ class PipelineConfig:
     stand_max_deg: float = 25.0  # ... if the thigh is this close to vertical (not seated, not lying)
     max_thigh_pitch_deg: float = 125.0  # no squat takes the thigh this far: knees to the chest, lying
     max_rise_dps: float = 150.0  # walking/stairs lift the thigh faster than anyone squats down
-    max_impact_g: float = 3.0  # heel strikes: accelerometer jumps larger than this
+    max_impact_g: float = 5.0  # heel strikes: jolts larger than this (running reads 2.4-3.2)
     knee_lift_m: float = 0.015  # the sensor rising this much while the thigh flexes: a step, not a rep
     knee_lift_max_s: float = 2.0  # ... when it is quick (stepping is; a slow hinge is not)
 
     # --- exercise -------------------------------------------------------------------------
     deadlift_max_deg: float = 35.0  # thigh flexion below this: a hinge (deadlift family)
     squat_min_deg: float = 78.0  # at or above this: a bodyweight squat
-    lunge_impact_g: float = 0.25  # a rep with a foot strike this large is a lunge (a step) ...
-    lunge_step_impact_g: float = 0.15  # ... or this large while the sensor rose (leg lifted to step)
+    lunge_impact_g: float = 0.7  # a rep with a foot strike this large is a lunge (a step) ...
+    lunge_step_impact_g: float = 0.5  # ... or this large while the sensor rose (leg lifted to step)
     single_leg_sway_deg: float = 1.3  # side-to-side rep sway RMS at or above this: single-leg work
 
     # --- sets -----------------------------------------------------------------------------
@@ -81,7 +85,7 @@ class PipelineConfig:
     min_relative_depth: float = 0.55  # within a set, a rep at least this fraction of the usual depth
     min_set_reps: int = 2  # a lone rep-like movement is no set (its rep is announced with the second) ...
     # ... unless its shape is unambiguous: then the first rep of a set is announced at once
-    first_max_impact_g: float = 0.3  # no jolt (steps, stairs, landing on a seat: 0.34 g and more)
+    first_max_impact_g: float = 0.7  # no jolt (steps, stairs, landing on a seat)
     first_min_s: float = 1.45  # not quick (sitting down on a step, stepping up and back are)
     # ... and a flexion not slower than a rep of a set: sitting down and standing up again reads
     # as one 7-s rep (real HuGaDB sit/stand at 25 Hz); a free leg's slow backward swing may take 7 s
@@ -93,7 +97,7 @@ class PipelineConfig:
 
     # --- balance loss ---------------------------------------------------------------------
     balance_loss_g: float = (
-        0.14  # a jolt this large in a single-leg set (its reps stay below about 0.1 g) ...
+        0.35  # a jolt this large in a single-leg set (its reps stay below about 0.3 g) ...
     )
     balance_loss_window_s: float = 3.0  # ... within this long after a rep ended: the free foot touched down
     balance_loss_gap_s: float = 2.0  # one event per touchdown

@@ -41,7 +41,9 @@ class ThighAngles:
     roll_deg: FloatArray
     pitch_rate_dps: FloatArray
     roll_rate_dps: FloatArray
-    impact_g: FloatArray  # |specific force| jump from the previous sample (landings, heel strikes)
+    # jolt: how much |specific force|, low-passed at ``jolt_lowpass_hz``, changed over the last
+    # ``jolt_window_s`` (landings, heel strikes, foot strikes); the same at any sample rate
+    impact_g: FloatArray
     height_m: FloatArray  # sensor height change, leaky double integral of vertical acceleration
 
 
@@ -58,7 +60,11 @@ class OrientationFilter:
         self._last_t: float | None = None
         self._zi_fused: FloatArray | None = None  # (1, 2): pitch, roll
         self._zi_lp: FloatArray | None = None  # accel-only: (sections, 2, 2)
-        self._last_norm: float | None = None
+        # the jolt: |f| low-passed (state carried), and its recent history for the lagged value
+        self._jolt_sos = kernels.butter2_lowpass_sos(min(config.jolt_lowpass_hz, 0.35 * rate_hz), rate_hz)
+        self._zi_jolt: FloatArray | None = None
+        self._jolt_t = np.zeros(0)
+        self._jolt_v = np.zeros(0)
         self._last_angles: FloatArray | None = None
         self._leak = float(np.exp(-dt / config.height_tau_s))
         # velocity and height integrators in one second-order section: 1 / (1 - leak z^-1)^2
@@ -89,8 +95,7 @@ class OrientationFilter:
         acc_angles[:, 1] *= self.roll_sign
         sq = a * a  # |a| as np.linalg.norm(a, axis=1) sums it (x^2 + y^2, + z^2), without its overhead
         norm = np.sqrt(sq[:, 0] + sq[:, 1] + sq[:, 2])
-        impact = np.abs(_diff_from(norm, norm[0] if self._last_norm is None else self._last_norm))
-        self._last_norm = float(norm[-1])
+        impact = self._jolt(t, norm)
         if chunk.gyro_dps is not None:
             w = chunk.gyro_dps
             rates = np.empty((len(t), 2))
@@ -102,6 +107,21 @@ class OrientationFilter:
             rates = self._rate_from_angles(angles, dt)
         height = self._height(a, angles, dt)
         return ThighAngles(t, angles[:, 0], angles[:, 1], rates[:, 0], rates[:, 1], impact, height)
+
+    def _jolt(self, t: FloatArray, norm: FloatArray) -> FloatArray:
+        """The change of the low-passed |f| over the last ``jolt_window_s`` (the value that long ago
+        interpolated between its samples): a fixed bandwidth and time, so a jolt reads the same at
+        25 and at 200 Hz (a sample-to-sample jump scales with the sample interval)."""
+        if self._zi_jolt is None:
+            self._zi_jolt = kernels.sosfilt_zi(self._jolt_sos)[:, :, None] * norm[0]
+        lp, self._zi_jolt = kernels.sosfilt_rows(self._jolt_sos, norm[:, None], self._zi_jolt)
+        level = lp[:, 0]
+        hist_t = np.concatenate([self._jolt_t, t])
+        hist_v = np.concatenate([self._jolt_v, level])
+        lagged = np.interp(t - self.config.jolt_window_s, hist_t, hist_v)
+        keep = max(int(np.searchsorted(hist_t, t[-1] - self.config.jolt_window_s, side="right")) - 1, 0)
+        self._jolt_t, self._jolt_v = hist_t[keep:], hist_v[keep:]
+        return np.abs(level - lagged)
 
     def _height(self, a: FloatArray, angles: FloatArray, dt: FloatArray) -> FloatArray:
         """Vertical motion of the sensor: specific force along the estimated up direction, minus
