@@ -62,8 +62,11 @@ def random_workout(
 ) -> Workout:
     """Every seed exercise once, sensor on the standing and on the free leg, with random reps,
     depth, tempo and rest. With ``widen_rng`` (issue 11), drawn from it: single-leg balance sway as
-    measured on real single-leg stance (1-3 deg at 0.3-1.5 Hz), and squat and single-leg squat
-    depths from 45 to 115 % of the default (half squats, shallow single-leg squats); without, the
+    measured on real single-leg stance (1-3 deg at 0.3-1.5 Hz), squat and single-leg squat depths
+    from 45 to 115 % of the default (half squats, shallow single-leg squats), deadlift depths 70-130
+    %, the standing thigh's travel in a single-leg deadlift 10-30 deg, tempos 0.6-1.8 times the
+    default, a free leg on the knee, hovering or held out in front, and the athlete's body (thigh
+    and shank 0.38-0.50 m, the sensor 0.12-0.26 m below the hip); without, the
     sway (0.5-4 deg at the simulator's 1.5 Hz) and depths (85-115 %) of the first benches, so the
     workouts pinned by regression tests stay the same."""
     other = "right" if sensor_leg == "left" else "left"
@@ -76,8 +79,12 @@ def random_workout(
         ("single_leg_deadlift", sensor_leg, {}),
         ("single_leg_deadlift", other, {}),
     ]
+    if widen_rng is not None:
+        plan[3] = (plan[3][0], plan[3][1], {"free_leg": str(widen_rng.choice(["knee", "hover", "front"]))})
     for activity, leg, extra in plan:
         scale = float(rng.uniform(0.75, 1.35))
+        if widen_rng is not None:
+            scale = float(widen_rng.uniform(0.6, 1.8))
         step: dict[str, Any] = {
             "activity": activity,
             "leg": leg,
@@ -92,13 +99,31 @@ def random_workout(
             if widen_rng is not None:
                 step["wobble_deg"] = round(float(widen_rng.uniform(1.0, 3.0)), 2)
                 step["wobble_hz"] = round(float(widen_rng.uniform(0.3, 1.5)), 2)
-        if widen_rng is not None and BY_NAME[activity].family == "squat":
-            step["depth_deg"] = round(
-                sim_defaults(activity).depth_deg * float(widen_rng.uniform(0.45, 1.15)), 1
-            )
+        if widen_rng is not None:
+            widen_step(step, widen_rng, standing=leg == sensor_leg)
         steps.append(step)
         steps.append({"activity": "walk", "duration_s": float(rng.uniform(8, 20)), "rest_s": 5.0})
-    return Workout.from_dict({"name": "bench-random", "step": steps}, "bench")
+    data: dict[str, Any] = {"name": "bench-random", "step": steps}
+    if widen_rng is not None:
+        thigh = round(float(widen_rng.uniform(0.38, 0.50)), 3)
+        data["body"] = {
+            "thigh_m": thigh,
+            "shank_m": round(float(widen_rng.uniform(0.38, 0.50)), 3),
+            "sensor_m": round(float(widen_rng.uniform(0.12, 0.26)), 3),
+        }
+    return Workout.from_dict(data, "bench")
+
+
+def widen_step(step: dict[str, Any], widen_rng: np.random.Generator, standing: bool) -> None:
+    """Issue 11's wider technique for one set: depths and the standing leg's hinge travel."""
+    activity = step["activity"]
+    default = sim_defaults(activity).depth_deg
+    if BY_NAME[activity].family == "squat":
+        step["depth_deg"] = round(default * float(widen_rng.uniform(0.45, 1.15)), 1)
+    elif activity == "deadlift":
+        step["depth_deg"] = round(default * float(widen_rng.uniform(0.7, 1.3)), 1)
+    elif activity == "single_leg_deadlift" and standing:
+        step["hinge_deg"] = round(float(widen_rng.uniform(10.0, 30.0)), 1)
 
 
 def run_pipeline(samples: Samples, packet: int = 10) -> list[Any]:

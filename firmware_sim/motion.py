@@ -25,13 +25,11 @@ import numpy as np
 import numpy.typing as npt
 from scipy.signal import butter, sosfilt
 
-from firmware_sim.workout import CORE, SINGLE_LEG, Step, Workout
+from firmware_sim.workout import CORE, SINGLE_LEG, Body, Step, Workout
 from tracker.pipeline.exercises import BY_NAME
 
 FloatArray = npt.NDArray[np.float64]
 
-THIGH_M = 0.44
-SHANK_M = 0.44
 CHANNELS = ("pitch", "support", "abd", "yaw", "shank", "hip_dx", "hip_dz")
 _STANDING = {"pitch": 0.0, "support": 0.0, "abd": 0.0, "yaw": 0.0, "shank": 0.5, "hip_dx": 0.0, "hip_dz": 0.0}
 
@@ -134,6 +132,7 @@ class Timeline:
         self.activities: list[dict[str, Any]] = []
         self.wobble_events: list[dict[str, Any]] = []
         self.balance_losses: list[dict[str, Any]] = []
+        self.body = Body()
 
     # --- key poses ------------------------------------------------------------------------
 
@@ -154,6 +153,7 @@ class Timeline:
     # --- steps ------------------------------------------------------------------------------
 
     def add_workout(self, workout: Workout) -> None:
+        self.body = workout.body
         self.hold(1.0)
         for step in workout.steps:
             if step.is_exercise:
@@ -302,6 +302,8 @@ class Timeline:
         if ex == "single_leg_squat" and sensor_on == "free":
             if step.free_leg == "knee":
                 free_pose = {"pitch": r.uniform(35, 45), "abd": r.uniform(35, 50), "yaw": r.uniform(20, 35)}
+            elif step.free_leg == "front":
+                free_pose = {"pitch": r.uniform(40, 60), "abd": r.uniform(0, 8), "yaw": 0.0}
             else:
                 free_pose = {"pitch": r.uniform(25, 35), "abd": r.uniform(0, 6), "yaw": 0.0}
         elif ex == "single_leg_deadlift" and sensor_on == "free":
@@ -368,11 +370,11 @@ class Timeline:
     ) -> dict[str, float]:
         if ex == "single_leg_squat":
             if sensor_on == "free":
-                k = 0.45 if step.free_leg == "knee" else 0.5
+                k = {"knee": 0.45, "hover": 0.5, "front": 0.6}[step.free_leg]
                 return {"support": depth, "pitch": base["pitch"] + k * depth, "abd": base["abd"] * 0.9}
             return {"support": depth, "pitch": depth}
         if ex == "single_leg_deadlift":
-            stand = 0.25 * depth
+            stand = step.hinge_deg * depth / step.resolved_depth() if step.hinge_deg else 0.25 * depth
             if sensor_on == "free":
                 return {"support": stand, "pitch": -depth, "yaw": self.rng.uniform(5, 15)}
             return {"support": stand, "pitch": stand}
@@ -565,8 +567,9 @@ def render(tl: Timeline, t: FloatArray, rate_hz: float, rng: np.random.Generator
     # The leg chain: the weight-bearing thigh and its shank set the hip above a planted foot.
     s = np.radians(ch["support"])
     k = ch["shank"]
-    hip[:, 0] += SHANK_M * np.sin(k * s) - THIGH_M * np.sin(s) + ch["hip_dx"]
-    hip[:, 2] += SHANK_M * np.cos(k * s) + THIGH_M * np.cos(s) + ch["hip_dz"]
+    thigh_m, shank_m = tl.body.thigh_m, tl.body.shank_m
+    hip[:, 0] += shank_m * np.sin(k * s) - thigh_m * np.sin(s) + ch["hip_dx"]
+    hip[:, 2] += shank_m * np.cos(k * s) + thigh_m * np.cos(s) + ch["hip_dz"]
 
     # Moving legs are not rigid hinges and a strapped sensor is not bolted to the bone: it rocks on
     # the muscle (2-6 Hz) and rings on the skin (4-10 Hz), more the faster the leg moves. These turn

@@ -178,6 +178,8 @@ def simulate(
     errors = _resolve_imu(imu, rng_imu)
     r_ts, arm, mount_name = _resolve_mounting(mounting, leg, rng_mount)
 
+    if workout.body.sensor_m is not None:  # along the thigh, below the hip
+        arm = np.array([arm[0], arm[1], -workout.body.sensor_m])
     tl = Timeline(rng_plan, leg)
     tl.add_workout(workout)
     duration_true = tl.t

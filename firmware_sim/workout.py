@@ -38,6 +38,43 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+#: Where a single-leg squat's free leg is: foot on the standing knee, hovering a little in front,
+#: or held out in front (a pistol squat: the free thigh lifts further as the athlete goes down).
+FREE_LEG_POSES = ("knee", "hover", "front")
+
+
+@dataclass(frozen=True)
+class Body:
+    """The simulated athlete's segments (metres): they set how far the hip, and the sensor on the
+    thigh, come down for a given flexion."""
+
+    thigh_m: float = 0.44
+    shank_m: float = 0.44
+    # the sensor's distance below the hip, along the thigh (None: the mounting's, 0.15-0.25 m for
+    # a random one, else 0.20 m)
+    sensor_m: float | None = None
+
+    @classmethod
+    def from_dict(cls, raw: Any, source: str) -> Body:
+        if not isinstance(raw, dict):
+            raise InputFileError(source, "[body] must be a table of thigh_m, shank_m, sensor_m")
+        values: dict[str, float] = {}
+        for key, value in raw.items():
+            if key not in ("thigh_m", "shank_m", "sensor_m"):
+                raise InputFileError(
+                    source, f"[body]: unknown field {key!r}; expected thigh_m, shank_m or sensor_m"
+                )
+            if not isinstance(value, int | float) or isinstance(value, bool) or not 0.05 <= value <= 1.0:
+                raise InputFileError(source, f"[body]: field {key!r} must be 0.05-1.0 m, got {value!r}")
+            values[key] = float(value)
+        body = cls(**values)
+        if body.sensor_m is not None and body.sensor_m >= body.thigh_m:
+            raise InputFileError(
+                source, "[body]: sensor_m must be less than thigh_m (the sensor is on the thigh)"
+            )
+        return body
+
+
 @dataclass(frozen=True)
 class Step:
     """One step of a workout. Fields that do not apply to the activity are ignored."""
@@ -53,7 +90,9 @@ class Step:
     tempo_s: tuple[float, float, float] = (0.0, 0.0, 0.0)  # down, bottom pause, up (0: default)
     variability: float = 0.08  # rep-to-rep relative spread of depth and tempo
     fatigue: float = 0.1  # the last rep is this much slower and half this much shallower
-    free_leg: str = "knee"  # single-leg squat: knee (foot on the standing knee) | hover
+    free_leg: str = "knee"  # single-leg squat: knee (foot on the standing knee) | hover | front
+    # single-leg deadlift: the standing thigh's flexion at the bottom (0: a quarter of depth_deg)
+    hinge_deg: float = 0.0
     wobble_deg: float = -1.0  # side-to-side sway amplitude (-1: the exercise's default)
     wobble_hz: float = 1.5
     tremor_deg: float = 0.25
@@ -85,6 +124,7 @@ class Workout:
     steps: tuple[Step, ...]
     description: str = ""
     source: str = ""
+    body: Body = Body()
 
     @property
     def total_reps(self) -> int:
@@ -100,7 +140,7 @@ class Workout:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<dict>") -> Workout:
-        known_top = {"name", "description", "step"}
+        known_top = {"name", "description", "step", "body"}
         for key in data:
             if key not in known_top:
                 raise InputFileError(source, f"unknown key {key!r}; expected one of {sorted(known_top)}")
@@ -113,6 +153,7 @@ class Workout:
             steps=steps,
             description=str(data.get("description", "")),
             source=source,
+            body=Body.from_dict(data["body"], source) if "body" in data else Body(),
         )
 
 
@@ -145,6 +186,7 @@ def _parse_step(raw: Any, index: int, source: str) -> Step:
     for key in (
         "duration_s",
         "depth_deg",
+        "hinge_deg",
         "variability",
         "fatigue",
         "wobble_deg",
@@ -189,8 +231,8 @@ def _parse_step(raw: Any, index: int, source: str) -> Step:
         raise InputFileError(
             source, f"{where}: a {activity} needs 'leg' = left or right (the standing leg) or 'sensor_on'"
         )
-    if values.get("free_leg", "knee") not in ("knee", "hover"):
-        raise InputFileError(source, f"{where}: field 'free_leg' must be knee or hover")
+    if values.get("free_leg", "knee") not in FREE_LEG_POSES:
+        raise InputFileError(source, f"{where}: field 'free_leg' must be one of {', '.join(FREE_LEG_POSES)}")
     if activity in EXERCISES and values.get("reps", 0) < 1:
         raise InputFileError(source, f"{where}: a {activity} set needs 'reps' >= 1")
     if (activity in NON_EXERCISE or activity == "plank") and values.get("duration_s", 0.0) <= 0:
@@ -227,7 +269,9 @@ __all__ = [
     "ACTIVITIES",
     "CORE",
     "EXERCISES",
+    "FREE_LEG_POSES",
     "NON_EXERCISE",
+    "Body",
     "Step",
     "Workout",
     "builtin_names",

@@ -103,6 +103,41 @@ def test_free_leg_single_leg_deadlift_has_negative_depth() -> None:
     assert all(-95 < r["depth_deg"] < -45 for r in st["reps_detail"])
 
 
+def _squat_drop_m(s: SimulatedSession) -> float:
+    """How far the sensor comes down in the first squat: the true vertical specific force
+    integrated twice from standing still to the bottom."""
+    (st,) = s.truth.sets
+    rep = st["reps_detail"][0]
+    m = (s.t_true_s >= rep["t_start_s"] - 0.3) & (s.t_true_s <= rep["t_bottom_s"])
+    a_thigh = s.accel_true_g[m] @ s.R_thigh_from_sensor.T
+    a_up = np.einsum("nj,nj->n", s.R_world_from_thigh[m][:, 2, :], a_thigh) - 1.0
+    dt = 1.0 / s.rate_hz
+    return float(-np.min(np.cumsum(np.cumsum(a_up) * 9.80665 * dt) * dt))
+
+
+def test_a_longer_body_lowers_the_sensor_further_in_a_squat() -> None:
+    """The workout's [body] sets the segments: a squat to the same depth lowers the hip (and the
+    sensor) further on long legs than on short ones."""
+    drops = []
+    for thigh in (0.38, 0.50):
+        text = (
+            f'name="x"\n[body]\nthigh_m={thigh}\nshank_m={thigh}\n'
+            '[[step]]\nactivity="squat"\nreps=2\ndepth_deg=80\nvariability=0\nfatigue=0\n'
+        )
+        drops.append(_squat_drop_m(simulate(Workout.from_toml_str(text), seed=1, imu="ideal")))
+    assert drops[1] > drops[0] * 1.2
+
+
+def test_hinge_deg_sets_the_standing_thighs_travel_in_a_single_leg_deadlift() -> None:
+    for hinge in (10.0, 30.0):
+        text = (
+            'name="x"\n[[step]]\nactivity="single_leg_deadlift"\nsensor_on="standing"\nreps=3\n'
+            f"hinge_deg={hinge}\nvariability=0\nfatigue=0\n"
+        )
+        (st,) = simulate(Workout.from_toml_str(text), seed=1, imu="ideal").truth.sets
+        assert all(abs(r["depth_deg"] - hinge) < 3.0 for r in st["reps_detail"])
+
+
 def test_same_seed_same_bytes_other_seed_other_bytes(short: Workout) -> None:
     a = simulate(short, seed=11).packets()
     b = simulate(short, seed=11).packets()
@@ -149,6 +184,9 @@ def test_daily_life_has_no_reps_but_moves_a_lot() -> None:
         ('name="x"\n[[step]]\nactivity="walk"\n', "duration_s"),
         ('name="x"\n[[step]]\nactivity="squat"\nreps=3\ncolour="red"\n', "unknown field 'colour'"),
         ("name = \n", "not valid TOML"),
+        ('name="x"\n[body]\nthigh_m=2\n[[step]]\nactivity="squat"\nreps=3\n', "[body]: field 'thigh_m'"),
+        ('name="x"\n[body]\nshin=0.4\n[[step]]\nactivity="squat"\nreps=3\n', "unknown field 'shin'"),
+        ('name="x"\n[body]\nsensor_m=0.5\n[[step]]\nactivity="squat"\nreps=3\n', "sensor_m must be less"),
     ],
 )
 def test_bad_workout_scripts_name_the_field(text: str, needle: str) -> None:
