@@ -266,6 +266,7 @@ def real_recordings(variants: tuple[str, ...] = REAL_VARIANTS) -> list[dict[str,
             "file": f"{csv.parent.name}/{csv.name}",
             "truth": truth["reps"],
             "expected": expected_name(truth),
+            "thigh": str(truth.get("thigh", "")).removesuffix("Thigh").lower() or "unknown",
         }
         for variant in variants:
             events = run_pipeline(real_variant(samples, variant))
@@ -291,6 +292,20 @@ def real_summary(real: list[dict[str, Any]], variants: tuple[str, ...]) -> dict[
     return out
 
 
+def real_by_exercise(real: list[dict[str, Any]], variants: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Per expected exercise and sensor thigh (both legs work in these files), per variant: files
+    counted exactly and named right, as ``exact/files, named/files``."""
+    out: dict[str, dict[str, str]] = {}
+    keys = sorted({(r["expected"], r["thigh"]) for r in real if r["expected"] is not None})
+    for name, thigh in keys:
+        rows = [r for r in real if r["expected"] == name and r["thigh"] == thigh]
+        out[f"{name} (sensor on {thigh} thigh)"] = {
+            v: f"{sum(r[v]['exact'] for r in rows)}/{len(rows)}, {sum(r[v]['named'] for r in rows)}/{len(rows)}"
+            for v in variants
+        }
+    return out
+
+
 def print_real(real: list[dict[str, Any]], variants: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     print(f"real recordings ({DATA}, unknown mounting; cell: counted x name, * where wrong):")
     print(f"  {'file':<40} {'truth':<9}" + "".join(f" {v:<26}" for v in variants))
@@ -302,6 +317,9 @@ def print_real(real: list[dict[str, Any]], variants: tuple[str, ...]) -> dict[st
             cells.append(f"{x['counted']} x {','.join(x['names']) or '-'}{' *' if bad else ''}")
         want = f"{r['truth']} {r['expected'] or '-'}"
         print(f"  {r['file']:<40} {want:<9}" + "".join(f" {c:<26}" for c in cells))
+    print("  per exercise and sensor thigh, files counted exactly, named right:")
+    for key, cells in real_by_exercise(real, variants).items():
+        print(f"  {key:<40} {'':<9}" + "".join(f" {c:<26}" for c in cells.values()))
     summary = real_summary(real, variants)
     for v, s in summary.items():
         print(
@@ -444,6 +462,7 @@ def main() -> int:
                 "balance_losses": bl,
                 "real": real,
                 "real_summary": real_sum,
+                "real_by_exercise": real_by_exercise(real, variants),
             },
             indent=2,
         )

@@ -77,3 +77,23 @@ def test_jolt_reads_the_same_at_25_and_200_hz() -> None:
         peaks.append(float(angles.impact_g.max()))
     assert peaks[0] == pytest.approx(peaks[1], rel=0.15)
     assert peaks[1] > 0.2
+
+
+def test_accuracy_bench_scores_real_names_per_exercise_and_thigh() -> None:
+    """bench/accuracy.py gives name accuracy beside count accuracy per exercise and sensor thigh
+    for the real files (a half squat named single_leg_squat shows in its row)."""
+    from bench.accuracy import real_by_exercise
+
+    def row(expected: str, thigh: str, exact: bool, named: bool) -> dict[str, object]:
+        return {"expected": expected, "thigh": thigh, "native": {"exact": exact, "named": named}}
+
+    real = [
+        row("squat", "left", True, True),
+        row("squat", "left", True, False),
+        row("lunge", "right", False, True),
+        {"expected": None, "thigh": "left", "native": {"exact": True, "false_set": False}},
+    ]
+    assert real_by_exercise(real, ("native",)) == {
+        "lunge (sensor on right thigh)": {"native": "0/1, 1/1"},
+        "squat (sensor on left thigh)": {"native": "2/2, 1/2"},
+    }
