@@ -38,16 +38,24 @@ from tracker.pipeline import sets  # noqa: E402
 from tracker.pipeline.config import PipelineConfig  # noqa: E402
 from tracker.pipeline.reps import Excursion  # noqa: E402
 
-FEATURES = ("depth_deg", "ml_sway_deg", "impact_g", "rise_cm", "duration_s")
+FEATURES = (
+    "depth_deg",
+    "ml_sway_deg",
+    "frontal_sway_deg",
+    "impact_g",
+    "rise_cm",
+    "drop_ratio_m",
+    "duration_s",
+)
 
 
 @contextmanager
 def recorded_reps() -> Iterator[list[dict[str, float]]]:
     """Every rep the set tracker names while the block runs, with its naming features."""
     seen: list[dict[str, float]] = []
-    original: Callable[[Excursion, PipelineConfig], tuple[str, str]] = sets.classify
+    original: Callable[[Excursion, PipelineConfig, bool], tuple[str, str]] = sets.classify
 
-    def classify(ex: Excursion, config: PipelineConfig) -> tuple[str, str]:
+    def classify(ex: Excursion, config: PipelineConfig, accel_only: bool = False) -> tuple[str, str]:
         sway = ex.sway.metrics()
         seen.append(
             {
@@ -56,10 +64,15 @@ def recorded_reps() -> Iterator[list[dict[str, float]]]:
                 "ml_sway_deg": sway["ml_rms_deg"] if sway else 0.0,
                 "impact_g": ex.max_impact_g,
                 "rise_cm": 100.0 * ex.rise_height_m,
+                "drop_ratio_m": ex.physics.drop_ratio_m,
+                "fall_m": ex.physics.fall_m,
+                "frontal_sway_deg": ex.physics.frontal_sway_deg,
+                "signed_depth_deg": ex.signed_depth_deg,
+                "parked": float(ex.parked),
                 "duration_s": ex.rep.t_end_s - ex.rep.t_start_s,
             }
         )
-        return original(ex, config)
+        return original(ex, config, accel_only)
 
     name = "classify"  # replaced through setattr: a module function is not meant to be reassigned
     setattr(sets, name, classify)
@@ -69,7 +82,7 @@ def recorded_reps() -> Iterator[list[dict[str, float]]]:
         setattr(sets, name, original)
 
 
-def simulated(seeds: range) -> dict[str, list[dict[str, float]]]:
+def simulated(seeds: range, no_gyro: bool = False) -> dict[str, list[dict[str, float]]]:
     by_class: dict[str, list[dict[str, float]]] = defaultdict(list)
     for seed in seeds:
         for leg in ("left", "right"):
@@ -77,8 +90,11 @@ def simulated(seeds: range) -> dict[str, list[dict[str, float]]]:
             widen_rng = np.random.default_rng([7, seed, int(leg == "right")])
             session = simulate(random_workout(rng, leg, widen_rng), seed=seed, leg=leg, mounting="random")
             truth = session.truth.to_json()
+            samples = session.samples()
+            if no_gyro:
+                samples = real_variant(samples, "no-gyro")
             with recorded_reps() as reps:
-                run_pipeline(session.samples())
+                run_pipeline(samples)
             for r in reps:
                 for ts in truth["sets"]:
                     if ts["start_s"] - 1 <= r["t_bottom_s"] <= ts["end_s"] + 1:
@@ -109,9 +125,12 @@ def spread(values: list[float]) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=3, help="random workouts per thigh")
+    ap.add_argument("--first-seed", type=int, default=0, help="first seed")
+    ap.add_argument("--no-gyro", action="store_true", help="simulated sensors without a gyroscope")
     args = ap.parse_args()
     t0 = time.process_time()
-    table = {**simulated(range(args.seeds)), **real(("native", "25Hz", "200Hz", "no-gyro"))}
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    table = {**simulated(seeds, args.no_gyro), **real(("native", "25Hz", "50Hz", "200Hz", "no-gyro"))}
     print(f"{'class':<44} {'reps':>4}" + "".join(f" | {f:^20}" for f in FEATURES))
     print(f"{'':<44} {'':>4}" + " | p10 / median / p90 " * len(FEATURES))
     out: dict[str, Any] = {}
@@ -123,6 +142,10 @@ def main() -> int:
     path = ROOT / "bench" / "results" / "naming_features.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"seeds": args.seeds, "per_class": out}, indent=2) + "\n")
+    reps_path = ROOT / "bench" / "results" / f"naming_features_reps{'-no-gyro' if args.no_gyro else ''}.json"
+    reps_path.write_text(
+        json.dumps({"first_seed": args.first_seed, "seeds": args.seeds, "reps": table}) + "\n"
+    )
     return 0
 
 

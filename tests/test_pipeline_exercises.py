@@ -14,13 +14,18 @@ from hypothesis import strategies as st
 from firmware_sim import workout
 from tracker.pipeline import PipelineConfig
 from tracker.pipeline.exercises import BY_NAME, EXERCISES, SINGLE_LEG, RepShape, display_name, name_rep
+from tracker.pipeline.naming import RepPhysics
 from tracker.pipeline.sets import working_leg
 
 CONFIG = PipelineConfig()
 DOC = Path(__file__).resolve().parents[1] / "docs" / "pipeline.md"
 
 
-def shape(**kw: float | bool) -> RepShape:
+def phys(fall_m: float, frontal_sway_deg: float) -> RepPhysics:
+    return RepPhysics(fall_m=fall_m, drop_ratio_m=0.0, frontal_sway_deg=frontal_sway_deg)
+
+
+def shape(**kw: float | bool | RepPhysics) -> RepShape:
     base = RepShape(
         depth_deg=60.0,
         signed_depth_deg=60.0,
@@ -66,10 +71,18 @@ def test_the_simulator_takes_its_exercises_and_defaults_from_the_registry() -> N
         (shape(max_impact_g=0.6, rise_height_m=0.02), ("lunge", "both")),
         (shape(max_impact_g=0.6), ("squat", "both")),  # a small jolt while the sensor went down
         (shape(signed_depth_deg=-60.0), ("single_leg_deadlift", "free")),
-        (shape(depth_deg=25.0, signed_depth_deg=25.0, ml_sway_deg=2.0), ("single_leg_deadlift", "standing")),
-        (shape(depth_deg=25.0, signed_depth_deg=25.0), ("deadlift", "both")),
-        (shape(depth_deg=90.0, signed_depth_deg=90.0, ml_sway_deg=2.0), ("squat", "both")),
-        (shape(ml_sway_deg=2.0), ("single_leg_squat", "standing")),
+        (
+            shape(depth_deg=25.0, signed_depth_deg=25.0, physics=phys(0.005, 1.5)),
+            ("single_leg_deadlift", "standing"),
+        ),
+        (shape(depth_deg=25.0, signed_depth_deg=25.0, physics=phys(0.005, 0.3)), ("deadlift", "both")),
+        # the same 33-deg flexion: the sensor barely came down (a hinge) or came down 12 cm (a squat)
+        (shape(depth_deg=33.0, signed_depth_deg=33.0, physics=phys(0.0, 0.3)), ("deadlift", "both")),
+        (shape(depth_deg=33.0, signed_depth_deg=33.0, physics=phys(0.12, 0.3)), ("squat", "both")),
+        (shape(depth_deg=90.0, signed_depth_deg=90.0, physics=phys(0.25, 0.5)), ("squat", "both")),
+        (shape(physics=phys(0.15, 1.5)), ("single_leg_squat", "standing")),
+        # without a gyroscope the frontal sway says nothing: the two-leg name
+        (shape(physics=phys(0.15, 1.5), accel_only=True), ("squat", "both")),
         (shape(), ("squat", "both")),
     ],
 )
@@ -86,6 +99,13 @@ def test_reps_are_named_by_the_first_matching_rule(rep: RepShape, named: tuple[s
         max_impact_g=st.floats(0, 5),
         rise_height_m=st.floats(-1, 1),
         parked=st.booleans(),
+        physics=st.builds(
+            RepPhysics,
+            fall_m=st.floats(-1, 1),
+            drop_ratio_m=st.floats(-5, 5),
+            frontal_sway_deg=st.floats(0, 20),
+        ),
+        accel_only=st.booleans(),
     )
 )
 def test_every_rep_gets_a_registry_name(rep: RepShape) -> None:

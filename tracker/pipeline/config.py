@@ -74,11 +74,12 @@ class PipelineConfig:
     knee_lift_max_s: float = 2.0  # ... when it is quick (stepping is; a slow hinge is not)
 
     # --- exercise -------------------------------------------------------------------------
-    deadlift_max_deg: float = 35.0  # thigh flexion below this: a hinge (deadlift family)
-    squat_min_deg: float = 78.0  # at or above this: a bodyweight squat
+    # (squats, deadlifts and their single-leg forms are named by the model of naming.py; these
+    # two depths are the first-rep test's: a shallow flexion, a deep one)
+    deadlift_max_deg: float = 35.0  # thigh flexion below this: a hinge-like first rep
+    squat_min_deg: float = 78.0  # at or above this: a deep (squat-like) first rep
     lunge_impact_g: float = 0.7  # a rep with a foot strike this large is a lunge (a step) ...
     lunge_step_impact_g: float = 0.5  # ... or this large while the sensor rose (leg lifted to step)
-    single_leg_sway_deg: float = 1.3  # side-to-side rep sway RMS at or above this: single-leg work
 
     # --- sets -----------------------------------------------------------------------------
     set_rest_s: float = 10.0  # no rep for this long ends a set

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from tracker.pipeline.config import PipelineConfig
+from tracker.pipeline.naming import NO_PHYSICS, RepPhysics, is_hinge, is_single_leg
 
 Family = Literal["squat", "hinge", "lunge", "core"]
 SensorOn = Literal["standing", "free", "both"]
@@ -31,6 +32,8 @@ class RepShape:
     max_impact_g: float  # the largest jolt (a foot strike)
     rise_height_m: float  # sensor height change from the start to the bottom
     parked: bool  # measured from a free leg held in the air
+    physics: RepPhysics = NO_PHYSICS  # the sensor's fall, frontal sway (naming.py)
+    accel_only: bool = False  # no gyroscope: the frontal sway cannot be told from the rep's pushes
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +70,13 @@ class Exercise:
 
 
 def _wobbly(r: RepShape, cfg: PipelineConfig) -> bool:
-    return r.ml_sway_deg >= cfg.single_leg_sway_deg
+    """One leg balancing: the naming model's frontal sway (tracker/pipeline/naming.py)."""
+    return is_single_leg(r.depth_deg, r.physics, r.accel_only)
 
 
 def _hinge(r: RepShape, cfg: PipelineConfig) -> bool:
-    return r.depth_deg < cfg.deadlift_max_deg
+    """The thigh turned about a hip that barely came down: the naming model's depth and fall."""
+    return is_hinge(r.depth_deg, r.physics)
 
 
 def _stepped(r: RepShape, cfg: PipelineConfig) -> bool:
@@ -89,11 +94,7 @@ EXERCISES: tuple[Exercise, ...] = (
         "squat",
         single_leg=False,
         looks_like="both thighs from about 0 to 70-100 deg and back, 1.5-4 s a rep",
-        naming=(
-            NamingRule(60, "both", lambda r, cfg: r.depth_deg >= cfg.squat_min_deg),
-            NamingRule(90, "both", lambda r, cfg: True),  # mid flexion without sway
-        ),
-        thresholds=("squat_min_deg",),
+        naming=(NamingRule(90, "both", lambda r, cfg: True),),  # a squat-family rep without sway
         sim=SimulatorDefaults(85.0, (1.1, 0.15, 0.95), shank=0.5),
         seed=True,
     ),
@@ -107,7 +108,7 @@ EXERCISES: tuple[Exercise, ...] = (
             NamingRule(10, "free", lambda r, cfg: r.parked),  # measured from a free leg held in the air
             NamingRule(70, "standing", _wobbly),
         ),
-        thresholds=("single_leg_sway_deg", "park_s", "park_min_deg", "park_max_deg"),
+        thresholds=("park_s", "park_min_deg", "park_max_deg"),
         sim=SimulatorDefaults(62.0, (1.6, 0.3, 1.3), wobble_deg=2.0, shank=0.55),
         seed=True,
     ),
@@ -118,7 +119,7 @@ EXERCISES: tuple[Exercise, ...] = (
         single_leg=False,
         looks_like="the thighs move much less (about 10-45 deg) while the torso hinges",
         naming=(NamingRule(50, "both", _hinge),),
-        thresholds=("deadlift_max_deg",),
+        thresholds=(),
         sim=SimulatorDefaults(30.0, (1.5, 0.6, 1.3), shank=0.2),
         seed=True,
     ),
@@ -132,7 +133,7 @@ EXERCISES: tuple[Exercise, ...] = (
             NamingRule(30, "free", lambda r, cfg: r.signed_depth_deg < 0),  # the free leg swings back
             NamingRule(40, "standing", lambda r, cfg: _hinge(r, cfg) and _wobbly(r, cfg)),
         ),
-        thresholds=("deadlift_max_deg", "single_leg_sway_deg", "min_extension_deg"),
+        thresholds=("min_extension_deg",),
         sim=SimulatorDefaults(75.0, (1.7, 0.5, 1.4), wobble_deg=2.0, shank=0.25),
         seed=True,
     ),

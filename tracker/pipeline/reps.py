@@ -27,6 +27,7 @@ import numpy.typing as npt
 import tracker.pipeline.kernels as kernels
 from tracker.events import Rep
 from tracker.pipeline.config import PipelineConfig
+from tracker.pipeline.naming import NO_PHYSICS, RepPhysics, rep_physics
 from tracker.pipeline.orientation import ThighAngles
 from tracker.pipeline.quiet import carried, quiet_run_starts, quiet_since_s, still_going
 from tracker.pipeline.rejection import Candidate, first_rejection
@@ -55,6 +56,7 @@ class Excursion:
     valid: bool = True
     reject_reason: str = ""
     parked: bool = False  # measured from a free leg held in the air (single-leg squat, free leg)
+    physics: RepPhysics = NO_PHYSICS  # what the thigh's physics says, for naming (naming.py)
 
 
 class _Trace:
@@ -795,6 +797,7 @@ class RepDetector:
         )
         if self._judge(ex, candidate).valid:
             ex.sway = sway_stats(t, tr[6], tr[7])
+            ex.physics = rep_physics(t, tr[1], tr[2], tr[5], k, depth, cfg.height_tau_s)
         return ex
 
     def _judge(self, ex: Excursion, candidate: Candidate) -> Excursion:

@@ -25,7 +25,7 @@ from tracker.pipeline.wobble import SwayStats
 from tracker.samples import FloatArray
 
 
-def classify(ex: Excursion, config: PipelineConfig) -> tuple[str, str]:
+def classify(ex: Excursion, config: PipelineConfig, accel_only: bool = False) -> tuple[str, str]:
     """One rep's exercise and where the sensor is (``standing``, ``free`` or ``both``), by the
     registry's naming rules (:mod:`tracker.pipeline.exercises`)."""
     sway = ex.sway.metrics()
@@ -36,6 +36,8 @@ def classify(ex: Excursion, config: PipelineConfig) -> tuple[str, str]:
         max_impact_g=ex.max_impact_g,
         rise_height_m=ex.rise_height_m,
         parked=ex.parked,
+        physics=ex.physics,
+        accel_only=accel_only,
     )
     return name_rep(shape, config)
 
@@ -154,6 +156,7 @@ class SetTracker:
         self._last_event_s = -np.inf  # when the last rep was announced
         self._last_touchdown_s: float | None = None
         self._tentative: Excursion | None = None  # a lone rep waits for a second one to make a set
+        self.accel_only = False  # the sensor has no gyroscope (set by the pipeline)
 
     @property
     def open(self) -> bool:
@@ -246,7 +249,7 @@ class SetTracker:
             self._start_s = ex.rep.t_start_s
             self._votes.clear()
             self._sway = SwayStats()
-        label = classify(ex, self.config)
+        label = classify(ex, self.config, self.accel_only)
         self._votes[label] += 1
         exercise, sensor_on = self.current()
         wob = ex.sway.metrics()

@@ -1,0 +1,128 @@
+"""What the thigh's physics says about a rep, for naming it (issue 11; docs/pipeline.md, "Naming
+from the physics of the thigh").
+
+One thigh sensor sees more than the thigh's pitch:
+
+- **how far the sensor came down** for the rep's depth: a squat lowers the hips, and the sensor
+  on the thigh with them; a hip hinge (deadlift) turns the thigh about a hip that barely moves.
+  ``drop_ratio`` is the sensor's fall from the start of the rep to its bottom divided by
+  ``1 - cos(depth)`` (metres): about the thigh and shank's share of the fall, whatever the depth;
+- **frontal-plane sway**: the thigh's roll, smoothed to below about 1.5 Hz, with what the rep
+  itself explains regressed out (knees out as the thigh flexes, a slow drift): what is left is
+  the balance sway of a single leg (real single-leg stance sways 1-3 deg at 0.3-1.5 Hz); two-leg
+  work leaves little.
+
+Both are measured over the rep's own samples with windows in seconds, so they do not depend on
+the sample rate; neither needs the gyroscope (roll and height come from the accelerometer too).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tracker.samples import FloatArray
+
+SMOOTH_S = 0.33  # moving average: sway above about 1.5 Hz (tremor, soft tissue, noise) is dropped
+
+
+@dataclass(frozen=True, slots=True)
+class RepPhysics:
+    fall_m: float  # how far the sensor came down from the start of the rep to its bottom
+    drop_ratio_m: float  # fall_m / (1 - cos depth); squats ~0.2-0.6, hinges ~0
+    frontal_sway_deg: float  # RMS of the smoothed roll left after the rep's own roll is regressed out
+
+
+NO_PHYSICS = RepPhysics(0.0, 0.0, 0.0)
+
+
+def _smooth(t: FloatArray, x: FloatArray, span_s: float) -> FloatArray:
+    """Centred moving average over ``span_s`` (by the trace's median interval)."""
+    dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+    k = round(span_s / dt) if dt > 0 else 1
+    if k < 2 or len(x) < k:
+        return x
+    kernel = np.ones(k) / k
+    return np.asarray(np.convolve(np.pad(x, (k // 2, k - 1 - k // 2), mode="edge"), kernel, mode="valid"))
+
+
+def sensor_fall_m(t: FloatArray, height_m: FloatArray, k_bottom: int, tau_s: float) -> float:
+    """How far the sensor came down from the start of the rep to its bottom. The pipeline's height
+    is a leaky double integral (time constant ``tau_s``) that forgets a slow rep's fall; here the
+    vertical acceleration is recovered from it and integrated again over the rep alone, with the
+    velocity zero at both ends (standing still before and after), so a slow rep's fall is kept."""
+    dt = np.diff(t)
+    dt_nom = float(np.median(dt))
+    leak = float(np.exp(-dt_nom / tau_s))
+    # the height filter is h[n] = 2 leak h[n-1] - leak^2 h[n-2] + dt_nom * dv[n]
+    dv = (height_m[2:] - 2.0 * leak * height_m[1:-1] + leak * leak * height_m[:-2]) / dt_nom
+    v = np.concatenate([[0.0], np.cumsum(dv)])  # from the second sample on
+    v -= np.linspace(0.0, float(v[-1]), len(v))  # still at both ends: the drift is removed
+    h = np.concatenate([[0.0], np.cumsum(v[1:] * dt[1:])])
+    kb = min(max(k_bottom - 1, 0), len(h) - 1)
+    return float(-h[kb])
+
+
+def rep_physics(
+    t: FloatArray,
+    pitch_deg: FloatArray,
+    roll_deg: FloatArray,
+    height_m: FloatArray,
+    k_bottom: int,
+    depth_deg: float,
+    tau_s: float,
+) -> RepPhysics:
+    """The physics of one rep from its trace (start to back at standing) and its bottom sample."""
+    if len(t) < 8:
+        return NO_PHYSICS
+    fall = sensor_fall_m(t, height_m, k_bottom, tau_s)
+    denom = 1.0 - float(np.cos(np.radians(min(abs(depth_deg), 120.0))))
+    ratio = fall / denom if denom > 0.02 else 0.0
+    roll = _smooth(t, roll_deg, SMOOTH_S)
+    p = pitch_deg - float(np.mean(pitch_deg))
+    tc = t - float(np.mean(t))
+    down = (np.arange(len(t)) <= k_bottom).astype(float)
+    # the rep's own roll: a slow drift, and the roll that goes with the pitch, on the way down and
+    # on the way up (knees out; they need not come back in the same way)
+    basis = np.column_stack([np.ones_like(t), tc, p, p * p / 90.0, down, p * down])
+    coef, *_ = np.linalg.lstsq(basis, roll, rcond=None)
+    resid = roll - basis @ coef
+    return RepPhysics(round(fall, 4), round(ratio, 4), round(float(np.sqrt(np.mean(resid * resid))), 4))
+
+
+# --- the naming model: two small logistic regressions, fitted on the simulator ---------------
+# (bench/naming_fit.py on simulated seeds 0-3; docs/pipeline.md gives the figures). Each is
+# "P = 1 / (1 + exp(-(w0 + w . x)))" over the features below; a rep is a hinge / single-leg work
+# when its P is over one half, that is when the weighted sum is positive.
+FEATURE_NAMES = ("depth_deg / 45", "fall_m / 0.05", "frontal_sway_deg")
+HINGE_FEATURES = (0, 1)  # depth and the sensor's fall: a hinge barely lowers the sensor
+SINGLE_FEATURES = (2, 0)  # frontal sway (and depth): one leg balances, two legs barely sway
+HINGE_W = (9.307, -10.572, -0.939)  # bias, depth, fall
+SINGLE_W = (-2.082, 5.235, -1.387)  # bias, frontal sway, depth
+
+
+def features(depth_deg: float, fall_m: float, frontal_sway_deg: float) -> tuple[float, float, float]:
+    """The model's inputs, scaled to about 1. (The fall per ``1 - cos(depth)`` read no better:
+    at shallow depths its denominator is small and a centimetre of height error moves it a lot.)"""
+    return (depth_deg / 45.0, fall_m / 0.05, frontal_sway_deg)
+
+
+def _score(weights: tuple[float, ...], x: tuple[float, ...], cols: tuple[int, ...]) -> float:
+    return weights[0] + sum(w * x[c] for w, c in zip(weights[1:], cols, strict=True))
+
+
+def is_hinge(depth_deg: float, physics: RepPhysics) -> bool:
+    """The thigh turned about a hip that barely came down: the deadlift family."""
+    x = features(depth_deg, physics.fall_m, physics.frontal_sway_deg)
+    return _score(HINGE_W, x, HINGE_FEATURES) > 0.0
+
+
+def is_single_leg(depth_deg: float, physics: RepPhysics, accel_only: bool = False) -> bool:
+    """The thigh swayed side to side as one leg balancing does: single-leg work. Not without a
+    gyroscope: the accelerometer's roll moves with every push of the rep, and on the simulator the
+    model then tells single-leg from two-leg reps no better than chance (53 %)."""
+    if accel_only:
+        return False
+    x = features(depth_deg, physics.fall_m, physics.frontal_sway_deg)
+    return _score(SINGLE_W, x, SINGLE_FEATURES) > 0.0
