@@ -14,7 +14,8 @@ walking, daily/ negatives), replayed on its own clock, resampled to 25, 50 and 2
 gyroscope dropped: counted exactly and named right (exercise files), or any squat or deadlift set
 (negatives: none is allowed).
 Writes bench/results/accuracy.json (``--real-only``: accuracy-real.json). Run:
-``.venv/bin/python bench/accuracy.py [--seeds N] [--first-seed K] [--real-only] [--variants ...]``.
+``.venv/bin/python bench/accuracy.py [--seeds N] [--first-seed K] [--real-only] [--variants ...] [--no-gyro]`` (``--no-gyro``: the simulated
+workouts without their gyroscope).
 """
 
 from __future__ import annotations
@@ -330,7 +331,14 @@ def print_real(real: list[dict[str, Any]], variants: tuple[str, ...]) -> dict[st
     return summary
 
 
-def simulated_stats(seeds: range, wide: bool = True) -> tuple[dict[str, Any], int, float]:
+def sim_samples(samples: Samples, no_gyro: bool) -> Samples:
+    """A simulated recording as the sensor gave it, or with its gyroscope dropped."""
+    return real_variant(samples, "no-gyro") if no_gyro else samples
+
+
+def simulated_stats(
+    seeds: range, wide: bool = True, no_gyro: bool = False
+) -> tuple[dict[str, Any], int, float]:
     """Per-exercise counts and errors over the random workouts, and the false reps (count, hours)
     in their walking and in the daily-life script."""
     stats: dict[str, Any] = defaultdict(
@@ -355,13 +363,13 @@ def simulated_stats(seeds: range, wide: bool = True) -> tuple[dict[str, Any], in
             workout = random_workout(rng, leg, widen_rng)
             session = simulate(workout, seed=seed, leg=leg, mounting="random")
             truth = session.truth.to_json()
-            events = run_pipeline(session.samples())
+            events = run_pipeline(sim_samples(session.samples(), no_gyro))
             score_session(truth, events, stats)
             n, h = false_reps(truth, events)
             fr_n, fr_h = fr_n + n, fr_h + h
             session = simulate(daily, seed=seed, leg=leg, mounting="random")
             truth = session.truth.to_json()
-            events = run_pipeline(session.samples())
+            events = run_pipeline(sim_samples(session.samples(), no_gyro))
             n, h = false_reps(truth, events)
             fr_n, fr_h = fr_n + n, fr_h + h
     return stats, fr_n, fr_h
@@ -369,11 +377,11 @@ def simulated_stats(seeds: range, wide: bool = True) -> tuple[dict[str, Any], in
 
 def print_simulated(args: argparse.Namespace) -> tuple[dict[str, Any], float, dict[str, int]]:
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    stats, fr_n, fr_h = simulated_stats(seeds, wide=not args.narrow)
+    stats, fr_n, fr_h = simulated_stats(seeds, wide=not args.narrow, no_gyro=args.no_gyro)
     table = {}
     print(
         f"simulated: {args.seeds} random workouts per thigh (seeds {seeds.start}..{seeds.stop - 1}),"
-        f" random mounting, 10-sample packets, {'narrow (first benches)' if args.narrow else 'wide (issue 11)'} sway and depths"
+        f" random mounting, 10-sample packets, {'narrow (first benches)' if args.narrow else 'wide (issue 11)'} sway and depths{', no gyroscope' if args.no_gyro else ''}"
     )
     head = f"{'exercise':<46} {'sets':>4} {'exact%':>7} {'+-1%':>6} {'MAE':>5} {'label%':>6} {'depth err':>9} {'delay med/p95 s':>16} {'1st rep med/p95 s':>17} {'1st<=150ms':>10}  misnamed as"
     print(head)
@@ -429,6 +437,7 @@ def main() -> int:
         " 0.3-1.5 Hz) and squat depths 85-115 %% of the default (not 45-115 %%)",
     )
     ap.add_argument("--real-only", action="store_true", help="only the real recordings (no simulation)")
+    ap.add_argument("--no-gyro", action="store_true", help="simulated workouts with the gyroscope dropped")
     ap.add_argument(
         "--variants",
         default=",".join(REAL_VARIANTS),
