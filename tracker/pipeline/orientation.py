@@ -61,7 +61,9 @@ class OrientationFilter:
         self._zi_fused: FloatArray | None = None  # (1, 2): pitch, roll
         self._zi_lp: FloatArray | None = None  # accel-only: (sections, 2, 2)
         # the jolt: |f| low-passed (state carried), and its recent history for the lagged value
-        self._jolt_sos = kernels.butter2_lowpass_sos(min(config.jolt_lowpass_hz, 0.35 * rate_hz), rate_hz)
+        jolt_sos = kernels.butter2_lowpass_sos(min(config.jolt_lowpass_hz, 0.35 * rate_hz), rate_hz)
+        self._jolt_b = np.ascontiguousarray(jolt_sos[0, :3])  # one section: lfilter is cheaper per packet
+        self._jolt_a = np.ascontiguousarray(jolt_sos[0, 3:])
         self._zi_jolt: FloatArray | None = None
         self._jolt_t = np.zeros(0)
         self._jolt_v = np.zeros(0)
@@ -113,9 +115,8 @@ class OrientationFilter:
         interpolated between its samples): a fixed bandwidth and time, so a jolt reads the same at
         25 and at 200 Hz (a sample-to-sample jump scales with the sample interval)."""
         if self._zi_jolt is None:
-            self._zi_jolt = kernels.sosfilt_zi(self._jolt_sos)[:, :, None] * norm[0]
-        lp, self._zi_jolt = kernels.sosfilt_rows(self._jolt_sos, norm[:, None], self._zi_jolt)
-        level = lp[:, 0]
+            self._zi_jolt = kernels.lfilter_zi(self._jolt_b, self._jolt_a) * norm[0]
+        level, self._zi_jolt = kernels.lfilter(self._jolt_b, self._jolt_a, norm, -1, self._zi_jolt)
         hist_t = np.concatenate([self._jolt_t, t])
         hist_v = np.concatenate([self._jolt_v, level])
         lagged = np.interp(t - self.config.jolt_window_s, hist_t, hist_v)
