@@ -97,9 +97,7 @@ class PipelineConfig:
     first_max_speed_ratio: float = 3.3  # peak thigh speed (deg/s) per degree of depth: stepping is jerkier
 
     # --- balance loss ---------------------------------------------------------------------
-    balance_loss_g: float = (
-        0.35  # a jolt this large in a single-leg set (its reps stay below about 0.3 g) ...
-    )
+    balance_loss_g: float = 0.14  # a step of |f| between two samples this large in a single-leg set (its reps stay  # below about 0.1 g at 100 Hz; a touchdown rings at ~15 Hz, which the rate-free jolt smooths away) ...
     balance_loss_window_s: float = 3.0  # ... within this long after a rep ended: the free foot touched down
     balance_loss_gap_s: float = 2.0  # one event per touchdown
 
