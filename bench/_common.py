@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -32,6 +33,11 @@ def write_results(name: str, figures: dict[str, Any]) -> Path:
     return path
 
 
+def _any_core() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, range(os.cpu_count() or 1))
+
+
 class Broker:
     """Mosquitto on a free port if installed, else the embedded amqtt broker."""
 
@@ -50,7 +56,9 @@ class Broker:
         conf = Path(tempfile.mkdtemp()) / "m.conf"
         conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.proc = subprocess.Popen([exe, "-c", str(conf)], stderr=subprocess.DEVNULL)
+        # The broker is another program (in production often another machine): it runs on any core
+        # even when the bench is pinned to one with `taskset`, so the pinned core is the service's.
+        self.proc = subprocess.Popen([exe, "-c", str(conf)], stderr=subprocess.DEVNULL, preexec_fn=_any_core)
         deadline = time.monotonic() + 10
         while not broker_answers("127.0.0.1", port) and time.monotonic() < deadline:
             time.sleep(0.05)
