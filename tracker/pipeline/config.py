@@ -23,6 +23,13 @@ class PipelineConfig:
     # the backward tilt (up to ~21 deg on real squats) that a quick flexion's start gives it;
     # the same as sign_tilt_deg, the gyroscope path's forward test
     axis_tilt_deg: float = 30.0
+    # a session that starts seated (docs/pipeline.md, "Sets that start seated"): the first movement
+    # is followed until it turns back this far (or the thigh is still, or this long) ...
+    seat_turn_deg: float = 5.0
+    seat_settle_s: float = 3.0
+    seat_tilt_deg: float = 70.0  # ... and if it turned the thigh this far from the still pose ...
+    seat_rise_m: float = 0.05  # ... while the sensor rose this much, the still pose was a seat
+    seat_window_s: float = 2.5  # (the rise is followed this long after a still moment)
     max_buffer_s: float = 120.0  # samples kept while the mounting is still unknown
 
     # --- orientation ----------------------------------------------------------------------
@@ -67,6 +74,13 @@ class PipelineConfig:
     pre_quiet_s: float = 1.5  # ... at most this long before the next rep starts (walking never does)
     rebase_s: float = 1.5  # after a hold, quiet this long re-learns the standing angle ...
     stand_max_deg: float = 25.0  # ... if the thigh is this close to vertical (not seated, not lying)
+    # a set from a chair or box (docs/pipeline.md, "Sets that start seated"): the thigh still on a
+    # seat (at least this far from vertical), then turning around near vertical, stood up; that rise
+    # is the set's first rep when it is quick and a rep starts soon after it (a chair-stand set)
+    seat_min_deg: float = 45.0
+    rise_max_s: float = 4.0  # ... a rise from the seat this quick at most ...
+    rise_next_s: float = 2.0  # ... and the next rep starts within this of standing up (no pause up)
+    seat_match_deg: float = 15.0  # ... lowering the sensor to within this of the seat's pitch
     max_thigh_pitch_deg: float = 125.0  # no squat takes the thigh this far: knees to the chest, lying
     max_rise_dps: float = 150.0  # walking/stairs lift the thigh faster than anyone squats down
     max_impact_g: float = 5.0  # heel strikes: jolts larger than this (running reads 2.4-3.2)
