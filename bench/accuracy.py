@@ -155,12 +155,48 @@ def start_workout(rng: np.random.Generator) -> Workout:
     return Workout.from_dict({"name": "bench-start", "step": steps}, "bench")
 
 
+def moving_workout(rng: np.random.Generator) -> Workout:
+    """Sets with no quiet standing around them and shallow hinges (issue 11), random per seed: the
+    session starts mid-stride, squats start straight from the walk and the athlete walks straight
+    on; then, after a warm-up squat set, single-leg deadlifts on the sensor's (standing) leg whose
+    thigh travels only 10-15 deg."""
+    return Workout.from_dict(
+        {
+            "name": "bench-moving",
+            "step": [
+                {"activity": "walk", "duration_s": float(rng.uniform(8, 15))},
+                {"activity": "squat", "start": "moving", "reps": int(rng.integers(6, 11))},
+                {"activity": "walk", "duration_s": float(rng.uniform(20, 40)), "rest_s": 5.0},
+                {"activity": "squat", "reps": 3, "rest_s": 15.0},
+                {
+                    "activity": "single_leg_deadlift",
+                    "sensor_on": "standing",
+                    "reps": int(rng.integers(7, 13)),
+                    "hinge_deg": round(float(rng.uniform(10, 15)), 1),
+                    "wobble_deg": round(float(rng.uniform(1.0, 3.0)), 2),
+                    "wobble_hz": round(float(rng.uniform(0.3, 1.5)), 2),
+                    "rest_s": float(rng.uniform(15, 30)),
+                },
+                {"activity": "walk", "duration_s": float(rng.uniform(8, 15))},
+            ],
+        },
+        "bench",
+    )
+
+
 def tag_sets(truth: dict[str, Any], workout: Workout) -> None:
-    """Give the truth's sets of a start workout their row: ``squat (... from a seat)``."""
+    """Give the truth's sets of a start workout their row: ``squat (from a seat)``, ``squat (from
+    a walk)``, ``single_leg_deadlift (standing leg, hinge 10-15 deg)``; the warm-up's squats none."""
     sets = [s for s in workout.steps if s.is_exercise]
     for ts, step in zip(truth["sets"], sets, strict=True):
         if step.start == "seated":
             ts["bench_row"] = "from a seat"
+        elif step.start == "moving":
+            ts["bench_row"] = "from a walk"
+        elif step.hinge_deg > 0:
+            ts["bench_row"] = "standing leg, hinge 10-15 deg"
+        else:
+            ts["bench_row"] = "warm-up"
 
 
 def run_pipeline(samples: Samples, packet: int = 10) -> list[Any]:
@@ -412,14 +448,15 @@ def simulated_stats(
             n, h = false_reps(truth, events)
             fr_n, fr_h = fr_n + n, fr_h + h
             if starts:
-                start = start_workout(np.random.default_rng([11, seed, int(leg == "right")]))
-                session = simulate(start, seed=seed, leg=leg, mounting="random")
-                truth = session.truth.to_json()
-                tag_sets(truth, start)
-                events = run_pipeline(sim_samples(session.samples(), no_gyro))
-                score_session(truth, events, stats)
-                n, h = false_reps(truth, events)
-                fr_n, fr_h = fr_n + n, fr_h + h
+                for make, key in ((start_workout, 11), (moving_workout, 12)):
+                    start = make(np.random.default_rng([key, seed, int(leg == "right")]))
+                    session = simulate(start, seed=seed, leg=leg, mounting="random")
+                    truth = session.truth.to_json()
+                    tag_sets(truth, start)
+                    events = run_pipeline(sim_samples(session.samples(), no_gyro))
+                    score_session(truth, events, stats)
+                    n, h = false_reps(truth, events)
+                    fr_n, fr_h = fr_n + n, fr_h + h
     return stats, fr_n, fr_h
 
 

@@ -157,7 +157,8 @@ class Timeline:
         first = workout.steps[0]
         if first.activity == "squat" and first.start == "seated":
             self._start_seated(first.resolved_depth())
-        self.hold(1.0)
+        # a session that starts with a walk (run, stairs) starts mid-stride: no standing first
+        self.hold(0.02 if first.activity in _GAIT else 1.0)
         for step in workout.steps:
             if step.is_exercise:
                 self.add_set(step)
@@ -291,12 +292,14 @@ class Timeline:
         if step.start == "seated":
             self._seated_set(step, st)
             return
-        self.hold(r.uniform(0.8, 1.5))
+        lead_in = r.uniform(0.8, 1.5)
+        self.hold(lead_in if step.start == "standing" else 0.1 * lead_in)  # moving: straight in
         if ex in CORE:
             self._core_set(step, st)
         else:
             self._rep_set(step, st, sensor_on)
-        self.hold(r.uniform(0.6, 1.2))
+        lead_out = r.uniform(0.6, 1.2)
+        self.hold(lead_out if step.start == "standing" else 0.1 * lead_out)  # moving: straight on
         st.end = self.t
 
     def _rep_set(self, step: Step, st: SetTruth, sensor_on: str) -> None:

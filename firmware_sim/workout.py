@@ -99,8 +99,10 @@ class Step:
     balance_losses: int = 0  # the free foot touches down this many times in the set
     rest_s: float = 0.0  # standing rest after the step
     speed: float = 1.0  # walking/running/stairs pace multiplier
-    # squat only: ``seated`` starts and ends the set on a chair or box (the 30-second chair-stand
-    # test, box squats): each rep stands up from the seat and sits back down (firmware_sim/motion.py)
+    # ``standing``: a still moment before the first rep; ``moving``: the first rep starts straight
+    # from what came before (a walk, standing up), with no quiet stance; ``seated`` (squats only)
+    # starts and ends the set on a chair or box (the 30-second chair-stand test, box squats): each
+    # rep stands up from the seat and sits back down (firmware_sim/motion.py)
     start: str = "standing"
 
     @property
@@ -247,10 +249,14 @@ def _parse_step(raw: Any, index: int, source: str) -> Step:
 
 
 def _check_start(values: dict[str, Any], activity: str, source: str, where: str) -> None:
-    """``start``: ``standing`` (every exercise) or ``seated`` (squats from a chair or box)."""
+    """``start``: ``standing`` or ``moving`` (every exercise), ``seated`` (squats from a chair or box)."""
     start = values.get("start", "standing")
-    if start not in ("standing", "seated"):
-        raise InputFileError(source, f"{where}: field 'start' is {start!r}; expected standing or seated")
+    if start not in ("standing", "moving", "seated"):
+        raise InputFileError(
+            source, f"{where}: field 'start' is {start!r}; expected standing, moving or seated"
+        )
+    if start != "standing" and activity not in EXERCISES:
+        raise InputFileError(source, f"{where}: field 'start' applies to exercise sets only")
     if start == "seated" and activity != "squat":
         raise InputFileError(source, f"{where}: field 'start' = seated applies to squat sets only")
 

@@ -43,10 +43,59 @@ def test_a_seated_start_is_a_squat_option_and_its_truth_counts_stands() -> None:
     the step and field; the truth counts stands, rep 1 being the first rise from the seat."""
     with pytest.raises(InputFileError, match=r"step 1: field 'start' = seated applies to squat sets only"):
         Workout.from_toml_str(workouts.step("deadlift", reps=3, start="seated"))
-    with pytest.raises(InputFileError, match=r"step 1: field 'start' is 'sofa'; expected standing or seated"):
+    with pytest.raises(
+        InputFileError, match=r"step 1: field 'start' is 'sofa'; expected standing, moving or seated"
+    ):
         Workout.from_toml_str(workouts.step("squat", reps=3, start="sofa"))
     truth = workouts.simulated(CHAIR_STAND, seed=0).truth.to_json()
     first = truth["sets"][0]["reps_detail"]
     assert len(first) == 12
     assert first[0]["t_bottom_s"] == first[0]["t_start_s"]  # it starts on the seat
     assert all(75 < r["depth_deg"] < 95 for r in first)  # seated thigh ~85 deg from standing
+
+
+# -- no quiet stance before the first rep ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exercise", "seed"), [("squat", 0), ("squat", 1), ("single_leg_squat", 0), ("single_leg_squat", 2)]
+)
+def test_a_set_straight_from_a_walk_is_counted(exercise: str, seed: int) -> None:
+    """The session starts mid-stride, the set starts straight from the walk and the athlete walks
+    on (2 minutes): no quiet moment of 0.8 s anywhere near the set. The thigh axis now comes from
+    the short still moments at the top of the reps (0.8 s in all, in one pose). Before: it came
+    from the first quiet moment, at the end of the session, and the set was lost (0 reps)."""
+    extra = {"leg": "left"} if exercise == "single_leg_squat" else {}
+    text = workouts.script(
+        workouts.step("walk", duration_s=12),
+        workouts.step(exercise, start="moving", reps=8, **extra),
+        workouts.step("walk", duration_s=130),
+    )
+    session = workouts.simulated(text, seed=seed, leg="left")
+    assert _sets(run_pipeline(session.samples())) == [(exercise, 8)]
+
+
+# -- shallow reps that repeat as a set ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_shallow_standing_leg_hinges_count_as_a_set(seed: int) -> None:
+    """Single-leg deadlifts with the sensor on the standing leg, whose thigh travels only 10 deg
+    (real standing legs travel 10-30 deg), after a warm-up: a slow flexion of 7-10 deg from the
+    standing angle is a rep when three such reps come in a row (announced together). Before:
+    the reps under 10 deg were `shallow`, so the set of 10 counted 5 (seed 0) or 7 (seed 3). (Seeds 2 and 5 count
+    4 and 9: docs/pipeline.md, "Shallow reps that repeat".)"""
+    text = workouts.script(
+        *workouts.WARM_UP,
+        workouts.step(
+            "single_leg_deadlift",
+            sensor_on="standing",
+            reps=10,
+            hinge_deg=10,
+            wobble_deg=2.0,
+            wobble_hz=0.8,
+            rest_s=15,
+        ),
+    )
+    sets = _sets(run_pipeline(workouts.simulated(text, seed=seed).samples()))
+    assert [n for _, n in sets] == [3, 10]

@@ -16,8 +16,11 @@ class PipelineConfig:
     # --- automatic mounting (no calibration) -----------------------------------------------
     still_gyro_dps: float = 12.0  # quiet standing: angular rate below this ...
     still_accel_g: float = 0.15  # ... and specific force this close to its low-passed value
-    still_s: float = 0.8  # ... for this long gives the thigh axis
+    still_s: float = 0.8  # ... for this long gives the thigh axis (in one run, or in pieces ...
+    still_piece_s: float = 0.15  # ... of at least this long, e.g. the pauses at the top of reps ...
+    still_pose_deg: float = 10.0  # ... in one pose: their directions within this)
     axis_rotation_deg: float = 60.0  # rotation out of the thigh axis needed to find the sagittal plane
+    axis_dominance: float = 4.0  # without a 30-deg tilt, its axis must carry this times the next one
     sign_tilt_deg: float = 30.0  # the first tilt this large tells forward from backward
     # without a gyroscope the forward side is where the specific force tilts this far: beyond
     # the backward tilt (up to ~21 deg on real squats) that a quick flexion's start gives it;
@@ -49,6 +52,11 @@ class PipelineConfig:
     rep_end_fraction: float = 0.25  # back up: below this fraction of the rep's depth ...
     rep_end_deg: float = 5.0  # ... or this many degrees, whichever is larger
     min_depth_deg: float = 10.0
+    # ... but a slow flexion this deep (the standing band's edge) is a rep that must repeat: a
+    # shallow single-leg deadlift on the standing leg, a shallow slow squat (docs/pipeline.md)
+    repeat_min_depth_deg: float = 7.0
+    repeat_min_s: float = 1.25  # ... lasting this long (fidgets and knee bends are quicker) ...
+    repeat_set_reps: int = 3  # ... and a set of such reps opens at this many (announced together)
     stand_window_s: float = 0.6  # depth: from the mean pitch of the last window this long ...
     stand_range_deg: float = 4.0  # ... where the thigh moved less than this (chained reps: half as long)
     stand_lookback_s: float = 2.0  # ... from this long before it left standing, in the rep's upper half

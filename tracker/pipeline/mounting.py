@@ -17,6 +17,7 @@ the still moment), the still pose was seated and standing is where the thigh wen
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -67,6 +68,11 @@ class MountingFinder:
         self._sos = kernels.butter2_lowpass_sos(min(2.0, 0.4 * rate_hz), rate_hz)
         self._zi: FloatArray | None = None
         self._run_start_s: float | None = None  # start time of the current quiet run
+        # still time per pose (direction, seconds) in pieces: a run counts once it lasted still_piece_s
+        self._poses: list[list[Any]] = []
+        self._piece_run = float("nan")  # the run being counted (its start time) ...
+        self._piece_pose = -1  # ... its pose ...
+        self._piece_len = 0.0  # ... and how long it has lasted so far
         self.up: FloatArray | None = None
         self.up_at_s: float | None = None
         self._tilt_sum = np.zeros(3)
@@ -102,7 +108,7 @@ class MountingFinder:
         still = self._still_mask(chunk, a, a_lp)
         start = 0
         if self.up is None:
-            idx = self._find_still(chunk.t_s, still)
+            idx = self._find_still(chunk.t_s, still, a_lp)
             if idx is None:
                 return None
             self.up = a_lp[idx] / np.linalg.norm(a_lp[idx])
@@ -126,13 +132,53 @@ class MountingFinder:
             still &= np.abs(chunk.gyro_dps).max(axis=1) < cfg.still_gyro_dps
         return still
 
-    def _find_still(self, t: FloatArray, still: npt.NDArray[np.bool_]) -> int | None:
+    def _find_still(self, t: FloatArray, still: npt.NDArray[np.bool_], a_lp: FloatArray) -> int | None:
+        """The first sample still for ``still_s`` in one pose: in one run (quiet standing), or in
+        pieces of at least ``still_piece_s`` (the pauses at the top of reps that start straight
+        from a walk) whose directions agree within ``still_pose_deg``."""
         cfg = self.config
         # start time of the quiet run each sample belongs to (inf where not quiet)
         run_start = np.where(still, quiet_since_s(t, still, self._run_start_s), np.inf)
         ok = np.flatnonzero(t - run_start >= cfg.still_s)
         self._run_start_s = still_going(run_start, still)
-        return int(ok[0]) if ok.size else None
+        end = int(ok[0]) if ok.size else len(t)
+        counted = np.flatnonzero(t[:end] - run_start[:end] >= cfg.still_piece_s)
+        if not counted.size:
+            return None if end == len(t) else end
+        starts = run_start[counted]
+        cuts = np.flatnonzero(np.diff(starts)) + 1
+        for part in np.split(counted, cuts):  # one per run: a few per chunk at most
+            k = self._add_piece(t, run_start, a_lp, part)
+            if k is not None:
+                return k
+        return None if end == len(t) else end
+
+    def _add_piece(
+        self, t: FloatArray, run_start: FloatArray, a_lp: FloatArray, part: npt.NDArray[np.intp]
+    ) -> int | None:
+        """Add a run's counted samples to its pose's still time; the first sample where that pose
+        has been still for ``still_s`` in all (None: not yet)."""
+        cfg = self.config
+        rs = float(run_start[part[0]])
+        if rs != self._piece_run:  # a new run: the earlier one adds to its pose, this one finds its pose
+            if self._piece_pose >= 0:
+                self._poses[self._piece_pose][1] += self._piece_len
+            d = a_lp[part[0]] / np.linalg.norm(a_lp[part[0]])
+            near = [
+                i
+                for i, (u, _) in enumerate(self._poses)
+                if float(u @ d) >= np.cos(np.radians(cfg.still_pose_deg))
+            ]
+            if near:
+                self._piece_pose = near[0]
+            else:
+                self._poses.append([d, 0.0])
+                self._piece_pose = len(self._poses) - 1
+            self._piece_run = rs
+        total = self._poses[self._piece_pose][1] + (t[part] - rs)
+        self._piece_len = float(t[part[-1]] - rs)
+        hit = np.flatnonzero(total >= cfg.still_s)
+        return int(part[hit[0]]) if hit.size else None
 
     def _movement(
         self, chunk: Samples, a_lp: FloatArray, still: npt.NDArray[np.bool_], start: int, prev_t: float
@@ -200,6 +246,12 @@ class MountingFinder:
             hit = np.flatnonzero(
                 (rot >= cfg.axis_rotation_deg) & (big_tilt | (rot >= 3 * cfg.axis_rotation_deg))
             )
+            if hit.size and not big_tilt[hit[0]]:
+                # small tilts only (a shallow hinge with side-to-side sway, fidgets): the rotation
+                # must have one clear axis, else wait for a larger movement (a walk, a squat)
+                lam = np.linalg.eigvalsh(outer[hit].reshape(-1, 3, 3))
+                clear = big_tilt[hit] | (lam[:, 2] >= cfg.axis_dominance * lam[:, 1])
+                hit = hit[clear]
             if not hit.size:
                 self._tilt_sum, self._gyro_outer, self._rotation_deg = tilt_sum[-1], outer[-1], rot[-1:]
                 return None

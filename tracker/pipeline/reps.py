@@ -30,7 +30,7 @@ from tracker.pipeline.config import PipelineConfig
 from tracker.pipeline.naming import NO_PHYSICS, RepPhysics, rep_physics
 from tracker.pipeline.orientation import ThighAngles
 from tracker.pipeline.quiet import carried, quiet_run_starts, quiet_since_s, still_going
-from tracker.pipeline.rejection import Candidate, first_rejection
+from tracker.pipeline.rejection import Candidate, first_rejection, repeatable_shallow
 from tracker.pipeline.wobble import SwayStats, sway_stats
 from tracker.samples import FloatArray
 
@@ -57,6 +57,7 @@ class Excursion:
     reject_reason: str = ""
     parked: bool = False  # measured from a free leg held in the air (single-leg squat, free leg)
     physics: RepPhysics = NO_PHYSICS  # what the thigh's physics says, for naming (naming.py)
+    shallow: bool = False  # under min_depth_deg: a rep only in a set of such reps
 
 
 class _Trace:
@@ -854,11 +855,14 @@ class RepDetector:
         # the end: where the thigh is back in the standing band, extrapolated at the current rate
         rate_end = abs(float(tr[3, -1]))
         t_end = t_event + min(0.4, float(ad[-1]) / max(rate_end, 30.0))
-        if depth < cfg.min_depth_deg or t_end - t_start < cfg.min_rep_s:
+        size = Candidate(depth, signed, t_end - t_start)
+        if (
+            depth < cfg.min_depth_deg and not repeatable_shallow(size, cfg)
+        ) or t_end - t_start < cfg.min_rep_s:
             # most candidates (strides, fidgets) stop here: only what the size rules need
             quick = Rep(0, t_start, float(t[k]), t_end, depth, 0.0, 0.0, 0.0, 0.0)
             ex = Excursion(quick, signed, 0.0, 0.0, 0.0, _NO_SWAY, t_event, False)
-            return self._judge(ex, Candidate(depth, signed, t_end - t_start))
+            return self._judge(ex, size)
         band = ad >= depth - max(3.0, 0.1 * depth)
         idx = np.flatnonzero(band)
         t_b0, t_b1 = float(t[idx[0]]), float(t[idx[-1]])
@@ -879,6 +883,7 @@ class RepDetector:
         rise = float(tr[5, k] - tr[5, 0])
         drop = float(tr[5, : k + 1].max() - tr[5, k])
         ex = Excursion(rep, rep_signed, rise, drop, float(tr[4].max()), _NO_SWAY, t_event, parked=st.parked)
+        ex.shallow = depth < cfg.min_depth_deg
         candidate = Candidate(
             depth_deg=depth,
             signed_depth_deg=signed,
