@@ -611,12 +611,10 @@ class RepDetector:
         return j
 
     def _back_to_seat(self, ex: Excursion, bottom_deg: float) -> bool:
-        """The rep after a rise went back down to the seat: the sensor lowered and the thigh's
-        bottom is the seat's pitch (stepping up after standing up lifts the knee less high)."""
-        return (
-            ex.rise_height_m < 0
-            and abs(bottom_deg - self.state.pending_seat_deg) <= self.config.seat_match_deg
-        )
+        """The rep after a rise went back down to the seat: the thigh's bottom is the seat's pitch
+        (stepping up after standing up lifts the knee less high). The sensor's height is no
+        help here: its leaky estimate is still settling from the rise."""
+        return abs(bottom_deg - self.state.pending_seat_deg) <= self.config.seat_match_deg
 
     def _seat_tail(self, tr: FloatArray) -> _Trace | None:
         """The samples of ``tr`` from its last still seated one (None: it has none)."""
