@@ -154,7 +154,11 @@ class Timeline:
 
     def add_workout(self, workout: Workout) -> None:
         self.body = workout.body
-        self.hold(1.0)
+        first = workout.steps[0]
+        if first.activity == "squat" and first.start == "seated":
+            self._start_seated(first.resolved_depth())
+        # a session that starts with a walk (run, stairs) starts mid-stride: no standing first
+        self.hold(0.02 if first.activity in _GAIT else 1.0)
         for step in workout.steps:
             if step.is_exercise:
                 self.add_set(step)
@@ -285,12 +289,17 @@ class Timeline:
         }
         st = SetTruth(len(self.sets) + 1, ex, working, sensor_on, self.t, wobble=wobble)
         self.sets.append(st)
-        self.hold(r.uniform(0.8, 1.5))
+        if step.start == "seated":
+            self._seated_set(step, st)
+            return
+        lead_in = r.uniform(0.8, 1.5)
+        self.hold(lead_in if step.start == "standing" else 0.1 * lead_in)  # moving: straight in
         if ex in CORE:
             self._core_set(step, st)
         else:
             self._rep_set(step, st, sensor_on)
-        self.hold(r.uniform(0.6, 1.2))
+        lead_out = r.uniform(0.6, 1.2)
+        self.hold(lead_out if step.start == "standing" else 0.1 * lead_out)  # moving: straight on
         st.end = self.t
 
     def _rep_set(self, step: Step, st: SetTruth, sensor_on: str) -> None:
@@ -364,6 +373,72 @@ class Timeline:
                 {**st.wobble, "fatigue": step.fatigue, "single_leg": ex in SINGLE_LEG, "set": st.index},
             )
         )
+
+    # --- sets from a chair or box (the 30-second chair-stand test, box squats) ----------------
+
+    @staticmethod
+    def _seat_pose(seat_deg: float) -> dict[str, float]:
+        """Seated: both thighs near horizontal, the shanks upright, the hip back over the seat."""
+        return {
+            "pitch": seat_deg,
+            "support": seat_deg,
+            "shank": 0.15,
+            "hip_dx": -0.05,
+            "abd": 0.0,
+            "yaw": 0.0,
+        }
+
+    def _start_seated(self, seat_deg: float) -> None:
+        """The session begins on the seat (no standing first)."""
+        self.state.update(self._seat_pose(seat_deg))
+        self.knot_v[0] = [self.state[c] for c in CHANNELS]
+
+    def _seated_set(self, step: Step, st: SetTruth) -> None:
+        """Reps from a seat: stand up, sit straight back down, repeat; the set ends seated.
+
+        The count is the number of times the athlete stands up (as the chair-stand test counts):
+        rep 1 is the first rise from the seat (it starts at its bottom), rep n the sit-down after
+        stand n-1 and the rise to stand n. The last sit-down ends the set and is no rep."""
+        r = self.rng
+        seat0 = step.resolved_depth()
+        if self.state["pitch"] < 0.5 * seat0:  # standing: sit down and get ready first (no rep)
+            self.move(r.uniform(1.3, 2.0), **self._seat_pose(self.vary(seat0, 0.03)))
+            self.hold(r.uniform(5.0, 10.0))
+        else:
+            self.hold(r.uniform(1.0, 2.0))
+        st.start = self.t
+        down0, pause0, up0 = step.resolved_tempo()
+        sat_s, seat_mid_s = self.t, self.t
+        for n in range(1, step.reps + 1):
+            slow = 1.0 + step.fatigue * ((n - 1) / max(step.reps - 1, 1)) ** 2
+            t_rise = self.t
+            self.move(self.vary(up0, step.variability) * slow, **_STANDING)
+            if n == 1:
+                st.reps.append(RepTruth(n, t_rise, t_rise, self.t))
+            else:
+                st.reps.append(RepTruth(n, sat_s, seat_mid_s, self.t))
+            self.hold(max(self.vary(0.15, 0.5), 0.02))  # barely a moment upright
+            sat_s = self.t
+            self.move(self.vary(down0, step.variability) * slow, **self._seat_pose(self.vary(seat0, 0.03)))
+            # sitting back onto the seat: a soft landing
+            self.jobs.append(Job("impact", self.t, self.t + 0.2, {"g": r.uniform(0.05, 0.2)}))
+            pause = max(self.vary(pause0, step.variability * 2), 0.0) * slow
+            seat_mid_s = self.t + pause / 2
+            self.hold(pause)
+        self.hold(r.uniform(5.0, 8.0))  # stays seated after the set
+        st.end = self.t
+        self.jobs.append(
+            Job(
+                "wobble",
+                st.start,
+                self.t,
+                {**st.wobble, "fatigue": step.fatigue, "single_leg": False, "set": st.index},
+            )
+        )
+        start = self.t
+        self.move(r.uniform(1.2, 1.8), **_STANDING)  # an ordinary stand-up before what comes next
+        self.hold(r.uniform(0.8, 1.5))
+        self.activities.append({"kind": "sit_stand", "start_s": start, "end_s": self.t})
 
     def _rep_bottom(
         self, ex: str, depth: float, sensor_on: str, base: dict[str, float], step: Step, lead_sensor: bool
@@ -671,7 +746,9 @@ def set_depths(tl: Timeline, t: FloatArray, pitch_base: FloatArray) -> None:
         for rep in st.reps:
             i0 = int(np.searchsorted(t, rep.t_start))
             i1 = max(int(np.searchsorted(t, rep.t_end)), i0 + 1)
-            seg = pitch_base[i0:i1] - pitch_base[min(i0, pitch_base.shape[0] - 1)]
+            # a rise from a seat starts at its bottom: its depth is measured from where it ends
+            ref = min(i1 - 1 if rep.t_bottom == rep.t_start else i0, pitch_base.shape[0] - 1)
+            seg = pitch_base[i0:i1] - pitch_base[ref]
             if seg.size == 0:
                 continue
             j = int(np.argmax(np.abs(seg)))

@@ -99,6 +99,11 @@ class Step:
     balance_losses: int = 0  # the free foot touches down this many times in the set
     rest_s: float = 0.0  # standing rest after the step
     speed: float = 1.0  # walking/running/stairs pace multiplier
+    # ``standing``: a still moment before the first rep; ``moving``: the first rep starts straight
+    # from what came before (a walk, standing up), with no quiet stance; ``seated`` (squats only)
+    # starts and ends the set on a chair or box (the 30-second chair-stand test, box squats): each
+    # rep stands up from the seat and sits back down (firmware_sim/motion.py)
+    start: str = "standing"
 
     @property
     def is_exercise(self) -> bool:
@@ -231,6 +236,7 @@ def _parse_step(raw: Any, index: int, source: str) -> Step:
         raise InputFileError(
             source, f"{where}: a {activity} needs 'leg' = left or right (the standing leg) or 'sensor_on'"
         )
+    _check_start(values, activity, source, where)
     if values.get("free_leg", "knee") not in FREE_LEG_POSES:
         raise InputFileError(source, f"{where}: field 'free_leg' must be one of {', '.join(FREE_LEG_POSES)}")
     if activity in EXERCISES and values.get("reps", 0) < 1:
@@ -240,6 +246,19 @@ def _parse_step(raw: Any, index: int, source: str) -> Step:
     if activity in ("crunch", "bicycle") and values.get("reps", 0) < 1:
         raise InputFileError(source, f"{where}: {activity} needs 'reps' >= 1")
     return Step(**values)
+
+
+def _check_start(values: dict[str, Any], activity: str, source: str, where: str) -> None:
+    """``start``: ``standing`` or ``moving`` (every exercise), ``seated`` (squats from a chair or box)."""
+    start = values.get("start", "standing")
+    if start not in ("standing", "moving", "seated"):
+        raise InputFileError(
+            source, f"{where}: field 'start' is {start!r}; expected standing, moving or seated"
+        )
+    if start != "standing" and activity not in EXERCISES:
+        raise InputFileError(source, f"{where}: field 'start' applies to exercise sets only")
+    if start == "seated" and activity != "squat":
+        raise InputFileError(source, f"{where}: field 'start' = seated applies to squat sets only")
 
 
 def builtin_names() -> list[str]:

@@ -36,6 +36,7 @@ MODULE_TIERS = {
     "test_cli_startup": "process",
     "test_scaleout": "process",  # its packet-queue test is `unit`, marked where it is
     "test_scaleout_snapshot": "unit",
+    "test_counting_starts": "unit",
 }
 
 

@@ -16,13 +16,23 @@ class PipelineConfig:
     # --- automatic mounting (no calibration) -----------------------------------------------
     still_gyro_dps: float = 12.0  # quiet standing: angular rate below this ...
     still_accel_g: float = 0.15  # ... and specific force this close to its low-passed value
-    still_s: float = 0.8  # ... for this long gives the thigh axis
+    still_s: float = 0.8  # ... for this long gives the thigh axis (in one run, or in pieces ...
+    still_piece_s: float = 0.15  # ... of at least this long, e.g. the pauses at the top of reps ...
+    still_pose_deg: float = 10.0  # ... in one pose: their directions within this)
     axis_rotation_deg: float = 60.0  # rotation out of the thigh axis needed to find the sagittal plane
+    axis_dominance: float = 4.0  # without a 30-deg tilt, its axis must carry this times the next one
     sign_tilt_deg: float = 30.0  # the first tilt this large tells forward from backward
     # without a gyroscope the forward side is where the specific force tilts this far: beyond
     # the backward tilt (up to ~21 deg on real squats) that a quick flexion's start gives it;
     # the same as sign_tilt_deg, the gyroscope path's forward test
     axis_tilt_deg: float = 30.0
+    # a session that starts seated (docs/pipeline.md, "Sets that start seated"): the first movement
+    # is followed until it turns back this far (or the thigh is still, or this long) ...
+    seat_turn_deg: float = 5.0
+    seat_settle_s: float = 3.0
+    seat_tilt_deg: float = 70.0  # ... and if it turned the thigh this far from the still pose ...
+    seat_rise_m: float = 0.05  # ... while the sensor rose this much, the still pose was a seat
+    seat_window_s: float = 2.5  # (the rise is followed this long after a still moment)
     max_buffer_s: float = 120.0  # samples kept while the mounting is still unknown
 
     # --- orientation ----------------------------------------------------------------------
@@ -42,6 +52,11 @@ class PipelineConfig:
     rep_end_fraction: float = 0.25  # back up: below this fraction of the rep's depth ...
     rep_end_deg: float = 5.0  # ... or this many degrees, whichever is larger
     min_depth_deg: float = 10.0
+    # ... but a slow flexion this deep (the standing band's edge) is a rep that must repeat: a
+    # shallow single-leg deadlift on the standing leg, a shallow slow squat (docs/pipeline.md)
+    repeat_min_depth_deg: float = 7.0
+    repeat_min_s: float = 1.25  # ... lasting this long (fidgets and knee bends are quicker) ...
+    repeat_set_reps: int = 3  # ... and a set of such reps opens at this many (announced together)
     stand_window_s: float = 0.6  # depth: from the mean pitch of the last window this long ...
     stand_range_deg: float = 4.0  # ... where the thigh moved less than this (chained reps: half as long)
     stand_lookback_s: float = 2.0  # ... from this long before it left standing, in the rep's upper half
@@ -67,6 +82,13 @@ class PipelineConfig:
     pre_quiet_s: float = 1.5  # ... at most this long before the next rep starts (walking never does)
     rebase_s: float = 1.5  # after a hold, quiet this long re-learns the standing angle ...
     stand_max_deg: float = 25.0  # ... if the thigh is this close to vertical (not seated, not lying)
+    # a set from a chair or box (docs/pipeline.md, "Sets that start seated"): the thigh still on a
+    # seat (at least this far from vertical), then turning around near vertical, stood up; that rise
+    # is the set's first rep when it is quick and a rep starts soon after it (a chair-stand set)
+    seat_min_deg: float = 45.0
+    rise_max_s: float = 4.0  # ... a rise from the seat this quick at most ...
+    rise_next_s: float = 2.0  # ... and the next rep starts within this of standing up (no pause up)
+    seat_match_deg: float = 15.0  # ... lowering the sensor to within this of the seat's pitch
     max_thigh_pitch_deg: float = 125.0  # no squat takes the thigh this far: knees to the chest, lying
     max_rise_dps: float = 150.0  # walking/stairs lift the thigh faster than anyone squats down
     max_impact_g: float = 5.0  # heel strikes: jolts larger than this (running reads 2.4-3.2)

@@ -179,7 +179,9 @@ class Pipeline:
 
     # --- stages -------------------------------------------------------------------------------
     def _measure_rate(self, chunk: Samples) -> float:
-        dt = np.diff(chunk.t_s)
+        # the first rate_probe_samples only, however the stream was cut (an irregular clock gave
+        # another rate, so another mounting sample, for each size of the first chunk)
+        dt = np.diff(chunk.t_s[: self.config.rate_probe_samples])
         dt = dt[dt > 0]
         rate = float(1.0 / np.median(dt)) if dt.size else 100.0
         return float(np.clip(rate, 5.0, 2000.0))

@@ -6,13 +6,21 @@ the principal axis of the angular rate out of the thigh axis, and the sign is ch
 thigh first tilts forward (flexion), which is what squats, single-leg squats, deadlifts and
 walking all start with. Every decision is taken at one sample, from running sums carried from
 chunk to chunk, so the result does not depend on how the stream was cut into chunks.
+
+A session may start seated (a chair-stand set, box squats): then the first still moment is the
+thigh lying horizontal, and the first movement is standing up. That movement is followed to its
+end before the mounting is decided: when it turned the thigh ``seat_tilt_deg`` or more while the
+sensor rose ``seat_rise_m`` or more (with a gyroscope: the vertical carried by the gyroscope from
+the still moment), the still pose was seated and standing is where the thigh went.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 import tracker.pipeline.kernels as kernels
 from tracker.pipeline.config import PipelineConfig
@@ -20,6 +28,7 @@ from tracker.pipeline.quiet import quiet_since_s, still_going
 from tracker.samples import FloatArray, Samples
 
 BLOCK = 2048
+G0 = 9.80665
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +38,26 @@ class FoundMounting:
     R_thigh_from_sensor: FloatArray
     decided_at_s: float
     leg: str = "unknown"
+    seated_start: bool = False  # the first still moment was seated (docs/pipeline.md)
 
 
 def _running(carry: FloatArray, values: FloatArray) -> FloatArray:
     """Sequential cumulative sum continuing from ``carry`` (bitwise the same for any chunking)."""
     return np.cumsum(np.concatenate([carry[None, ...], values]), axis=0)[1:]
+
+
+@dataclass(slots=True)
+class _Movement:
+    """The samples of a chunk after the still moment, as the axis search and the seat test see them."""
+
+    start: int  # index in the chunk of the first of these samples
+    t: FloatArray
+    dt: FloatArray
+    g_dir: FloatArray  # direction of the low-passed specific force
+    tilt: FloatArray  # its part across the still moment's up ...
+    tilt_sin: FloatArray  # ... and that part's length (sine of the tilt)
+    still: npt.NDArray[np.bool_]
+    rise_m: FloatArray  # the sensor's height since the last still sample (nan: not followed)
 
 
 class MountingFinder:
@@ -44,6 +68,11 @@ class MountingFinder:
         self._sos = kernels.butter2_lowpass_sos(min(2.0, 0.4 * rate_hz), rate_hz)
         self._zi: FloatArray | None = None
         self._run_start_s: float | None = None  # start time of the current quiet run
+        # still time per pose (direction, seconds) in pieces: a run counts once it lasted still_piece_s
+        self._poses: list[list[Any]] = []
+        self._piece_run = float("nan")  # the run being counted (its start time) ...
+        self._piece_pose = -1  # ... its pose ...
+        self._piece_len = 0.0  # ... and how long it has lasted so far
         self.up: FloatArray | None = None
         self.up_at_s: float | None = None
         self._tilt_sum = np.zeros(3)
@@ -51,6 +80,12 @@ class MountingFinder:
         self._rotation_deg = np.zeros(1)
         self.result: FoundMounting | None = None
         self._last_t = 0.0
+        self._g_ref = 1.0  # |specific force| at the still moment (takes out the scale error)
+        # the sensor's height since the last still sample: (up in sensor axes, velocity, height, age)
+        self._strap: tuple[FloatArray | None, float, float, float] = (None, 0.0, 0.0, 0.0)
+        self._candidate: tuple[FloatArray, FloatArray] | None = None  # (x, y) before _settle
+        self._cand_t: float | None = None
+        self._peak = (0.0, float("nan"))  # the largest tilt since the candidate, the rise at seat_tilt_deg
 
     def feed(self, chunk: Samples) -> int | None:
         """Consume a chunk; return the index in it at which the mounting became known, if it did."""
@@ -70,47 +105,138 @@ class MountingFinder:
             self._zi = kernels.sosfilt_zi(self._sos)[:, :, None] * a[0][None, None, :]
         a_lp, self._zi = kernels.sosfilt_rows(self._sos, a, self._zi)
         prev_t, self._last_t = self._last_t, float(chunk.t_s[-1])
+        still = self._still_mask(chunk, a, a_lp)
         start = 0
         if self.up is None:
-            idx = self._find_still(chunk, a, a_lp)
+            idx = self._find_still(chunk.t_s, still, a_lp)
             if idx is None:
                 return None
-            up = a_lp[idx] / np.linalg.norm(a_lp[idx])
-            self.up = up
+            self.up = a_lp[idx] / np.linalg.norm(a_lp[idx])
             self.up_at_s = float(chunk.t_s[idx])
+            self._g_ref = float(np.linalg.norm(a_lp[idx]))
             start = idx + 1
-        return self._find_axis(chunk, a_lp, start, prev_t)
+        if start >= len(chunk):
+            return None
+        m = self._movement(chunk, a_lp, still, start, prev_t)
+        k: int | None = 0
+        if self._candidate is None:
+            k = self._find_axis(chunk, m)
+        done = None if k is None else self._settle(m, k)
+        return None if done is None else start + done
 
-    def _find_still(self, chunk: Samples, a: FloatArray, a_lp: FloatArray) -> int | None:
+    def _still_mask(self, chunk: Samples, a: FloatArray, a_lp: FloatArray) -> npt.NDArray[np.bool_]:
         cfg = self.config
         dev = np.abs(a - a_lp).max(axis=1)
         still = (dev < cfg.still_accel_g) & (np.abs(np.linalg.norm(a_lp, axis=1) - 1.0) < 0.1)
         if chunk.gyro_dps is not None:
             still &= np.abs(chunk.gyro_dps).max(axis=1) < cfg.still_gyro_dps
-        t = chunk.t_s
+        return still
+
+    def _find_still(self, t: FloatArray, still: npt.NDArray[np.bool_], a_lp: FloatArray) -> int | None:
+        """The first sample still for ``still_s`` in one pose: in one run (quiet standing), or in
+        pieces of at least ``still_piece_s`` (the pauses at the top of reps that start straight
+        from a walk) whose directions agree within ``still_pose_deg``."""
+        cfg = self.config
         # start time of the quiet run each sample belongs to (inf where not quiet)
         run_start = np.where(still, quiet_since_s(t, still, self._run_start_s), np.inf)
         ok = np.flatnonzero(t - run_start >= cfg.still_s)
         self._run_start_s = still_going(run_start, still)
-        return int(ok[0]) if ok.size else None
+        end = int(ok[0]) if ok.size else len(t)
+        counted = np.flatnonzero(t[:end] - run_start[:end] >= cfg.still_piece_s)
+        if not counted.size:
+            return None if end == len(t) else end
+        starts = run_start[counted]
+        cuts = np.flatnonzero(np.diff(starts)) + 1
+        for part in np.split(counted, cuts):  # one per run: a few per chunk at most
+            k = self._add_piece(t, run_start, a_lp, part)
+            if k is not None:
+                return k
+        return None if end == len(t) else end
 
-    def _find_axis(self, chunk: Samples, a_lp: FloatArray, start: int, prev_t: float) -> int | None:
+    def _add_piece(
+        self, t: FloatArray, run_start: FloatArray, a_lp: FloatArray, part: npt.NDArray[np.intp]
+    ) -> int | None:
+        """Add a run's counted samples to its pose's still time; the first sample where that pose
+        has been still for ``still_s`` in all (None: not yet)."""
         cfg = self.config
+        rs = float(run_start[part[0]])
+        if rs != self._piece_run:  # a new run: the earlier one adds to its pose, this one finds its pose
+            if self._piece_pose >= 0:
+                self._poses[self._piece_pose][1] += self._piece_len
+            d = a_lp[part[0]] / np.linalg.norm(a_lp[part[0]])
+            near = [
+                i
+                for i, (u, _) in enumerate(self._poses)
+                if float(u @ d) >= np.cos(np.radians(cfg.still_pose_deg))
+            ]
+            if near:
+                self._piece_pose = near[0]
+            else:
+                self._poses.append([d, 0.0])
+                self._piece_pose = len(self._poses) - 1
+            self._piece_run = rs
+        total = self._poses[self._piece_pose][1] + (t[part] - rs)
+        self._piece_len = float(t[part[-1]] - rs)
+        hit = np.flatnonzero(total >= cfg.still_s)
+        return int(part[hit[0]]) if hit.size else None
+
+    def _movement(
+        self, chunk: Samples, a_lp: FloatArray, still: npt.NDArray[np.bool_], start: int, prev_t: float
+    ) -> _Movement:
         assert self.up is not None
         up = self.up
-        if start >= len(chunk):
-            return None
         t = chunk.t_s[start:]
         a = a_lp[start:]
         dt = np.diff(np.concatenate([[chunk.t_s[start - 1] if start else prev_t], t]))
-        dt = np.clip(dt, 0.0, cfg.max_gap_s)
+        dt = np.clip(dt, 0.0, self.config.max_gap_s)
         norm = np.linalg.norm(a, axis=1, keepdims=True)
         g_dir = a / np.maximum(norm, 1e-9)
         tilt = g_dir - (g_dir @ up)[:, None] * up[None, :]
         tilt_sin = np.linalg.norm(tilt, axis=1)
+        gyro = None if chunk.gyro_dps is None else chunk.gyro_dps[start:]
+        rise = self._rise(chunk.accel_g[start:], gyro, still[start:], dt)
+        return _Movement(start, t, dt, g_dir, tilt, tilt_sin, still[start:], rise)
+
+    def _rise(
+        self, a: FloatArray, w: FloatArray | None, still: npt.NDArray[np.bool_], dt: FloatArray
+    ) -> FloatArray:
+        """The sensor's height change (m) since the last still sample, for at most ``seat_window_s``
+        after it (nan beyond, and without a gyroscope): the specific force along the vertical, which
+        the gyroscope carries from the still sample, less its still value, integrated twice."""
+        h = np.full(len(a), np.nan)
+        if w is None:
+            return h
+        h[still] = 0.0
+        up, vel, hgt, age = self._strap
+        limit = self.config.seat_window_s
+        wr = np.radians(w)
+        # a Python loop over the moving samples within seat_window_s of a still one only
+        for k in np.flatnonzero(~still).tolist():
+            if k and still[k - 1]:
+                up, vel, hgt, age = a[k - 1] / max(float(np.linalg.norm(a[k - 1])), 1e-9), 0.0, 0.0, 0.0
+            if up is None or age > limit:
+                up = None
+                continue
+            up = up - np.cross(wr[k], up) * dt[k]
+            up = up / np.linalg.norm(up)
+            vel += (float(a[k] @ up) - self._g_ref) * G0 * dt[k]
+            hgt += vel * dt[k]
+            age += dt[k]
+            h[k] = hgt
+        if still[-1]:
+            up, vel, hgt, age = a[-1] / max(float(np.linalg.norm(a[-1])), 1e-9), 0.0, 0.0, 0.0
+        self._strap = (up, vel, hgt, age)
+        return h
+
+    def _find_axis(self, chunk: Samples, m: _Movement) -> int | None:
+        """The first movements give the sagittal plane and forward: a candidate mounting, at the
+        returned index of ``m`` (:meth:`_settle` then follows that movement to its end)."""
+        cfg = self.config
+        assert self.up is not None
+        up, t, dt, tilt, tilt_sin = self.up, m.t, m.dt, m.tilt, m.tilt_sin
         tilt_sum = _running(self._tilt_sum, tilt * (tilt_sin**2 * dt)[:, None])
         if chunk.gyro_dps is not None:
-            w = chunk.gyro_dps[start:]
+            w = chunk.gyro_dps[m.start :]
             w_perp = w - (w @ up)[:, None] * up[None, :]
             rot = _running(self._rotation_deg, (np.linalg.norm(w_perp, axis=1) * dt)[:, None])[:, 0]
             outer = _running(
@@ -120,12 +246,17 @@ class MountingFinder:
             hit = np.flatnonzero(
                 (rot >= cfg.axis_rotation_deg) & (big_tilt | (rot >= 3 * cfg.axis_rotation_deg))
             )
+            if hit.size and not big_tilt[hit[0]]:
+                # small tilts only (a shallow hinge with side-to-side sway, fidgets): the rotation
+                # must have one clear axis, else wait for a larger movement (a walk, a squat)
+                lam = np.linalg.eigvalsh(outer[hit].reshape(-1, 3, 3))
+                clear = big_tilt[hit] | (lam[:, 2] >= cfg.axis_dominance * lam[:, 1])
+                hit = hit[clear]
             if not hit.size:
                 self._tilt_sum, self._gyro_outer, self._rotation_deg = tilt_sum[-1], outer[-1], rot[-1:]
                 return None
             i = int(hit[0])
-            m = outer[i].reshape(3, 3)
-            _, vecs = np.linalg.eigh(m)
+            _, vecs = np.linalg.eigh(outer[i].reshape(3, 3))
             y = vecs[:, -1]
             y = y - (y @ up) * up
             y /= np.linalg.norm(y)
@@ -144,6 +275,37 @@ class MountingFinder:
             i = int(hit[0])
             x = tilt[i] / np.linalg.norm(tilt[i])
             y = np.cross(up, x)
-        rot_m = np.vstack([x, y, up])
-        self.result = FoundMounting(rot_m, float(t[i]))
-        return start + i
+        self._candidate = (x, y)
+        self._cand_t = float(t[i])
+        return i
+
+    def _settle(self, m: _Movement, k: int) -> int | None:
+        """From index ``k`` of ``m`` on, follow the movement that gave the candidate until it turns
+        back by ``seat_turn_deg``, the thigh is still, or ``seat_settle_s`` passed: the index where
+        the mounting is decided, or None. A movement that took the thigh ``seat_tilt_deg`` or more
+        from the still pose while the sensor rose ``seat_rise_m`` or more was standing up from a
+        seat: the still pose was seated (thigh horizontal), not standing."""
+        cfg = self.config
+        assert self.up is not None and self._cand_t is not None
+        tilt_deg = np.degrees(np.arcsin(np.clip(m.tilt_sin, 0.0, 1.0)))
+        tilt_deg = np.where(m.g_dir @ self.up < 0, 180.0 - tilt_deg, tilt_deg)  # beyond 90 deg
+        peak, rise_at_peak = self._peak
+        for j in range(k, len(m.t)):  # a second or two, once per session
+            if tilt_deg[j] >= cfg.seat_tilt_deg > peak:  # the rise where the tilt first gets there
+                rise_at_peak = float(m.rise_m[j])
+            peak = max(peak, float(tilt_deg[j]))
+            turned = tilt_deg[j] < peak - cfg.seat_turn_deg
+            if m.still[j] or turned or m.t[j] - self._cand_t > cfg.seat_settle_s:
+                self._peak = (peak, rise_at_peak)
+                self._decide(peak >= cfg.seat_tilt_deg and rise_at_peak >= cfg.seat_rise_m, float(m.t[j]))
+                return j
+        self._peak = (peak, rise_at_peak)
+        return None
+
+    def _decide(self, seated: bool, t_s: float) -> None:
+        assert self._candidate is not None and self.up is not None
+        x, y = self._candidate
+        up = self.up
+        if seated:  # the still pose's up is the thigh's forward axis; standing is where it went
+            x, y, up = up, -y, x
+        self.result = FoundMounting(np.vstack([x, y, up]), t_s, seated_start=seated)

@@ -42,13 +42,27 @@ class RejectionRule:
     why: str
 
 
+def repeatable_shallow(c: Candidate, cfg: PipelineConfig) -> bool:
+    """A slow, shallow flexion (``repeat_min_depth_deg`` to ``min_depth_deg``): a rep only in a
+    set of such reps (the set tracker asks for ``repeat_set_reps`` of them first)."""
+    return (
+        cfg.repeat_min_depth_deg <= c.depth_deg < cfg.min_depth_deg
+        and c.signed_depth_deg > 0
+        and c.duration_s >= cfg.repeat_min_s
+    )
+
+
 def _stepped(c: Candidate, cfg: PipelineConfig) -> bool:
     """The sensor rose more than ``knee_lift_m`` within ``knee_lift_max_s`` while the thigh flexed."""
     return c.signed_depth_deg > 0 and c.rise_height_m > cfg.knee_lift_m and c.duration_s < cfg.knee_lift_max_s
 
 
 RULES: tuple[RejectionRule, ...] = (
-    RejectionRule("shallow", lambda c, cfg: c.depth_deg < cfg.min_depth_deg, "fidgets and sway"),
+    RejectionRule(
+        "shallow",
+        lambda c, cfg: c.depth_deg < cfg.min_depth_deg and not repeatable_shallow(c, cfg),
+        "fidgets and sway (a slow shallow flexion may still count if it repeats)",
+    ),
     RejectionRule("short", lambda c, cfg: c.duration_s < cfg.min_rep_s, "strides and kicks are quick"),
     RejectionRule("hold", lambda c, cfg: c.bottom_s > cfg.max_bottom_s, "sitting down or a hold"),
     RejectionRule(

@@ -30,7 +30,7 @@ from tracker.pipeline.config import PipelineConfig
 from tracker.pipeline.naming import NO_PHYSICS, RepPhysics, rep_physics
 from tracker.pipeline.orientation import ThighAngles
 from tracker.pipeline.quiet import carried, quiet_run_starts, quiet_since_s, still_going
-from tracker.pipeline.rejection import Candidate, first_rejection
+from tracker.pipeline.rejection import Candidate, first_rejection, repeatable_shallow
 from tracker.pipeline.wobble import SwayStats, sway_stats
 from tracker.samples import FloatArray
 
@@ -57,6 +57,7 @@ class Excursion:
     reject_reason: str = ""
     parked: bool = False  # measured from a free leg held in the air (single-leg squat, free leg)
     physics: RepPhysics = NO_PHYSICS  # what the thigh's physics says, for naming (naming.py)
+    shallow: bool = False  # under min_depth_deg: a rep only in a set of such reps
 
 
 class _Trace:
@@ -231,6 +232,10 @@ class RepDetectorState:
     park_search: ParkSearch = field(default_factory=ParkSearch)
     # --- hold: sitting, a plank, a free leg parked somewhere ---
     hold_quiet_since_s: float | None = None
+    # --- a rise from a seat (chair-stand sets, box squats: docs/pipeline.md) ---
+    seat_trace: _Trace | None = None  # hold samples since the last still seated one (None: none)
+    pending_rise: Excursion | None = None  # counted if a rep starts soon after it and is one ...
+    pending_seat_deg: float = 0.0  # ... back down to the seat: the thigh's pitch there
 
 
 @dataclass(slots=True)
@@ -285,14 +290,14 @@ class RepDetector:
         for row, column in enumerate((*columns, sway_ap, sway_ml)):
             data[row] = column
         st, cfg = self.state, self.config
-        if st.standing_pitch_deg is None:
-            st.standing_pitch_deg = float(ang.pitch_deg[0])
         if data.shape[1]:
             # from the chunk's first sample: a rep ending anywhere in it may look back that far (from
             # its last sample, a long chunk dropped the history the reps at its start needed)
             keep_s = float(data[0, 0]) - (cfg.max_rep_s + cfg.stand_lookback_s + cfg.stand_window_s)
             st.history.remember(data[:2], keep_s)
         self.phase_changes = []
+        if st.standing_pitch_deg is None and data.shape[1]:
+            self._start(float(data[0, 0]), float(data[1, 0]))
         if data.shape[1] <= BLOCK:
             return self._feed(data)
         # bounded blocks keep every search short (the result does not depend on the blocking)
@@ -300,6 +305,18 @@ class RepDetector:
         for s in range(0, data.shape[1], BLOCK):
             out += self._feed(data[:, s : s + BLOCK])
         return out
+
+    def _start(self, t_s: float, pitch: float) -> None:
+        """The first sample: standing, or (the thigh far from vertical: a session that starts
+        seated) a hold until the athlete stands up, with vertical as the standing angle."""
+        st, cfg = self.state, self.config
+        if abs(pitch) <= cfg.stand_max_deg:
+            st.standing_pitch_deg = pitch
+            return
+        st.standing_pitch_deg = 0.0
+        st.hold_quiet_since_s = None
+        st.seat_trace = None
+        self._set_phase(t_s, "hold")
 
     # --- the phases: each step consumes the block from ``i`` and returns where to go on (None: the
     # block is used up). A step that changes the phase returns the sample it changed at.
@@ -402,6 +419,9 @@ class RepDetector:
                 st.standing_pitch_deg = quiet_pitch
                 if abs(data[1, i] - quiet_pitch) <= cfg.rep_start_deg:
                     return i  # still standing, as the new standing angle sees it
+        pending = st.pending_rise
+        if pending is not None and data[0, i] - pending.rep.t_end_s > cfg.rise_next_s:
+            st.pending_rise = None  # the athlete stayed up: a stand-up, not a set from the chair
         st.pause_low_deg = np.inf
         st.trace = st.pause
         st.pause = _Trace()
@@ -446,6 +466,7 @@ class RepDetector:
             if stops.too_long is not None and stops.too_long[k]:
                 self._set_phase(t_j, "hold")
                 st.hold_quiet_since_s = None
+                st.seat_trace = self._seat_tail(st.trace.array())  # it may be rising already
                 st.trace = _Trace()
                 return j
             self._end_rep(t_j, float(stops.threshold[k]), out)
@@ -512,7 +533,15 @@ class RepDetector:
     def _end_rep(self, t_event: float, threshold_deg: float, out: list[Excursion]) -> None:
         """Back up: the excursion is measured and judged; standing again."""
         st, cfg = self.state, self.config
-        out.append(self._finish(t_event, st.trace.array()))
+        tr = st.trace.array()
+        ex = self._finish(t_event, tr)
+        rise, st.pending_rise = st.pending_rise, None
+        if rise is not None and ex.valid and self._back_to_seat(ex, float(tr[1].max())):
+            rise.t_event_s = t_event  # a rep at once after standing up: the rise was rep 1
+            out.append(rise)
+        out.append(ex)
+        if ex.reject_reason == "hold":  # sat down a while: its way up may be rep 1 of a set
+            st.pending_rise = self._rise_of(tr)
         st.last_valid = out[-1].valid
         # only a free leg swinging back may stay off vertical between reps
         backward = st.last_valid and out[-1].signed_depth_deg < 0
@@ -541,7 +570,9 @@ class RepDetector:
 
     def _step_hold(self, blk: _Block, i: int) -> int | None:
         """Hold (sitting, a plank, a free leg parked somewhere): wait for a quiet moment back in the
-        standing band, or quiet for ``rebase_s`` near vertical, then re-learn the standing angle."""
+        standing band, or quiet for ``rebase_s`` near vertical, or (after a still moment on a seat)
+        the thigh turning around near vertical: standing up from the seat, which may be the first
+        rep of a set from a chair (:meth:`_rise`). Then re-learn the standing angle."""
         st, cfg, data, t = self.state, self.config, blk.data, blk.data[0]
         quiet = np.abs(data[3, i:]) < cfg.quiet_dps
         back = blk.ad[i:] < cfg.rep_start_deg
@@ -550,18 +581,83 @@ class RepDetector:
         # thigh axis of quiet standing, or of the calibration)
         upright = np.abs(data[1, i:]) < cfg.stand_max_deg
         settled = quiet & ((t[i:] - run_start) >= cfg.rebase_s) & upright
-        done = np.flatnonzero(settled | (back & quiet))
+        seated = quiet & (data[1, i:] >= cfg.seat_min_deg) & (data[1, i:] <= cfg.max_thigh_pitch_deg)
+        seen = np.logical_or.accumulate(seated) | (st.seat_trace is not None)
+        done = np.flatnonzero(settled | (back & quiet) | (quiet & upright & seen))
+        last_seat = np.flatnonzero(seated[: int(done[0]) + 1] if done.size else seated)
+        k0 = i
+        if last_seat.size:  # samples since the last still seated one: a rise may start there
+            st.seat_trace = _Trace()
+            k0 = i + int(last_seat[-1])
         if not done.size:
             st.hold_quiet_since_s = still_going(run_start, quiet)
+            if st.seat_trace is not None:
+                st.seat_trace.add(data[:, k0:])
+                if st.seat_trace.n and t[-1] - st.seat_trace.parts[0][0, 0] > cfg.rise_max_s:
+                    st.seat_trace = None  # no quick rise from the seat (yet)
             return None
         j = i + int(done[0])
+        if st.seat_trace is not None:
+            st.seat_trace.add(data[:, k0 : j + 1])
+            st.pending_rise = self._rise(st.seat_trace.array())
+        st.seat_trace = None
         st.standing_pitch_deg = float(data[1, j])
         st.parked = False
         st.hold_quiet_since_s = None
         st.stood = True
+        st.settled_s = float(t[j])
         self._set_phase(float(t[j]), "standing")
         st.pause = _Trace()
         return j
+
+    def _back_to_seat(self, ex: Excursion, bottom_deg: float) -> bool:
+        """The rep after a rise went back down to the seat: the thigh's bottom is the seat's pitch
+        (stepping up after standing up lifts the knee less high). The sensor's height is no
+        help here: its leaky estimate is still settling from the rise."""
+        return abs(bottom_deg - self.state.pending_seat_deg) <= self.config.seat_match_deg
+
+    def _seat_tail(self, tr: FloatArray) -> _Trace | None:
+        """The samples of ``tr`` from its last still seated one (None: it has none)."""
+        cfg = self.config
+        seated = (np.abs(tr[3]) < cfg.quiet_dps) & (tr[1] >= cfg.seat_min_deg)
+        k = np.flatnonzero(seated)
+        if not k.size:
+            return None
+        tail = _Trace()
+        tail.add(tr[:, int(k[-1]) :])
+        return tail
+
+    def _rise_of(self, tr: FloatArray) -> Excursion | None:
+        """The way up of an excursion that sat down a while: from its last still seated sample."""
+        tail = self._seat_tail(tr)
+        return None if tail is None else self._rise(tail.array())
+
+    def _rise(self, tr: FloatArray) -> Excursion | None:
+        """Standing up from a seat (``tr``: from the last still seated sample to standing): a
+        candidate first rep of a set from a chair, counted only if a rep follows at once
+        (:meth:`_end_rep`); None when it is too shallow or too slow for one."""
+        cfg = self.config
+        if tr.shape[1] < 2:
+            return None
+        t0, t1 = float(tr[0, 0]), float(tr[0, -1])
+        depth = float(tr[1, 0] - tr[1, -1])
+        if depth < cfg.seat_min_deg or t1 - t0 > cfg.rise_max_s:
+            return None
+        rep = Rep(
+            n=0,
+            t_start_s=round(t0, 4),
+            t_bottom_s=round(t0, 4),
+            t_end_s=round(t1, 4),
+            depth_deg=round(depth, 2),
+            descent_s=0.0,
+            bottom_s=0.0,
+            ascent_s=round(t1 - t0, 3),
+            peak_velocity_dps=round(float(np.abs(tr[3]).max()), 1),
+        )
+        # measured as a squat's way down, run backwards: the sensor is lower at the bottom
+        rise = float(tr[5, 0] - tr[5, -1])
+        self.state.pending_seat_deg = float(tr[1, 0])
+        return Excursion(rep, depth, rise, 0.0, float(tr[4].max()), _NO_SWAY, t1)
 
     # --- a free leg parked in the air ---------------------------------------------------------
     def _find_park(self, new: FloatArray) -> int | None:
@@ -757,11 +853,14 @@ class RepDetector:
         # the end: where the thigh is back in the standing band, extrapolated at the current rate
         rate_end = abs(float(tr[3, -1]))
         t_end = t_event + min(0.4, float(ad[-1]) / max(rate_end, 30.0))
-        if depth < cfg.min_depth_deg or t_end - t_start < cfg.min_rep_s:
+        size = Candidate(depth, signed, t_end - t_start)
+        if (
+            depth < cfg.min_depth_deg and not repeatable_shallow(size, cfg)
+        ) or t_end - t_start < cfg.min_rep_s:
             # most candidates (strides, fidgets) stop here: only what the size rules need
             quick = Rep(0, t_start, float(t[k]), t_end, depth, 0.0, 0.0, 0.0, 0.0)
             ex = Excursion(quick, signed, 0.0, 0.0, 0.0, _NO_SWAY, t_event, False)
-            return self._judge(ex, Candidate(depth, signed, t_end - t_start))
+            return self._judge(ex, size)
         band = ad >= depth - max(3.0, 0.1 * depth)
         idx = np.flatnonzero(band)
         t_b0, t_b1 = float(t[idx[0]]), float(t[idx[-1]])
@@ -782,6 +881,7 @@ class RepDetector:
         rise = float(tr[5, k] - tr[5, 0])
         drop = float(tr[5, : k + 1].max() - tr[5, k])
         ex = Excursion(rep, rep_signed, rise, drop, float(tr[4].max()), _NO_SWAY, t_event, parked=st.parked)
+        ex.shallow = depth < cfg.min_depth_deg
         candidate = Candidate(
             depth_deg=depth,
             signed_depth_deg=signed,

@@ -157,6 +157,7 @@ class SetTracker:
         self._last_touchdown_s: float | None = None
         self._tentative: Excursion | None = None  # a lone rep waits for a second one to make a set
         self.accel_only = False  # the sensor has no gyroscope (set by the pipeline)
+        self._run: list[Excursion] = []  # reps waiting for a set of shallow reps to open
 
     @property
     def open(self) -> bool:
@@ -199,6 +200,8 @@ class SetTracker:
             return []  # a half-hearted movement between or after reps (stepping back, a shuffle)
         if self._reps or self.config.min_set_reps <= 1:
             return self._add(ex)
+        if ex.shallow or self._run:
+            return self._add_run(ex)
         first = self._tentative
         if first is None and unambiguous_first(ex, self.config):
             return self._add(ex)
@@ -216,6 +219,27 @@ class SetTracker:
             return events + self._add(ex)
         self._tentative = ex
         return []
+
+    def _add_run(self, ex: Excursion) -> list[RepEvent | SetEvent | WobbleEvent]:
+        """A shallow rep (or a rep after one) with no set open: reps that repeat as a set open it
+        once there are ``repeat_set_reps`` of them, each within ``set_rest_s`` of the one before
+        (a lone rep waiting for its second joins them); they are announced together."""
+        cfg = self.config
+        run = self._run
+        if run and ex.rep.t_start_s - run[-1].rep.t_end_s > cfg.set_rest_s:
+            run.clear()
+        first = self._tentative
+        if not run and first is not None and ex.rep.t_start_s - first.rep.t_end_s <= cfg.set_rest_s:
+            run.append(first)
+        self._tentative = None
+        run.append(ex)
+        if len(run) < cfg.repeat_set_reps:
+            return []
+        events: list[RepEvent | SetEvent | WobbleEvent] = []
+        for waiting in run:
+            events += self._add(waiting, t_event=ex.t_event_s)
+        run.clear()
+        return events
 
     def touchdown(self, t_s: float, jolt_g: float) -> list[WobbleEvent]:
         """A jolt (foot strike) during a single-leg set, soon after a rep: the free foot touched
@@ -237,6 +261,8 @@ class SetTracker:
         """Forget a lone rep once its would-be set has rested too long."""
         if self._tentative is not None and t_s - self._tentative.rep.t_end_s > self.config.set_rest_s:
             self._tentative = None
+        if self._run and t_s - self._run[-1].rep.t_end_s > self.config.set_rest_s:
+            self._run.clear()
 
     def _add(self, ex: Excursion, t_event: float | None = None) -> list[RepEvent | SetEvent | WobbleEvent]:
         events: list[RepEvent | SetEvent | WobbleEvent] = []
