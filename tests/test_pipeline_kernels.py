@@ -84,3 +84,22 @@ def test_the_pipeline_runs_without_importing_scipy_signal_or_ndimage() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.floats(0.0, 0.2, allow_nan=False) | st.sampled_from([0.01, 0.04, float("nan"), float("inf")]),
+        min_size=0,
+        max_size=60,
+    )
+)
+def test_the_naming_features_median_interval_is_numpys_median_bit_for_bit(steps: list[float]) -> None:
+    # rep_physics' fast median (tracker/pipeline/naming.py) must not change a single rep's name
+    from tracker.pipeline.naming import median_step
+
+    t = np.concatenate([[0.0], np.cumsum(steps)]) if steps else np.zeros(1)
+    with np.errstate(invalid="ignore"):  # (inf - inf in the steps)
+        want = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+        got = median_step(t)
+    assert got == want or (np.isnan(got) and np.isnan(want))
