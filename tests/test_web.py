@@ -120,6 +120,7 @@ class EventStream:
         self.conn.request("GET", "/events")
         self.resp = self.conn.getresponse()
         assert self.resp.getheader("Content-Type", "").startswith("text/event-stream")
+        self.cards: dict[str, dict[str, Any]] = {}  # the page as the updates so far build it
 
     def next_update(self) -> dict[str, Any]:
         kind, data = None, None
@@ -130,13 +131,22 @@ class EventStream:
             elif line.startswith("data: "):
                 data = line[6:]
             elif line == "" and kind == "update" and data is not None:
-                return json.loads(data)
+                update: dict[str, Any] = json.loads(data)
+                if update.get("full"):
+                    self.cards = {}
+                self.cards.update({c["sensor"]: c for c in update["sensors"]})
+                return update
 
     def until(self, cond: Any, limit: int = 200) -> dict[str, Any]:
+        """Read updates until ``cond`` holds for the page they add up to (an update after the first
+        carries only the sensors that changed, and the broker's state: the page keeps the rest).
+        Judging each update alone missed a rep whose card came while the broker still read
+        "reconnecting", followed by a "connected" update without cards."""
         for _ in range(limit):
             update = self.next_update()
-            if cond(update):
-                return update
+            page = {"broker": update["broker"], "sensors": list(self.cards.values())}
+            if cond(page):
+                return page
         raise AssertionError("no such update in the stream")
 
     def close(self) -> None:
