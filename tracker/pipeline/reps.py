@@ -211,10 +211,8 @@ class RepDetectorState:
     pause: _Trace = field(default_factory=lambda: _Trace())  # samples since the last quiet standing sample
     pause_low_deg: float = np.inf  # lowest pitch of the pause so far (from its first quiet sample)
     quiet_pitch_deg: float | None = None  # pitch at the last quiet standing moment ...
-    quiet_low_deg: float = np.inf  # ... the lowest pitch of the pause up to it ...
-    quiet_held: bool = False  # ... and whether it ends a hold (long, not drifting)
-    quiet_run_since_s: float | None = None  # the quiet run going on at the chunk's end ...
-    quiet_run_from_deg: float = 0.0  # ... and the pitch where it began
+    quiet_low_deg: float = np.inf  # ... and the lowest pitch of the pause up to it
+    quiet_run_since_s: float | None = None  # the quiet run going on at the chunk's end
     settled_s: float | None = None  # the last time the thigh turned slower than ``settle_dps``
     stood: bool = False  # the thigh stood still since the last excursion ...
     stood_before: bool = False  # ... and before the current one (stairs never stand still)
@@ -373,7 +371,7 @@ class RepDetector:
         """Quiet standing (close to the standing angle and still for a while) in ``[i, i + stop)``."""
         st, data, t = self.state, blk.data, blk.data[0]
         quiet = blk.rest()[i : i + stop]
-        last_q = self._last_quiet_standing(t[i : i + stop], quiet, data[1, i : i + stop])
+        last_q = self._last_quiet_standing(t[i : i + stop], quiet)
         # the pause is counted from its first quiet sample (not the way back from the last move)
         # (its running minimum is read at two samples only: one min each, from where it counts)
         low = st.pause_low_deg
@@ -399,10 +397,13 @@ class RepDetector:
 
     def _leave_standing(self, blk: _Block, i: int) -> int:
         """The thigh left the standing band at ``i``. The standing angle is re-learnt from the last
-        quiet moment before each rep; before a flexion, only if it is near the old one, near the
-        lowest pitch of the pause or held there: else that moment was the slow start of this rep
-        (a slow, shallow hinge is quiet on its way down), not standing. (A free leg that swings back
-        may rest behind vertical: backward reps learn it.)"""
+        quiet moment before each rep; before a flexion away from vertical, only if it is near the
+        lowest pitch of the whole pause (up to this sample): else that moment was the slow start of
+        this rep (a slow, shallow hinge or squat is quiet on its way down), or the slow end of the
+        last one, not standing. Being near the old standing angle, or held a while, is no proof:
+        slow reps moved it a little further each time (a ratchet), and a slow start holds still
+        for half a second. (A free leg that swings back may rest behind vertical: backward reps
+        learn it.)"""
         st, cfg, data = self.state, self.config, blk.data
         base = st.standing_pitch_deg
         assert base is not None
@@ -411,9 +412,7 @@ class RepDetector:
             slow_start = (
                 blk.d[i] > 0
                 and abs(quiet_pitch) > abs(base)  # away from vertical (pitch 0)
-                and quiet_pitch - base > cfg.rebase_upright_deg
-                and quiet_pitch - st.quiet_low_deg > cfg.rebase_upright_deg
-                and not st.quiet_held
+                and quiet_pitch - min(st.quiet_low_deg, st.pause_low_deg) > cfg.rebase_upright_deg
             )
             if not slow_start:
                 st.standing_pitch_deg = quiet_pitch
@@ -771,30 +770,23 @@ class RepDetector:
         self.state.standing_pitch_deg = self.state.stand_deg
 
     # --- standing: quiet moments and the standing angle around a rep ---------------------------
-    def _last_quiet_standing(self, t: FloatArray, quiet: npt.NDArray[np.bool_], pitch: FloatArray) -> int:
+    def _last_quiet_standing(self, t: FloatArray, quiet: npt.NDArray[np.bool_]) -> int:
         """Index of the last quiet sample that has been quiet for ``standing_quiet_s`` (run carried),
-        -1 if none; notes whether it ends a hold (quiet for ``rebase_hold_s`` without drifting)."""
+        -1 if none."""
         st, cfg = self.state, self.config
         if not len(t):
             return -1
         if not quiet.any():  # the usual case between strides: no run goes on
             st.quiet_run_since_s = None
-            st.quiet_run_from_deg = float(pitch[-1])
             return -1
         first = quiet_run_starts(quiet)
         since = st.quiet_run_since_s
         run_start = carried(t, first, t[0] if since is None else since)
-        run_from = carried(pitch, first, pitch[0] if since is None else st.quiet_run_from_deg)
         st.quiet_run_since_s = still_going(run_start, quiet)
-        st.quiet_run_from_deg = float(run_from[-1])
         q = np.flatnonzero(quiet & (t - run_start >= cfg.standing_quiet_s))
         if not q.size:
             return -1
-        k = int(q[-1])
-        st.quiet_held = bool(
-            t[k] - run_start[k] >= cfg.rebase_hold_s and abs(pitch[k] - run_from[k]) <= cfg.rebase_upright_deg
-        )
-        return k
+        return int(q[-1])
 
     def _standing_before(self, tr: FloatArray, k: int, depth: float) -> float:
         """The standing angle of the rep whose bottom is ``tr[:, k]``: the mean pitch of the last
