@@ -47,7 +47,7 @@ class PipelineConfig:
     # --- reps -----------------------------------------------------------------------------
     rep_start_deg: float = 7.0  # leaving standing: thigh this far from its standing angle
     rep_rest_deg: float = 6.5  # the standing angle is re-learnt only this close to it ...
-    rebase_upright_deg: float = 3.0  # ... and, before a flexion, this close to the pause's lowest pitch
+    rebase_upright_deg: float = 3.0  # ... and, before a flexion, this close to the pause's lowest so far
     rep_end_fraction: float = 0.25  # back up: below this fraction of the rep's depth ...
     rep_end_deg: float = 5.0  # ... or this many degrees, whichever is larger
     min_depth_deg: float = 10.0

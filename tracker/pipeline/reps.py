@@ -398,12 +398,12 @@ class RepDetector:
     def _leave_standing(self, blk: _Block, i: int) -> int:
         """The thigh left the standing band at ``i``. The standing angle is re-learnt from the last
         quiet moment before each rep; before a flexion away from vertical, only if it is near the
-        lowest pitch of the whole pause (up to this sample): else that moment was the slow start of
-        this rep (a slow, shallow hinge or squat is quiet on its way down), or the slow end of the
-        last one, not standing. Being near the old standing angle, or held a while, is no proof:
-        slow reps moved it a little further each time (a ratchet), and a slow start holds still
-        for half a second. (A free leg that swings back may rest behind vertical: backward reps
-        learn it.)"""
+        lowest pitch of the pause up to that moment: else that moment was the slow start of this
+        rep (a slow, shallow hinge or squat is quiet on its way down), not standing. Being near
+        the old standing angle, or held there a while, is no proof: slow reps moved the angle a
+        little further each time (a ratchet), and a slow start with sway holds within 3 deg for
+        half a second. (A free leg that swings back may rest behind vertical: backward reps learn
+        it.)"""
         st, cfg, data = self.state, self.config, blk.data
         base = st.standing_pitch_deg
         assert base is not None
@@ -412,7 +412,7 @@ class RepDetector:
             slow_start = (
                 blk.d[i] > 0
                 and abs(quiet_pitch) > abs(base)  # away from vertical (pitch 0)
-                and quiet_pitch - min(st.quiet_low_deg, st.pause_low_deg) > cfg.rebase_upright_deg
+                and quiet_pitch - st.quiet_low_deg > cfg.rebase_upright_deg
             )
             if not slow_start:
                 st.standing_pitch_deg = quiet_pitch
