@@ -85,7 +85,7 @@ def test_shallow_standing_leg_hinges_count_as_a_set(seed: int) -> None:
     standing angle is a rep when three such reps come in a row (announced together). Before:
     the reps under 10 deg were `shallow`, so the set of 10 counted 5 (seed 0) or 7 (seed 3); and
     the standing angle crept up the slow way down of rep after rep, so seed 2 counted 4 of 10
-    (the set of seed 5 still counts 9: docs/pipeline.md, "Shallow reps that repeat")."""
+    (the set of seed 5 still counts 9: docs/pipeline.md, "The standing angle on slow reps")."""
     text = workouts.script(
         *workouts.WARM_UP,
         workouts.step(
