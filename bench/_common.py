@@ -41,7 +41,8 @@ def _any_core() -> None:
 class Broker:
     """Mosquitto on a free port if installed, else the embedded amqtt broker."""
 
-    def __init__(self) -> None:
+    def __init__(self, conf_lines: tuple[str, ...] = ()) -> None:
+        self.conf_lines = conf_lines  # extra mosquitto.conf lines (Mosquitto only)
         self.proc: subprocess.Popen[bytes] | None = None
         self.embedded: EmbeddedBroker | None = None
         self.kind = (
@@ -54,7 +55,9 @@ class Broker:
             return self.embedded.url
         port = free_port()
         conf = Path(tempfile.mkdtemp()) / "m.conf"
-        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
+        conf.write_text(
+            "\n".join([f"listener {port} 127.0.0.1", "allow_anonymous true", *self.conf_lines]) + "\n"
+        )
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         # The broker is another program (in production often another machine): it runs on any core
         # even when the bench is pinned to one with `taskset`, so the pinned core is the service's.

@@ -94,10 +94,11 @@ class PacedSource:
         self.offset_s = offset_s
         self.ready = ready
         self.sent_at: list[float] = []
+        self.t0 = 0.0
 
     async def chunks(self) -> Any:
         await self.ready.wait()
-        t0 = time.time() + self.offset_s
+        self.t0 = t0 = time.time() + self.offset_s
         for k, packet in enumerate(self.packets):
             await asyncio.sleep(max(0.0, t0 + (k + 1) * 0.1 - time.time()))
             now = time.time()
@@ -189,18 +190,22 @@ def _run_with_broker(
     packets: list[bytes],
     decided: dict[str, int],
     seconds: float,
+    window: int = 0,
 ) -> dict[str, Any]:
-    """One run against the broker at ``url`` (process ``bpid``)."""
+    """One run against the broker at ``url`` (process ``bpid``); ``window``: the gateway's QoS 1
+    window (0: paho's default, 20)."""
     sub = Subscriber(url.port)
     workers = start_workers(f"mqtt://127.0.0.1:{url.port}", k, sub)
     gateway = Gateway(MqttSettings(url, protocol="5"), "bench")
     gateway.connect()
+    if window and gateway.client is not None:
+        gateway.client.max_inflight_messages_set(window)
     ready = asyncio.Event()
     sources = [PacedSource(f"p{i:04d}", packets, 0.1 * i / sensors, ready) for i in range(sensors)]
     pids = {name: p.pid for name, p in workers.items()}
 
     async def main() -> tuple[float, dict[str, float], float, float, float]:
-        task = asyncio.ensure_future(stream(gateway, sources, ready, seconds + 30))
+        task = asyncio.ensure_future(stream(gateway, sources, ready, seconds + 15))
         await ready.wait()
         cpu0 = {n: proc_cpu_s(p) for n, p in pids.items()}
         b0, me0 = (proc_cpu_s(bpid) if bpid else 0.0), time.process_time()
@@ -273,6 +278,9 @@ def summarise(
         for name in cpu
     }
     lag = np.asarray(lags) if lags else np.asarray([float("nan")])
+    late = np.concatenate(
+        [np.asarray(s.sent_at) - (s.t0 + 0.1 * np.arange(1, len(s.sent_at) + 1)) for s in sources]
+    )
     return {
         "sensors": sensors,
         "workers": k,
@@ -288,6 +296,8 @@ def summarise(
         "lag_median_s": float(np.median(lag)),
         "lag_p99_s": float(np.percentile(lag, 99)),
         "lag_max_s": float(lag.max()),
+        "gateway_late_median_s": float(np.median(late)),
+        "gateway_late_p99_s": float(np.percentile(late, 99)),
     }
 
 
@@ -301,7 +311,9 @@ def print_run(r: dict[str, Any]) -> None:
         f"{r['packets_decoded']} decoded, {r['packets_lost']} lost; reps {r['reps_received']}/"
         f"{r['reps_expected']} ({r['reps_received_twice_or_more']} twice); lag median "
         f"{r['lag_median_s'] * 1e3:.0f} ms p99 {r['lag_p99_s'] * 1e3:.0f} ms max {r['lag_max_s'] * 1e3:.0f} ms; "
-        f"broker {r['broker_share_of_one_core']:.0%} of a core; done {r['sensors_done']}/{r['sensors']}",
+        f"gateway late median {r['gateway_late_median_s'] * 1e3:.0f} ms p99 {r['gateway_late_p99_s'] * 1e3:.0f} ms; "
+        f"broker {r['broker_share_of_one_core']:.0%} of a core, gateway+subscriber "
+        f"{r['gateway_and_subscriber_cpu_s'] / r['wall_s']:.0%}; done {r['sensors_done']}/{r['sensors']}",
         flush=True,
     )
 
@@ -311,17 +323,28 @@ def main() -> int:
     ap.add_argument("--sensors", type=int, nargs="+", default=[200, 400])
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--seconds", type=float, default=40.0, help="stream length (default 40)")
+    ap.add_argument(
+        "--window",
+        type=int,
+        default=0,
+        help="QoS 1 window: the gateway's paho max_inflight_messages and Mosquitto's "
+        "max_inflight_messages, with max_queued_messages unlimited (default: both defaults, 20 and 1000)",
+    )
     args = ap.parse_args()
     load = os.getloadavg()
     runs = []
     for n in args.sensors:
         for k in args.workers:
-            broker = Broker()
+            conf = (f"max_inflight_messages {args.window}", "max_queued_messages 0") if args.window else ()
+            broker = Broker(conf)
             with broker as url:
                 bpid = broker.proc.pid if broker.proc else None
                 packets = session_packets(args.seconds)
-                run = _run_with_broker(url, bpid, n, k, packets, deciding_packets(packets), args.seconds)
+                run = _run_with_broker(
+                    url, bpid, n, k, packets, deciding_packets(packets), args.seconds, args.window
+                )
             run["broker"] = broker.kind
+            run["window"] = args.window or "defaults (20 in flight, 1000 queued)"
             run["load_average_before"] = load
             print_run(run)
             runs.append(run)
