@@ -196,10 +196,33 @@ def _run_with_broker(
     window (0: paho's default, 20)."""
     sub = Subscriber(url.port)
     workers = start_workers(f"mqtt://127.0.0.1:{url.port}", k, sub)
+    try:
+        return _measure(url, bpid, workers, sub, sensors, k, packets, decided, seconds, window)
+    finally:
+        for proc in workers.values():  # never leave a worker behind, even after an error
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        sub.close()
+
+
+def _measure(
+    url: Any,
+    bpid: int | None,
+    workers: dict[str, subprocess.Popen[str]],
+    sub: Subscriber,
+    sensors: int,
+    k: int,
+    packets: list[bytes],
+    decided: dict[str, int],
+    seconds: float,
+    window: int,
+) -> dict[str, Any]:
     gateway = Gateway(MqttSettings(url, protocol="5"), "bench")
+    if window:  # paho takes the window only before connecting
+        prepare = gateway._prepare
+        gateway._prepare = lambda c: (c.max_inflight_messages_set(window), prepare(c))[1]  # type: ignore[method-assign]
     gateway.connect()
-    if window and gateway.client is not None:
-        gateway.client.max_inflight_messages_set(window)
     ready = asyncio.Event()
     sources = [PacedSource(f"p{i:04d}", packets, 0.1 * i / sensors, ready) for i in range(sensors)]
     pids = {name: p.pid for name, p in workers.items()}
@@ -229,7 +252,6 @@ def _run_with_broker(
     for proc in workers.values():
         proc.send_signal(signal.SIGINT)
     outs = {n: proc.communicate(timeout=60)[0] for n, proc in workers.items()}
-    sub.close()
     return summarise(sensors, k, seconds, packets, decided, sources, sub, owners, cpu, wall) | {
         "sensors_done": done,
         "handovers": handovers,
