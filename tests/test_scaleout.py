@@ -175,3 +175,21 @@ def test_a_busy_worker_feeds_the_packets_that_waited_for_it_together() -> None:
 
     assert asyncio.run(stream()) == [10, 50]
     assert source.fed_index == len(packets)
+
+
+@pytest.mark.unit
+def test_packets_the_broker_dropped_are_reported_once_per_sensor_with_their_indexes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A worker that fell behind loses packets at the broker (Mosquitto's queue limit): the
+    worker says which ones never came and how to avoid it, once per sensor, and counts them."""
+    source = PacketQueueSource("s7", wire.Checkpoint())
+    with caplog.at_level("DEBUG", logger="tracker.scaleout.worker"):
+        for index in (0, 1, 5, 6, 9):
+            source.frame(wire.encode_frame(index, 0.0, b"\x00" * 20))
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        "s7: packets 2-4 never reached this worker (3 missed so far): the broker dropped them; "
+        "raise its queue limit (Mosquitto: max_queued_messages) or add workers"
+    ]
+    assert source.missed_packets == 5

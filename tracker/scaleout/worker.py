@@ -55,6 +55,7 @@ class PacketQueueSource:
         self.next_index = checkpoint.index  # frames below it were seen (or precede the checkpoint)
         self.end_index: int | None = None
         self.fed_index = checkpoint.index  # the first packet not yet handed to the pipeline
+        self.missed_packets = 0  # frames skipped over by a later index: dropped on the way
         self._packets: list[bytes] = []  # arrived, not yet taken by the service
         self._host_s: list[float] = []
         self._ended = False
@@ -74,11 +75,27 @@ class PacketQueueSource:
             return
         if index < self.next_index:
             return  # a packet sent again (a replay after this worker had it already)
+        if index > self.next_index:
+            self._missed(index)
         self.next_index = index + 1
         self._packets.append(packet)
         self._host_s.append(host_s)
         self._ready.set()
         self._maybe_end()
+
+    def _missed(self, index: int) -> None:
+        """Frames ``next_index``..``index - 1`` never came: the broker dropped them (Mosquitto
+        drops QoS 1 messages beyond ``max_queued_messages`` for a client that falls behind)."""
+        first = self.missed_packets == 0
+        self.missed_packets += index - self.next_index
+        (log.warning if first else log.debug)(
+            "%s: packets %d-%d never reached this worker (%d missed so far): the broker dropped "
+            "them; raise its queue limit (Mosquitto: max_queued_messages) or add workers",
+            self.sensor_id,
+            self.next_index,
+            index - 1,
+            self.missed_packets,
+        )
 
     def end(self, index: int) -> None:
         self.end_index = index
