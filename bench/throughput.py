@@ -408,7 +408,7 @@ def bench_replay(hours: tuple[float, ...] = (1.0, 8.0), baseline: Path | None = 
             for kind, path in (("csv", csv), ("native", native)):
                 argv = [*exe, "replay", str(path), "--json"]
                 process_cost(argv, repeat=1, env=env)  # the warm-up
-                runs = {f"{kind}_{h:g}h": env}
+                runs: dict[str, dict[str, str] | None] = {f"{kind}_{h:g}h": env}
                 if kind == "csv" and h == 1.0:
                     runs[f"{kind}_{h:g}h_cold"] = None
                 for key, run_env in runs.items():
