@@ -60,7 +60,7 @@ def main() -> int:
     rows, hinge, single = [], [], []
     for key, (h, s) in CLASSES.items():
         for r in reps.get(key, []):
-            rows.append(features(r["depth_deg"], r["fall_m"], r["frontal_sway_deg"]))
+            rows.append(features(r["depth_deg"], r["fall_m"], r["frontal_sway_deg"], r["slow_sway_deg"]))
             hinge.append(h)
             single.append(s)
     x = np.asarray(rows)

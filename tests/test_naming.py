@@ -155,3 +155,38 @@ def test_real_half_squats_are_squats(name: str, variant: str) -> None:
     on two legs; without a gyroscope single-leg work is not claimed at all."""
     samples = load_session(CMU / f"{name}.csv").samples
     assert _sets(real_variant(samples, variant)) == [("squat", 5)]
+
+
+def test_single_leg_squat_with_little_slow_sway_is_single_leg() -> None:
+    """A single-leg squat on the standing leg whose balance sway is small (1.5 deg at 0.8 Hz: the
+    low end of real single-leg stance) after a set of squats. The frontal sway smoothed over 0.33 s
+    kept too little of it against what two-leg squats leave (this set was `squat`); the slow sway
+    (smoothed over 0.6 s), with the set's reps named together, tells it."""
+    steps = [
+        {"activity": "squat", "reps": 6, "depth_deg": 80.0, "rest_s": 15.0},
+        {
+            "activity": "single_leg_squat",
+            "sensor_on": "standing",
+            "reps": 6,
+            "depth_deg": 60.0,
+            "wobble_deg": 1.5,
+            "wobble_hz": 0.8,
+            "rest_s": 3.0,
+        },
+    ]
+    assert _session_sets(steps, seed=0) == [("squat", 6), ("single_leg_squat", 6)]
+
+
+def test_slow_frontal_sway_reads_the_same_at_25_and_200_hz() -> None:
+    """A 3-s rep (pitch 0 -> 60 -> 0 deg) with 1.5 deg of roll sway at 0.8 Hz: the slow frontal
+    sway the naming model reads is within 5 % at 25 and 200 Hz (its windows are in seconds)."""
+    from tracker.pipeline.naming import slow_frontal_sway_deg
+
+    values = []
+    for rate in (25.0, 200.0):
+        t = np.arange(0.0, 3.0, 1.0 / rate)
+        pitch = 60.0 * np.sin(np.pi * t / 3.0) ** 2
+        roll = 0.05 * pitch + 1.5 * np.sin(2 * np.pi * 0.8 * t + 0.3)
+        values.append(slow_frontal_sway_deg(t, pitch, roll, int(np.argmax(pitch))))
+    assert values[0] == pytest.approx(values[1], rel=0.05)
+    assert values[1] > 0.2

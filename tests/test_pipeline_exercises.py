@@ -21,8 +21,9 @@ CONFIG = PipelineConfig()
 DOC = Path(__file__).resolve().parents[1] / "docs" / "pipeline.md"
 
 
-def phys(fall_m: float, frontal_sway_deg: float) -> RepPhysics:
-    return RepPhysics(fall_m=fall_m, drop_ratio_m=0.0, frontal_sway_deg=frontal_sway_deg)
+def phys(fall_m: float, sway_deg: float) -> RepPhysics:
+    """A rep's physics with the same frontal sway smoothed over 0.33 s and 0.6 s (slow sway)."""
+    return RepPhysics(fall_m=fall_m, drop_ratio_m=0.0, frontal_sway_deg=sway_deg, slow_sway_deg=sway_deg)
 
 
 def shape(**kw: float | bool | RepPhysics) -> RepShape:
@@ -75,11 +76,11 @@ def test_the_simulator_takes_its_exercises_and_defaults_from_the_registry() -> N
             shape(depth_deg=25.0, signed_depth_deg=25.0, physics=phys(0.005, 1.5)),
             ("single_leg_deadlift", "standing"),
         ),
-        (shape(depth_deg=25.0, signed_depth_deg=25.0, physics=phys(0.005, 0.3)), ("deadlift", "both")),
+        (shape(depth_deg=25.0, signed_depth_deg=25.0, physics=phys(0.005, 0.1)), ("deadlift", "both")),
         # the same 33-deg flexion: the sensor barely came down (a hinge) or came down 12 cm (a squat)
-        (shape(depth_deg=33.0, signed_depth_deg=33.0, physics=phys(0.0, 0.3)), ("deadlift", "both")),
-        (shape(depth_deg=33.0, signed_depth_deg=33.0, physics=phys(0.12, 0.3)), ("squat", "both")),
-        (shape(depth_deg=90.0, signed_depth_deg=90.0, physics=phys(0.25, 0.5)), ("squat", "both")),
+        (shape(depth_deg=33.0, signed_depth_deg=33.0, physics=phys(0.0, 0.1)), ("deadlift", "both")),
+        (shape(depth_deg=33.0, signed_depth_deg=33.0, physics=phys(0.12, 0.1)), ("squat", "both")),
+        (shape(depth_deg=90.0, signed_depth_deg=90.0, physics=phys(0.25, 0.2)), ("squat", "both")),
         (shape(physics=phys(0.15, 1.5)), ("single_leg_squat", "standing")),
         # without a gyroscope the frontal sway says nothing: the two-leg name
         (shape(physics=phys(0.15, 1.5), accel_only=True), ("squat", "both")),

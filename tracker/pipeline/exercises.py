@@ -184,6 +184,17 @@ def name_rep(shape: RepShape, config: PipelineConfig) -> tuple[str, SensorOn]:
     raise AssertionError("the registry's last naming rule matches every rep")
 
 
+def name_by_model(hinge: bool, single: bool) -> tuple[str, SensorOn]:
+    """The name the naming model's rules (ranks 40-90 above) give a rep the model calls a hinge
+    or not, single-leg work or not: the set tracker names a set's such reps together."""
+    if hinge:
+        return ("single_leg_deadlift", "standing") if single else ("deadlift", "both")
+    return ("single_leg_squat", "standing") if single else ("squat", "both")
+
+
+MODEL_NAMES = frozenset(name_by_model(h, s) for h in (False, True) for s in (False, True))
+
+
 def display_name(name: str) -> str:
     """The display name of a JSON exercise name (the name itself for one the registry lacks)."""
     exercise = BY_NAME.get(name)

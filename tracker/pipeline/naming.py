@@ -25,6 +25,7 @@ import numpy as np
 from tracker.samples import FloatArray
 
 SMOOTH_S = 0.33  # moving average: sway above about 1.5 Hz (tremor, soft tissue, noise) is dropped
+SLOW_SMOOTH_S = 0.6  # moving average: only the slow sway of balancing (below about 0.8 Hz) is kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +33,10 @@ class RepPhysics:
     fall_m: float  # how far the sensor came down from the start of the rep to its bottom
     drop_ratio_m: float  # fall_m / (1 - cos depth); squats ~0.2-0.6, hinges ~0
     frontal_sway_deg: float  # RMS of the smoothed roll left after the rep's own roll is regressed out
+    slow_sway_deg: float = 0.0  # the same, smoothed over 0.6 s: the slow sway of one leg balancing
 
 
-NO_PHYSICS = RepPhysics(0.0, 0.0, 0.0)
+NO_PHYSICS = RepPhysics(0.0, 0.0, 0.0, 0.0)
 
 
 def median_step(t: FloatArray) -> float:
@@ -84,6 +86,24 @@ def sensor_fall_m(
     return float(-h[kb])
 
 
+def slow_frontal_sway_deg(t: FloatArray, pitch_deg: FloatArray, roll_deg: FloatArray, k_bottom: int) -> float:
+    """RMS of the thigh's roll smoothed over ``SLOW_SMOOTH_S`` (sway below about 0.8 Hz) with the
+    rep's own roll regressed out as in :func:`rep_physics`. One leg balancing sways slowly (real
+    single-leg stance: 0.3-1.5 Hz); what two-leg work leaves in the roll is mostly quicker (the
+    pushes of the rep, soft tissue), and smoothing over 0.6 s drops it. The window is in seconds,
+    so the value does not depend on the sample rate."""
+    if len(t) < 8:
+        return 0.0
+    roll = _smooth(t, roll_deg, SLOW_SMOOTH_S)
+    p = pitch_deg - float(np.mean(pitch_deg))
+    tc = t - float(np.mean(t))
+    down = (np.arange(len(t)) <= k_bottom).astype(float)
+    basis = np.column_stack([np.ones_like(t), tc, p, p * p / 90.0, down, p * down])
+    coef, *_ = np.linalg.lstsq(basis, roll, rcond=None)
+    resid = roll - basis @ coef
+    return round(float(np.sqrt(np.mean(resid * resid))), 4)
+
+
 def rep_physics(
     t: FloatArray,
     pitch_deg: FloatArray,
@@ -109,41 +129,56 @@ def rep_physics(
     basis = np.column_stack([np.ones_like(t), tc, p, p * p / 90.0, down, p * down])
     coef, *_ = np.linalg.lstsq(basis, roll, rcond=None)
     resid = roll - basis @ coef
-    return RepPhysics(round(fall, 4), round(ratio, 4), round(float(np.sqrt(np.mean(resid * resid))), 4))
+    sway = round(float(np.sqrt(np.mean(resid * resid))), 4)
+    return RepPhysics(
+        round(fall, 4), round(ratio, 4), sway, slow_frontal_sway_deg(t, pitch_deg, roll_deg, k_bottom)
+    )
 
 
 # --- the naming model: two small logistic regressions, fitted on the simulator ---------------
 # (bench/naming_fit.py on simulated seeds 0-3; docs/pipeline.md gives the figures). Each is
 # "P = 1 / (1 + exp(-(w0 + w . x)))" over the features below; a rep is a hinge / single-leg work
 # when its P is over one half, that is when the weighted sum is positive.
-FEATURE_NAMES = ("depth_deg / 45", "fall_m / 0.05", "frontal_sway_deg")
+FEATURE_NAMES = ("depth_deg / 45", "fall_m / 0.05", "frontal_sway_deg", "slow_sway_deg")
 HINGE_FEATURES = (0, 1)  # depth and the sensor's fall: a hinge barely lowers the sensor
-SINGLE_FEATURES = (2, 0)  # frontal sway (and depth): one leg balances, two legs barely sway
+SINGLE_FEATURES = (3, 0)  # slow frontal sway (and depth): one leg balances, two legs barely sway
 HINGE_W = (9.307, -10.572, -0.939)  # bias, depth, fall
-SINGLE_W = (-2.082, 5.235, -1.387)  # bias, frontal sway, depth
+SINGLE_W = (-2.515, 19.098, -2.761)  # bias, slow frontal sway, depth
 
 
-def features(depth_deg: float, fall_m: float, frontal_sway_deg: float) -> tuple[float, float, float]:
+def features(
+    depth_deg: float, fall_m: float, frontal_sway_deg: float, slow_sway_deg: float = 0.0
+) -> tuple[float, float, float, float]:
     """The model's inputs, scaled to about 1. (The fall per ``1 - cos(depth)`` read no better:
     at shallow depths its denominator is small and a centimetre of height error moves it a lot.)"""
-    return (depth_deg / 45.0, fall_m / 0.05, frontal_sway_deg)
+    return (depth_deg / 45.0, fall_m / 0.05, frontal_sway_deg, slow_sway_deg)
 
 
 def _score(weights: tuple[float, ...], x: tuple[float, ...], cols: tuple[int, ...]) -> float:
     return weights[0] + sum(w * x[c] for w, c in zip(weights[1:], cols, strict=True))
 
 
+def hinge_score(depth_deg: float, physics: RepPhysics) -> float:
+    """The hinge model's log-odds: positive for the deadlift family."""
+    x = features(depth_deg, physics.fall_m, physics.frontal_sway_deg, physics.slow_sway_deg)
+    return _score(HINGE_W, x, HINGE_FEATURES)
+
+
+def single_score(depth_deg: float, physics: RepPhysics, accel_only: bool = False) -> float:
+    """The single-leg model's log-odds: positive for single-leg work. Not without a gyroscope
+    (minus infinity): the accelerometer's roll moves with every push of the rep, and on the
+    simulator the model then tells single-leg from two-leg reps no better than chance (53 %)."""
+    if accel_only:
+        return float("-inf")
+    x = features(depth_deg, physics.fall_m, physics.frontal_sway_deg, physics.slow_sway_deg)
+    return _score(SINGLE_W, x, SINGLE_FEATURES)
+
+
 def is_hinge(depth_deg: float, physics: RepPhysics) -> bool:
     """The thigh turned about a hip that barely came down: the deadlift family."""
-    x = features(depth_deg, physics.fall_m, physics.frontal_sway_deg)
-    return _score(HINGE_W, x, HINGE_FEATURES) > 0.0
+    return hinge_score(depth_deg, physics) > 0.0
 
 
 def is_single_leg(depth_deg: float, physics: RepPhysics, accel_only: bool = False) -> bool:
-    """The thigh swayed side to side as one leg balancing does: single-leg work. Not without a
-    gyroscope: the accelerometer's roll moves with every push of the rep, and on the simulator the
-    model then tells single-leg from two-leg reps no better than chance (53 %)."""
-    if accel_only:
-        return False
-    x = features(depth_deg, physics.fall_m, physics.frontal_sway_deg)
-    return _score(SINGLE_W, x, SINGLE_FEATURES) > 0.0
+    """The thigh swayed side to side as one leg balancing does: single-leg work."""
+    return single_score(depth_deg, physics, accel_only) > 0.0

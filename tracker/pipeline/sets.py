@@ -19,7 +19,8 @@ import numpy as np
 
 from tracker.events import Leg, Rep, RepEvent, SetEvent, WobbleEvent
 from tracker.pipeline.config import PipelineConfig
-from tracker.pipeline.exercises import SINGLE_LEG, RepShape, name_rep
+from tracker.pipeline.exercises import MODEL_NAMES, SINGLE_LEG, RepShape, name_by_model, name_rep
+from tracker.pipeline.naming import hinge_score, single_score
 from tracker.pipeline.reps import Excursion
 from tracker.pipeline.wobble import SwayStats
 from tracker.samples import FloatArray
@@ -148,7 +149,11 @@ class SetTracker:
         # the typical depth of the set's reps, apart for those measured from a free leg held in
         # the air (like with like)
         self._typical_depth = {False: RunningMedian(), True: RunningMedian()}
-        self._votes: Counter[tuple[str, str]] = Counter()
+        self._votes: Counter[tuple[str, str]] = Counter()  # reps named by a rule of their own
+        # reps the naming model names (squat and deadlift families, no free leg, no step) are
+        # named together: their summed log-odds (docs/pipeline.md, "Naming from the physics")
+        self._model_sums = [0.0, 0.0]  # hinge, single leg
+        self._model_reps = 0
         self._sway = SwayStats()
         self._start_s = 0.0
         self._last_end_s: float | None = None
@@ -164,9 +169,13 @@ class SetTracker:
         return bool(self._reps)
 
     def current(self) -> tuple[str, str]:
-        if not self._votes:
+        if not self._votes and not self._model_reps:
             return "none", "both"
-        return self._votes.most_common(1)[0][0]
+        if not self._model_reps:
+            return self._votes.most_common(1)[0][0]
+        votes = self._votes.copy()
+        votes[name_by_model(self._model_sums[0] > 0.0, self._model_sums[1] > 0.0)] += self._model_reps
+        return votes.most_common(1)[0][0]
 
     @property
     def exercise(self) -> str | None:
@@ -274,9 +283,16 @@ class SetTracker:
             self.set_index += 1
             self._start_s = ex.rep.t_start_s
             self._votes.clear()
+            self._model_sums = [0.0, 0.0]
+            self._model_reps = 0
             self._sway = SwayStats()
         label = classify(ex, self.config, self.accel_only)
-        self._votes[label] += 1
+        if label in MODEL_NAMES:
+            self._model_sums[0] += hinge_score(ex.rep.depth_deg, ex.physics)
+            self._model_sums[1] += single_score(ex.rep.depth_deg, ex.physics, self.accel_only)
+            self._model_reps += 1
+        else:
+            self._votes[label] += 1
         exercise, sensor_on = self.current()
         wob = ex.sway.metrics()
         rep = dataclasses.replace(ex.rep, n=len(self._reps) + 1, wobble=wob)
