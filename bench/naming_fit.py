@@ -7,7 +7,12 @@ rule names: not a held free leg, not a backward swing, not a lunge) and fits by 
 
 * ``hinge``: deadlift family (deadlift, single-leg deadlift) against squat family, from the
   depth and how far the sensor came down in the rep (``fall_m``);
-* ``single``: single-leg against two-leg work, from the frontal-plane sway and the depth.
+* ``single``: single-leg against two-leg work, from the slow frontal sway (``slow_sway_deg``,
+  smoothed over 0.6 s) and the depth.
+
+The coefficients in naming.py: ``hinge`` from ``naming_features.py --seeds 4`` (seeds 0-3; a refit
+on seeds 0-11 named fewer sets), ``single`` from ``--seeds 12`` (seeds 0-11); seeds 12-19 are the
+hold-out.
 
 It prints the coefficients (copied by hand into tracker/pipeline/naming.py: no training at run
 time) and each model's share of reps right, on the simulated classes and on the real files.

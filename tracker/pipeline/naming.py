@@ -136,7 +136,8 @@ def rep_physics(
 
 
 # --- the naming model: two small logistic regressions, fitted on the simulator ---------------
-# (bench/naming_fit.py on simulated seeds 0-3; docs/pipeline.md gives the figures). Each is
+# (bench/naming_fit.py: hinge on simulated seeds 0-3, single on seeds 0-11; docs/pipeline.md
+# gives the figures). Each is
 # "P = 1 / (1 + exp(-(w0 + w . x)))" over the features below; a rep is a hinge / single-leg work
 # when its P is over one half, that is when the weighted sum is positive.
 FEATURE_NAMES = ("depth_deg / 45", "fall_m / 0.05", "frontal_sway_deg", "slow_sway_deg")
