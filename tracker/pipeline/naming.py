@@ -11,6 +11,8 @@ One thigh sensor sees more than the thigh's pitch:
   itself explains regressed out (knees out as the thigh flexes, a slow drift): what is left is
   the balance sway of a single leg (real single-leg stance sways 1-3 deg at 0.3-1.5 Hz); two-leg
   work leaves little.
+  The naming model reads the **slow** part (smoothed over 0.6 s, below about 0.8 Hz,
+  ``slow_sway_deg``): one leg balancing sways slowly, what two legs leave is mostly quicker.
 
 Both are measured over the rep's own samples with windows in seconds, so they do not depend on
 the sample rate; neither needs the gyroscope (roll and height come from the accelerometer too).
