@@ -88,22 +88,41 @@ def sensor_fall_m(
     return float(-h[kb])
 
 
-def slow_frontal_sway_deg(t: FloatArray, pitch_deg: FloatArray, roll_deg: FloatArray, k_bottom: int) -> float:
+def _rep_roll_basis(t: FloatArray, pitch_deg: FloatArray, k_bottom: int) -> FloatArray:
+    """What the rep itself explains in the thigh's roll: a slow drift, and the roll that goes with
+    the pitch, on the way down and on the way up (knees out; they need not come back the same way)."""
+    p = pitch_deg - float(np.mean(pitch_deg))
+    tc = t - float(np.mean(t))
+    down = (np.arange(len(t)) <= k_bottom).astype(float)
+    return np.column_stack([np.ones_like(t), tc, p, p * p / 90.0, down, p * down])
+
+
+def _unexplained_rms(basis: FloatArray, roll: FloatArray) -> float:
+    """RMS of what is left of ``roll`` once the rep's own roll (``basis``) is regressed out."""
+    coef, *_ = np.linalg.lstsq(basis, roll, rcond=None)
+    resid = roll - basis @ coef
+    return round(float(np.sqrt(np.mean(resid * resid))), 4)
+
+
+def slow_frontal_sway_deg(
+    t: FloatArray,
+    pitch_deg: FloatArray,
+    roll_deg: FloatArray,
+    k_bottom: int,
+    dt: float | None = None,
+    basis: FloatArray | None = None,
+) -> float:
     """RMS of the thigh's roll smoothed over ``SLOW_SMOOTH_S`` (sway below about 0.8 Hz) with the
     rep's own roll regressed out as in :func:`rep_physics`. One leg balancing sways slowly (real
     single-leg stance: 0.3-1.5 Hz); what two-leg work leaves in the roll is mostly quicker (the
     pushes of the rep, soft tissue), and smoothing over 0.6 s drops it. The window is in seconds,
-    so the value does not depend on the sample rate."""
+    so the value does not depend on the sample rate. (``dt``, ``basis``: the trace's median interval
+    and :func:`_rep_roll_basis`, when the caller has them.)"""
     if len(t) < 8:
         return 0.0
-    roll = _smooth(t, roll_deg, SLOW_SMOOTH_S)
-    p = pitch_deg - float(np.mean(pitch_deg))
-    tc = t - float(np.mean(t))
-    down = (np.arange(len(t)) <= k_bottom).astype(float)
-    basis = np.column_stack([np.ones_like(t), tc, p, p * p / 90.0, down, p * down])
-    coef, *_ = np.linalg.lstsq(basis, roll, rcond=None)
-    resid = roll - basis @ coef
-    return round(float(np.sqrt(np.mean(resid * resid))), 4)
+    if basis is None:
+        basis = _rep_roll_basis(t, pitch_deg, k_bottom)
+    return _unexplained_rms(basis, _smooth(t, roll_deg, SLOW_SMOOTH_S, dt))
 
 
 def rep_physics(
@@ -122,19 +141,10 @@ def rep_physics(
     fall = sensor_fall_m(t, height_m, k_bottom, tau_s, dt_nom)
     denom = 1.0 - float(np.cos(np.radians(min(abs(depth_deg), 120.0))))
     ratio = fall / denom if denom > 0.02 else 0.0
-    roll = _smooth(t, roll_deg, SMOOTH_S, dt_nom)
-    p = pitch_deg - float(np.mean(pitch_deg))
-    tc = t - float(np.mean(t))
-    down = (np.arange(len(t)) <= k_bottom).astype(float)
-    # the rep's own roll: a slow drift, and the roll that goes with the pitch, on the way down and
-    # on the way up (knees out; they need not come back in the same way)
-    basis = np.column_stack([np.ones_like(t), tc, p, p * p / 90.0, down, p * down])
-    coef, *_ = np.linalg.lstsq(basis, roll, rcond=None)
-    resid = roll - basis @ coef
-    sway = round(float(np.sqrt(np.mean(resid * resid))), 4)
-    return RepPhysics(
-        round(fall, 4), round(ratio, 4), sway, slow_frontal_sway_deg(t, pitch_deg, roll_deg, k_bottom)
-    )
+    basis = _rep_roll_basis(t, pitch_deg, k_bottom)
+    sway = _unexplained_rms(basis, _smooth(t, roll_deg, SMOOTH_S, dt_nom))
+    slow = slow_frontal_sway_deg(t, pitch_deg, roll_deg, k_bottom, dt_nom, basis)
+    return RepPhysics(round(fall, 4), round(ratio, 4), sway, slow)
 
 
 # --- the naming model: two small logistic regressions, fitted on the simulator ---------------
