@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from firmware_sim.peripheral import SensorData
-from tests.processes import CTRL_C_EXIT, record_until, samples_in
+from tests.processes import CTRL_C_EXIT, record_until, reptrack, samples_in
 from tracker.protocol import quantize
 
 pytestmark = pytest.mark.timeout(60)
@@ -72,21 +72,11 @@ def served_sensor() -> Iterator[tuple[str, queue.Queue[str]]]:
             proc.kill()
 
 
-def _reptrack(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tracker.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
 def test_record_from_a_sensor_served_by_another_process(
     served_sensor: tuple[str, queue.Queue[str]], tmp_path: Path
 ) -> None:
     transport, _ = served_sensor
-    scan = _reptrack("scan", "--transport", transport, "--timeout", "1", "--json")
+    scan = reptrack("scan", "--transport", transport, "--timeout", "1", "--json")
     assert scan.returncode == 0, scan.stderr
     found = [json.loads(line) for line in scan.stdout.splitlines()]
     assert [d["name"] for d in found] == ["RepTrack-0777"]
@@ -147,13 +137,13 @@ def test_a_tracker_process_that_dies_frees_the_sensor(
         except queue.Empty:
             raise AssertionError(f"the sensor never noticed the tracker was gone: {seen}") from None
     assert "disconnected 0x08" in "".join(seen), seen
-    scan = _reptrack("scan", "--transport", transport, "--timeout", "1", "--json")
+    scan = reptrack("scan", "--transport", transport, "--timeout", "1", "--json")
     assert scan.returncode == 0, scan.stderr
     assert [json.loads(line)["name"] for line in scan.stdout.splitlines()] == ["RepTrack-0777"]
 
 
 def test_bad_transport_is_a_clear_error() -> None:
-    result = _reptrack("scan", "--transport", "tcp-client:127.0.0.1:1", "--timeout", "0.5")
+    result = reptrack("scan", "--transport", "tcp-client:127.0.0.1:1", "--timeout", "0.5")
     assert result.returncode == 2
     assert "cannot open HCI transport 'tcp-client:127.0.0.1:1'" in result.stderr
     assert "Traceback" not in result.stderr
@@ -195,7 +185,7 @@ def test_standalone_radio_carries_a_sensor_and_a_tracker_in_two_other_processes(
         found: list[str] = []
         deadline = time.monotonic() + 15
         while not found and time.monotonic() < deadline:
-            scan = _reptrack("scan", "--transport", specs[1], "--timeout", "1", "--json")
+            scan = reptrack("scan", "--transport", specs[1], "--timeout", "1", "--json")
             assert scan.returncode == 0, scan.stderr
             found = [json.loads(line)["name"] for line in scan.stdout.splitlines()]
         assert found == ["RepTrack-0555"]
