@@ -209,17 +209,24 @@ class SetTracker:
             return []  # a half-hearted movement between or after reps (stepping back, a shuffle)
         if self._reps or self.config.min_set_reps <= 1:
             return self._add(ex)
+        first = self._tentative
+        near = first is not None and ex.rep.t_start_s - first.rep.t_end_s <= self.config.set_rest_s
+        # two reps of a set are alike: one under min_relative_depth of the other is no rep of it (a
+        # step up, then the step down; a free leg's lift is measured from standing). Shallow reps
+        # too: without a gyroscope, the small flexions after a step up would join it in a run
+        ratio = self.config.min_relative_depth
+        if (
+            near
+            and first is not None
+            and ex.parked == first.parked
+            and ex.rep.depth_deg < ratio * first.rep.depth_deg
+        ):
+            return []
         if ex.shallow or self._run:
             return self._add_run(ex)
-        first = self._tentative
         if first is None and unambiguous_first(ex, self.config):
             return self._add(ex)
-        if first is not None and ex.rep.t_start_s - first.rep.t_end_s <= self.config.set_rest_s:
-            # two reps of a set are alike: one under min_relative_depth of the other is no rep of
-            # it (a step up, then the step down; a free leg's lift is measured from standing)
-            ratio = self.config.min_relative_depth
-            if ex.parked == first.parked and ex.rep.depth_deg < ratio * first.rep.depth_deg:
-                return []
+        if first is not None and near:
             if ex.parked == first.parked and first.rep.depth_deg < ratio * ex.rep.depth_deg:
                 self._tentative = ex
                 return []
