@@ -24,15 +24,7 @@ from tests import workouts
 from tracker.events import SetEvent
 
 CASES: dict[str, str] = {
-    "hinge 10 deg (standing leg), 10 reps": workouts.step(
-        "single_leg_deadlift",
-        sensor_on="standing",
-        reps=10,
-        hinge_deg=10,
-        wobble_deg=2.0,
-        wobble_hz=0.8,
-        rest_s=15,
-    ),
+    "hinge 10 deg (standing leg), 10 reps": workouts.SHALLOW_STANDING_LEG_HINGES,
     **{
         f"squat {d} deg, 2.5/0.5/2.5 s, 8 reps": workouts.step(
             "squat", reps=8, depth_deg=d, tempo_s=[2.5, 0.5, 2.5]

@@ -88,15 +88,7 @@ def test_shallow_standing_leg_hinges_count_as_a_set(seed: int) -> None:
     (the set of seed 5 still counts 9: docs/pipeline.md, "The standing angle on slow reps")."""
     text = workouts.script(
         *workouts.WARM_UP,
-        workouts.step(
-            "single_leg_deadlift",
-            sensor_on="standing",
-            reps=10,
-            hinge_deg=10,
-            wobble_deg=2.0,
-            wobble_hz=0.8,
-            rest_s=15,
-        ),
+        workouts.SHALLOW_STANDING_LEG_HINGES,
     )
     sets = _sets(run_pipeline(workouts.simulated(text, seed=seed).samples()))
     assert [n for _, n in sets] == [3, 10]

@@ -66,6 +66,19 @@ def simulated(text: str, seed: int, leg: str = "left", mounting: str = "random")
 WARM_UP = (stand(5), step("squat", reps=3, rest_s=15))
 
 
+# single-leg deadlifts on the standing leg whose thigh travels only 10 deg (real standing legs
+# travel 10-30 deg), with real single-leg sway: the shallow reps that must repeat as a set
+SHALLOW_STANDING_LEG_HINGES = step(
+    "single_leg_deadlift",
+    sensor_on="standing",
+    reps=10,
+    hinge_deg=10,
+    wobble_deg=2.0,
+    wobble_hz=0.8,
+    rest_s=15,
+)
+
+
 def squat_set(reps: int) -> str:
     """4 s of standing and one set of bodyweight squats with a short rest: the smallest session."""
     return script(stand(4), step("squat", reps=reps, rest_s=3))
