@@ -6,13 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.accuracy import real_variant, run_pipeline
+from bench.accuracy import random_workout, real_variant, run_pipeline
 from firmware_sim.session import simulate
 from firmware_sim.workout import Workout
 from tests.paths import CMU_THIGH_DIR
 from tracker.events import SetEvent
 from tracker.io.load import load_session
 from tracker.pipeline.config import PipelineConfig
+from tracker.pipeline.naming import RepPhysics, hinge_score
 from tracker.pipeline.orientation import OrientationFilter
 from tracker.samples import Samples
 
@@ -190,3 +191,32 @@ def test_slow_frontal_sway_reads_the_same_at_25_and_200_hz() -> None:
         values.append(slow_frontal_sway_deg(t, pitch, roll, int(np.argmax(pitch))))
     assert values[0] == pytest.approx(values[1], rel=0.05)
     assert values[1] > 0.2
+
+
+def test_a_rise_no_thigh_rep_makes_does_not_name_a_hinge() -> None:
+    """A 51-deg rep whose double-integrated height says the sensor rose 31 cm (an accelerometer
+    bias turning with the thigh: simulated seed 7, left thigh) is a squat-family rep; a 25-deg rep
+    that barely moved the sensor stays a hinge."""
+    assert hinge_score(51.0, RepPhysics(-0.31, 0.0, 0.0)) < 0.0
+    assert hinge_score(25.0, RepPhysics(-0.02, 0.0, 0.0)) > 0.0
+
+
+def test_single_leg_squat_with_a_spurious_rise_is_not_a_single_leg_deadlift() -> None:
+    """The accuracy bench's seed-7 left-thigh workout: its single-leg squats on the standing leg
+    (about 51 deg) read a rise of the sensor of about 31 cm, which named the set
+    `single_leg_deadlift` before the fall was floored (naming.FALL_FLOOR_M)."""
+    rng = np.random.default_rng(7000)
+    session = simulate(random_workout(rng, "left", np.random.default_rng([7, 7, 0])), seed=7, leg="left")
+    truth = next(
+        s
+        for s in session.truth.to_json()["sets"]
+        if s["exercise"] == "single_leg_squat" and s["sensor_on"] == "standing"
+    )
+    named = [
+        e.exercise
+        for e in run_pipeline(session.samples())
+        if isinstance(e, SetEvent)
+        and e.reps
+        and truth["start_s"] - 1 <= e.reps[0].t_bottom_s <= truth["end_s"] + 1
+    ]
+    assert named == ["single_leg_squat"]

@@ -159,12 +159,20 @@ HINGE_W = (9.307, -10.572, -0.939)  # bias, depth, fall
 SINGLE_W = (-2.515, 19.098, -2.761)  # bias, slow frontal sway, depth
 
 
+# A squat or a hinge does not raise a sensor on the thigh by more than a few centimetres (a sensor
+# up to about 8 cm in front of the femur rises by that offset times sin(depth), less the thigh's own
+# drop). A larger rise is the double integral's error (an accelerometer bias turning with the
+# thigh), so the model reads the fall no lower than this.
+FALL_FLOOR_M = -0.05
+
+
 def features(
     depth_deg: float, fall_m: float, frontal_sway_deg: float, slow_sway_deg: float = 0.0
 ) -> tuple[float, float, float, float]:
-    """The model's inputs, scaled to about 1. (The fall per ``1 - cos(depth)`` read no better:
-    at shallow depths its denominator is small and a centimetre of height error moves it a lot.)"""
-    return (depth_deg / 45.0, fall_m / 0.05, frontal_sway_deg, slow_sway_deg)
+    """The model's inputs, scaled to about 1; the fall no lower than ``FALL_FLOOR_M``. (The fall
+    per ``1 - cos(depth)`` read no better: at shallow depths its denominator is small and a
+    centimetre of height error moves it a lot.)"""
+    return (depth_deg / 45.0, max(fall_m, FALL_FLOOR_M) / 0.05, frontal_sway_deg, slow_sway_deg)
 
 
 def _score(weights: tuple[float, ...], x: tuple[float, ...], cols: tuple[int, ...]) -> float:
