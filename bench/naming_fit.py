@@ -6,7 +6,8 @@ takes the simulated reps with the sensor on a standing leg or on both (the reps 
 rule names: not a held free leg, not a backward swing, not a lunge) and fits by Newton's method:
 
 * ``hinge``: deadlift family (deadlift, single-leg deadlift) against squat family, from the
-  depth and how far the sensor came down in the rep (``fall_m``);
+  depth and how far the sensor came down in the rep (``fall_m``, read no lower than
+  ``naming.FALL_FLOOR_M`` as the model reads it: ``naming.features``);
 * ``single``: single-leg against two-leg work, from the slow frontal sway (``slow_sway_deg``,
   smoothed over 0.6 s) and the depth.
 
