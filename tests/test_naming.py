@@ -193,7 +193,7 @@ def test_slow_frontal_sway_reads_the_same_at_25_and_200_hz() -> None:
     assert values[1] > 0.2
 
 
-def test_a_rise_no_thigh_rep_makes_does_not_name_a_hinge() -> None:
+def test_an_implausible_rise_of_the_sensor_does_not_make_a_hinge() -> None:
     """A 51-deg rep whose double-integrated height says the sensor rose 31 cm (an accelerometer
     bias turning with the thigh: simulated seed 7, left thigh) is a squat-family rep; a 25-deg rep
     that barely moved the sensor stays a hinge."""
