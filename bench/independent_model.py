@@ -393,13 +393,17 @@ def set_motion(
             rng, body, reps, (90, 130), lambda k: rng.uniform(20, 35), two, (0, 10), tempo_s=tempo_s
         )[0]
     if kind == "half_squat":
-        return chain_set(rng, body, reps, (50, 80), lambda k: k * rng.uniform(0.2, 0.3), two, (0, 6))[0]
+        return chain_set(
+            rng, body, reps, (50, 80), lambda k: k * rng.uniform(0.2, 0.3), two, (0, 6), tempo_s=tempo_s
+        )[0]
     if kind == "deadlift":
         # hip 60-100 deg is mostly the trunk's; the thighs follow the knee, the shank near vertical
-        return chain_set(rng, body, reps, (15, 35), lambda k: rng.uniform(0, 6), two, (0, 3), (0.2, 1.0))[0]
+        return chain_set(
+            rng, body, reps, (15, 35), lambda k: rng.uniform(0, 6), two, (0, 3), (0.2, 1.0), tempo_s=tempo_s
+        )[0]
     if kind == "single_leg_squat":
         m, hip, u, th, roll = chain_set(
-            rng, body, reps, (50, 100), lambda k: k * rng.uniform(0.3, 0.45), one, (-8, 5)
+            rng, body, reps, (50, 100), lambda k: k * rng.uniform(0.3, 0.45), one, (-8, 5), tempo_s=tempo_s
         )
         if sensor_on == "standing":
             return m
@@ -415,14 +419,16 @@ def set_motion(
             one,
             (-3, 3),
             (0.2, 1.0),
+            tempo_s,
         )
         if sensor_on == "standing":
             return m
         return free_leg(rng, body, m, hip, u, th, roll, "single_leg_deadlift")
+    slow = tempo_s != (1.0, 4.0)  # a narrower tempo for lunges too (the default keeps its own draws)
     if kind == "lunge":
-        return lunge(rng, body, reps, sensor_on, step=True)
+        return lunge(rng, body, reps, sensor_on, step=True, tempo_s=tempo_s if slow else None)
     if kind == "split_squat":
-        return lunge(rng, body, reps, sensor_on, step=False)
+        return lunge(rng, body, reps, sensor_on, step=False, tempo_s=tempo_s if slow else None)
     raise ValueError(kind)
 
 
@@ -465,12 +471,20 @@ def free_leg(
     return Motion(fhip, flex, froll, np.zeros(len(u)), np.zeros((len(u), 3)), standing.reps)
 
 
-def lunge(rng: np.random.Generator, body: Body, reps: int, sensor_on: str, step: bool) -> Motion:
+def lunge(
+    rng: np.random.Generator,
+    body: Body,
+    reps: int,
+    sensor_on: str,
+    step: bool,
+    tempo_s: tuple[float, float] | None = None,
+) -> Motion:
     """Forward lunges (``step``: step out, both knees to about 90 deg, push back to standing) or a
     split squat (step into a split stance once, reps up and down, step back). The bottom pose comes
     from the front leg's angles (shank 0-12 deg, thigh 75-92 deg: knee 75-104) and the back knee
     (80-100 deg, on its toes); the thighs then follow the hip by inverse kinematics to the planted feet. The sensor is
-    on the ``front`` (stepping) or ``back`` leg."""
+    on the ``front`` (stepping) or ``back`` leg. A lunge takes about 1.3-3.5 s (the step, the way
+    down and up: 2.35 s at tempo 1, tempo 0.8-1.5), or ``tempo_s`` when given."""
     lt, ls = body.thigh_m, body.shank_m
     s_b, th_f, kb_b = rng.uniform(0, 12), rng.uniform(75, 92), rng.uniform(80, 100)
     hx = ls * np.sin(np.radians(s_b)) - lt * np.sin(np.radians(th_f))  # hip from the front ankle
@@ -485,7 +499,7 @@ def lunge(rng: np.random.Generator, body: Body, reps: int, sensor_on: str, step:
     foot_f = np.array([front_x, body.ankle_m])
     if step:
         parts, times, t = [], [], 0.0
-        tempo = rng.uniform(0.8, 1.5)
+        tempo = rng.uniform(0.8, 1.5) if tempo_s is None else rng.uniform(*tempo_s) / 2.35
         for _ in range(reps):
             t_step = rng.uniform(0.4, 0.8) * tempo
             t_low = rng.uniform(0.4, 1.0) * tempo
@@ -515,7 +529,7 @@ def lunge(rng: np.random.Generator, body: Body, reps: int, sensor_on: str, step:
         hipx = top[0] + (bottom[0] - top[0]) * sx_all
         hipz = top[1] + (bottom[1] - top[1]) * sz_all
     else:
-        u, times = rep_profile(rng, reps, depth_jitter=0.05)
+        u, times = rep_profile(rng, reps, depth_jitter=0.05, tempo_s=tempo_s or (1.0, 4.0))
         lead, tail = int(1.2 * FS), int(1.2 * FS)
         # split stance: the hip at the bottom's x, as high as both legs reach
         top_z = min(
@@ -680,30 +694,41 @@ class Session:
     truth: dict[str, Any]
 
 
-def make_session(rng: np.random.Generator, plan: list[tuple[str, str]], index: int = 0) -> Session:
+def make_session(
+    rng: np.random.Generator, plan: list[tuple[str, str]], index: int = 0, easy: bool = False
+) -> Session:
     """One athlete's session: half the time a walk first, then quiet standing (0-3 s, sometimes
     none), then the planned sets of 5-15 reps, each after 0-3 s of standing (sometimes none) and followed by a walk of 8-20 s; a random
-    body, sensor thigh, placement, mounting, sample rate and (one in five) no gyroscope."""
+    body, sensor thigh, placement, mounting, sample rate and (one in five) no gyroscope.
+
+    ``easy``: the same bodies and technique in the conditions the pipeline expects, to tell the
+    two apart: 100 Hz with a gyroscope, a walk first, 2-3 s of quiet standing before every set,
+    2-4 s a rep."""
     side = int(rng.choice([1, -1]))
     body = Body.draw(rng, side)
     rate = float(rng.choice(RATES_HZ))
     gyro = bool(rng.uniform() > 0.2)
+    if easy:
+        rate, gyro = 100.0, True
+    tempo_s = (2.0, 4.0) if easy else (1.0, 4.0)
     parts: list[Motion] = []
     kinds: list[tuple[str, str, int] | None] = []
 
     def quiet() -> None:
         s = 0.0 if rng.uniform() < 0.3 else float(rng.uniform(0.5, 3.0))
+        if easy:
+            s = float(rng.uniform(2.0, 3.0))
         parts.append(stand(rng, body, s))
         kinds.append(None)
 
-    walked_first = bool(rng.uniform() < 0.5)
+    walked_first = bool(rng.uniform() < 0.5) or easy
     if walked_first:  # strapped on elsewhere, walked to the spot
         parts.append(walk(rng, body, float(rng.uniform(8, 15))))
         kinds.append(("walk", "", 0))
     quiet()
     for kind, sensor_on in plan:
         reps = int(rng.integers(5, 16))
-        parts.append(set_motion(rng, body, kind, sensor_on, reps))
+        parts.append(set_motion(rng, body, kind, sensor_on, reps, tempo_s))
         kinds.append((kind, sensor_on, reps))
         parts.append(stand(rng, body, float(rng.uniform(0.0, 2.0))))
         kinds.append(None)
@@ -897,7 +922,7 @@ def plans(rng: np.random.Generator, n_sets: int, per_session: int = 4) -> list[l
     return [pool[i : i + per_session] for i in range(0, len(pool), per_session)]
 
 
-def evaluate(n_sets: int, seed: int, keep: Path | None = None) -> dict[str, Any]:
+def evaluate(n_sets: int, seed: int, keep: Path | None = None, easy: bool = False) -> dict[str, Any]:
     rng = np.random.default_rng([seed, 11])
     stats, by, start = new_stats(), new_stats(), new_stats()
     false_sets: list[dict[str, Any]] = []
@@ -908,7 +933,7 @@ def evaluate(n_sets: int, seed: int, keep: Path | None = None) -> dict[str, Any]
         folder = keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         for i, plan in enumerate(plans(rng, n_sets)):
-            session = make_session(rng, plan, i)
+            session = make_session(rng, plan, i, easy)
             path = folder / f"independent-{seed}-{i:02d}.csv"
             write_csv(session, path)
             samples = load_session(path).samples
@@ -1000,15 +1025,23 @@ def main() -> int:
     ap.add_argument("--sets", type=int, default=44, help="sets in all (spread over the 11 classes)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", type=Path, help="write the CSV recordings here (default: a temp dir)")
+    ap.add_argument(
+        "--easy",
+        action="store_true",
+        help="the conditions the pipeline expects (100 Hz, gyroscope, a walk and 2-3 s of quiet standing first, 2-4 s reps)",
+    )
     ap.add_argument("--no-compare", action="store_true", help="skip the comparison with the real CMU reps")
     args = ap.parse_args()
     t0 = time.process_time()
-    res = evaluate(args.sets, args.seed, args.keep)
+    res = evaluate(args.sets, args.seed, args.keep, args.easy)
     stats, by = res["stats"], res["by_rate"]
     n = sum(s["sets"] for s in stats.values())
     exact = sum(s["exact"] for s in stats.values())
     named = sum(s["named"] for s in stats.values())
-    print(f"independent thigh model, seed {args.seed}: {n} sets in {len(res['sessions'])} sessions")
+    print(
+        f"independent thigh model, seed {args.seed}: {n} sets in {len(res['sessions'])} sessions"
+        + (" (easy conditions)" if args.easy else "")
+    )
     per_class = print_table("per exercise and sensor leg (counted exactly, named right):", stats)
     per_rate = print_table("per sample rate:", by)
     per_start = print_table(
@@ -1057,6 +1090,7 @@ def main() -> int:
         json.dumps(
             {
                 "seed": args.seed,
+                "easy": args.easy,
                 "sets": n,
                 "exact": exact,
                 "named": named,
