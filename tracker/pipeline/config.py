@@ -50,10 +50,6 @@ class PipelineConfig:
     rebase_upright_deg: float = 3.0  # ... and, before a flexion, this close to the pause's lowest so far
     rep_end_fraction: float = 0.25  # back up: below this fraction of the rep's depth ...
     rep_end_deg: float = 5.0  # ... or this many degrees, whichever is larger
-    # ... but, without a gyroscope, not within this long after a foot strike (a jolt of
-    # lunge_step_impact_g): it throws the accelerometer's pitch 20-45 deg about for a tenth of a
-    # second (real lunges: it ended a lunge at its step); nor is the bottom taken this close to one
-    strike_mask_s: float = 0.15
     min_depth_deg: float = 10.0
     # ... but a slow flexion this deep (the standing band's edge) is a rep that must repeat: a
     # shallow single-leg deadlift on the standing leg, a shallow slow squat (docs/pipeline.md)

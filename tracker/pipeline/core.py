@@ -217,7 +217,7 @@ class Pipeline:
             self._reps.set_sample_rate(self.rate_hz)
         assert self._sway is not None
         thigh = chunk if self._mounted_by_calibration else thigh_frame(chunk, rot)
-        self._sets.accel_only = self._reps.accel_only = chunk.gyro_dps is None
+        self._sets.accel_only = chunk.gyro_dps is None
         ang = self._orient.feed(thigh)
         jolt = np.flatnonzero(ang.step_g >= self.config.balance_loss_g)  # usually none
         self._jolts, self._jolts_done = (ang.t_s[jolt].tolist(), ang.step_g[jolt].tolist()), 0

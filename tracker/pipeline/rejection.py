@@ -31,10 +31,6 @@ class Candidate:
     rise_height_m: float = 0.0  # sensor height change from the start to the bottom
     drop_m: float = 0.0  # how far the sensor came down from its highest point before the bottom
     stood_before: bool = True  # the thigh stood still since the excursion before this one
-    # how far the sensor came down over the rep alone (the leaky height re-integrated with the
-    # velocity zero at both ends: naming.sensor_fall_m); measured only when the leaky height says
-    # it rose (-inf: not measured)
-    fall_m: float = float("-inf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,18 +52,9 @@ def repeatable_shallow(c: Candidate, cfg: PipelineConfig) -> bool:
     )
 
 
-def rose_quickly(c: Candidate, cfg: PipelineConfig) -> bool:
-    """The leaky height rose more than ``knee_lift_m`` within ``knee_lift_max_s`` while the thigh
-    flexed."""
-    return c.signed_depth_deg > 0 and c.rise_height_m > cfg.knee_lift_m and c.duration_s < cfg.knee_lift_max_s
-
-
 def _stepped(c: Candidate, cfg: PipelineConfig) -> bool:
-    """The sensor rose quickly while the thigh flexed, and over the rep alone it did not come down
-    (the leaky height drifts up for a second or two after a deep rep: a half squat then read a
-    1.9-cm rise without a gyroscope, while over the rep alone the sensor came down 2.5 cm; steps
-    up rise 15-35 cm either way)."""
-    return rose_quickly(c, cfg) and c.fall_m < 0.0
+    """The sensor rose more than ``knee_lift_m`` within ``knee_lift_max_s`` while the thigh flexed."""
+    return c.signed_depth_deg > 0 and c.rise_height_m > cfg.knee_lift_m and c.duration_s < cfg.knee_lift_max_s
 
 
 RULES: tuple[RejectionRule, ...] = (

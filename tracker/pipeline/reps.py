@@ -27,10 +27,10 @@ import numpy.typing as npt
 import tracker.pipeline.kernels as kernels
 from tracker.events import Rep
 from tracker.pipeline.config import PipelineConfig
-from tracker.pipeline.naming import NO_PHYSICS, RepPhysics, rep_physics, sensor_fall_m
+from tracker.pipeline.naming import NO_PHYSICS, RepPhysics, rep_physics
 from tracker.pipeline.orientation import ThighAngles
 from tracker.pipeline.quiet import carried, quiet_run_starts, quiet_since_s, still_going
-from tracker.pipeline.rejection import Candidate, first_rejection, repeatable_shallow, rose_quickly
+from tracker.pipeline.rejection import Candidate, first_rejection, repeatable_shallow
 from tracker.pipeline.wobble import SwayStats, sway_stats
 from tracker.samples import FloatArray
 
@@ -220,9 +220,6 @@ class RepDetectorState:
     trace: _Trace = field(default_factory=lambda: _Trace())
     t_start_s: float = 0.0
     peak_deg: float = 0.0
-    strike_s: float = -np.inf  # without a gyroscope: the last foot strike seen in an excursion
-    flexing: bool = True  # the excursion went into flexion (False: extension, a leg swinging back)
-    back_since_s: float | None = None  # ... and since when it has been back in the band or beyond
     trough_deg: float = np.inf  # lowest point since the peak (ascent)
     from_standing: bool = True
     # --- a free leg parked in the air ---
@@ -250,10 +247,6 @@ class _Stops:
     turn: npt.NDArray[np.bool_] | None  # descent: turned up; ascent: rebounded
     trough: FloatArray | None
     stop_at: npt.NDArray[np.bool_]
-    strikes: FloatArray | None = None  # no gyroscope: time of the last foot strike at each sample
-    beyond: npt.NDArray[np.bool_] | None = None  # ... past the band on the other side
-    back: npt.NDArray[np.bool_] | None = None  # ... in the band or beyond ...
-    back_since: FloatArray | None = None  # ... since when
 
 
 class RepDetector:
@@ -266,9 +259,6 @@ class RepDetector:
         self.config = config
         self.state = RepDetectorState() if state is None else copy.deepcopy(state)
         self.phase_changes: list[tuple[float, str]] = []  # of the last chunk fed
-        # no gyroscope (set per chunk by the pipeline): the accelerometer's pitch is thrown about by
-        # foot strikes, so an excursion does not end, nor take its bottom, right after one
-        self.accel_only = False
 
     # --- public API ---------------------------------------------------------------------------
     @property
@@ -440,8 +430,6 @@ class RepDetector:
         st.from_standing = st.settled_s is not None and data[0, i] - st.settled_s <= cfg.pre_quiet_s
         st.stood_before, st.stood = st.stood, False
         st.peak_deg = 0.0
-        st.flexing = bool(blk.d[i] > 0)
-        st.back_since_s = None
         self._set_phase(float(data[0, i]), "descent")
         return i
 
@@ -465,13 +453,6 @@ class RepDetector:
         j = i + k
         t_j = float(blk.data[0, j])
         turned = stops.turn is not None and bool(stops.turn[k])
-        t_back = None  # without a gyroscope, ended past the band: it came back where this run began
-        if stops.strikes is not None and stops.back is not None and stops.back_since is not None:
-            if k:
-                st.strike_s = float(stops.strikes[k - 1])
-                st.back_since_s = float(stops.back_since[k - 1]) if stops.back[k - 1] else None
-            if stops.beyond is not None and stops.beyond[k]:
-                t_back = float(stops.back_since[k])
         if st.parked and not (stops.ended[k] or turned):  # the free leg is back down
             self._unpark()
             st.trace = _Trace()
@@ -487,9 +468,7 @@ class RepDetector:
                 st.seat_trace = self._seat_tail(st.trace.array())  # it may be rising already
                 st.trace = _Trace()
                 return j
-            self._end_rep(t_j, float(stops.threshold[k]), out, t_back)
-            if stops.strikes is not None and blk.ad[j] >= stops.threshold[k]:
-                st.armed = True  # ended on the other side: an excursion there may start at once
+            self._end_rep(t_j, float(stops.threshold[k]), out)
             return j
         st.trace.add(blk.data[:, i:j])
         if st.phase == "descent":
@@ -508,15 +487,6 @@ class RepDetector:
         run_peak = np.maximum.accumulate(np.maximum(ad, st.peak_deg))
         threshold = np.maximum(cfg.rep_end_deg, cfg.rep_end_fraction * run_peak)
         ended = ad < threshold
-        strikes = beyond = back = back_since = None
-        if self.accel_only:  # not back up while the accelerometer's pitch rings from a foot strike
-            struck = np.where(blk.data[4, i:] >= cfg.lunge_step_impact_g, t[i:], -np.inf)
-            strikes = np.maximum.accumulate(np.maximum(struck, st.strike_s))
-            # ... unless it swung through to the other side (walking: as it would have ended before)
-            beyond = (-blk.d[i:] if st.flexing else blk.d[i:]) > threshold
-            back = ended | beyond
-            back_since = quiet_since_s(t[i:], back, st.back_since_s)
-            ended = (ended & (t[i:] - strikes > cfg.strike_mask_s)) | beyond
         too_long = None
         if not blk.t_max() - st.t_start_s <= cfg.max_rep_s:  # (t - t_start) rises with t
             too_long = (t[i:] - st.t_start_s) > cfg.max_rep_s
@@ -538,9 +508,7 @@ class RepDetector:
                 ended |= back_to_standing  # (stop_at is ended)
             else:  # else the free leg is just back down
                 stop_at |= back_to_standing
-        return _Stops(
-            run_peak, threshold, ended, too_long, turn, trough, stop_at, strikes, beyond, back, back_since
-        )
+        return _Stops(run_peak, threshold, ended, too_long, turn, trough, stop_at)
 
     def _may_park(self, blk: _Block, i: int) -> bool:
         """Early in a descent that went far enough: the free leg may have been lifted and held."""
@@ -558,24 +526,17 @@ class RepDetector:
         st = self.state
         st.trace.add(blk.data[:, i:])
         st.peak_deg = float(stops.run_peak[-1])
-        if stops.strikes is not None and stops.back is not None and stops.back_since is not None:
-            st.strike_s = float(stops.strikes[-1])
-            st.back_since_s = still_going(stops.back_since, stops.back)
         if st.phase == "ascent" and stops.trough is None:
             st.trough_deg = float(np.minimum(blk.ad[i:], st.trough_deg).min())
         elif st.phase == "ascent":
             assert stops.trough is not None
             st.trough_deg = float(stops.trough[-1])
 
-    def _end_rep(
-        self, t_event: float, threshold_deg: float, out: list[Excursion], t_back: float | None = None
-    ) -> None:
+    def _end_rep(self, t_event: float, threshold_deg: float, out: list[Excursion]) -> None:
         """Back up: the excursion is measured and judged; standing again."""
         st, cfg = self.state, self.config
         tr = st.trace.array()
-        if t_back is not None:  # measured up to where it came back
-            tr = tr[:, : max(2, int(np.searchsorted(tr[0], t_back, "right")))]
-        ex = self._finish(t_event, tr, t_back is not None)
+        ex = self._finish(t_event, tr)
         rise, st.pending_rise = st.pending_rise, None
         if rise is not None and ex.valid and self._back_to_seat(ex, float(tr[1].max())):
             rise.t_event_s = t_event  # a rep at once after standing up: the rise was rep 1
@@ -820,7 +781,6 @@ class RepDetector:
         tr = np.concatenate([*st.trace.parts, data[:, i : i + k_park + 1]], axis=1)
         start = tr.shape[1] - (k_park + 1) + st.park_at
         st.parked = True
-        st.flexing = True  # reps of a parked free leg flex it further
         assert st.standing_pitch_deg is not None
         st.stand_deg = st.standing_pitch_deg
         st.standing_pitch_deg = st.park_level_deg
@@ -896,9 +856,7 @@ class RepDetector:
         self.phase_changes.append((t_s, phase))
 
     # --- a finished excursion: measured, then judged by the named rules ------------------------
-    def _finish(self, t_event: float, tr: FloatArray, cut: bool = False) -> Excursion:
-        """Measure and judge an excursion (``tr``: its samples; ``cut``: they end before
-        ``t_event``, where it came back)."""
+    def _finish(self, t_event: float, tr: FloatArray) -> Excursion:
         st, cfg = self.state, self.config
         base = st.standing_pitch_deg
         assert base is not None
@@ -906,14 +864,12 @@ class RepDetector:
         d = tr[1] - base
         ad = np.abs(d)
         k = int(ad.argmax())
-        if self.accel_only:
-            k = self._bottom_off_strikes(t, ad, tr[4], k)
         depth = float(ad[k])
         signed = float(d[k])
         t_start = float(t[0])
         # the end: where the thigh is back in the standing band, extrapolated at the current rate
         rate_end = abs(float(tr[3, -1]))
-        t_end = (float(t[-1]) if cut else t_event) + min(0.4, float(ad[-1]) / max(rate_end, 30.0))
+        t_end = t_event + min(0.4, float(ad[-1]) / max(rate_end, 30.0))
         size = Candidate(depth, signed, t_end - t_start)
         if (
             depth < cfg.min_depth_deg and not repeatable_shallow(size, cfg)
@@ -923,6 +879,11 @@ class RepDetector:
             ex = Excursion(quick, signed, 0.0, 0.0, 0.0, _NO_SWAY, t_event, False)
             return self._judge(ex, size)
         band = ad >= depth - max(3.0, 0.1 * depth)
+        # the bottom from the pause's most upright sample on: a pause with no quiet moment in it
+        # begins where the last rep ended, on its way up, which for a shallow rep (under 10 deg)
+        # lies in this band (two 10-deg hinges 0.6 s apart, swaying: one 4.7-s `hold`)
+        left = np.flatnonzero(ad > cfg.rep_start_deg)
+        band[: int(np.argmin(ad[: int(left[0]) + 1])) if left.size else 0] = False
         idx = np.flatnonzero(band)
         t_b0, t_b1 = float(t[idx[0]]), float(t[idx[-1]])
         # the depth a coach reads: from the standing angle around this rep, not the latched one (the
@@ -943,9 +904,6 @@ class RepDetector:
         drop = float(tr[5, : k + 1].max() - tr[5, k])
         ex = Excursion(rep, rep_signed, rise, drop, float(tr[4].max()), _NO_SWAY, t_event, parked=st.parked)
         ex.shallow = depth < cfg.min_depth_deg
-        fall = float("-inf")
-        if rose_quickly(Candidate(depth, signed, t_end - t_start, rise_height_m=rise), cfg) and len(t) >= 8:
-            fall = sensor_fall_m(t, tr[5], k, cfg.height_tau_s)
         candidate = Candidate(
             depth_deg=depth,
             signed_depth_deg=signed,
@@ -958,27 +916,11 @@ class RepDetector:
             rise_height_m=rise,
             drop_m=drop,
             stood_before=st.stood_before,
-            fall_m=fall,
         )
         if self._judge(ex, candidate).valid:
             ex.sway = sway_stats(t, tr[6], tr[7])
             ex.physics = rep_physics(t, tr[1], tr[2], tr[5], k, depth, cfg.height_tau_s)
         return ex
-
-    def _bottom_off_strikes(self, t: FloatArray, ad: FloatArray, jolt: FloatArray, k: int) -> int:
-        """Without a gyroscope, the bottom of an excursion (index of its largest ``ad``) away from
-        foot strikes: the accelerometer's pitch swings 20-40 deg for a tenth of a second around a
-        jolt of ``lunge_step_impact_g`` (real lunges), deeper than the rep itself. ``k`` when every
-        sample is that close to one."""
-        cfg = self.config
-        struck = t[jolt >= cfg.lunge_step_impact_g]
-        if not struck.size:
-            return k
-        # distance from each sample to the nearest foot strike
-        j = np.clip(np.searchsorted(struck, t), 1, max(1, struck.size - 1))
-        near = np.minimum(np.abs(t - struck[j - 1]), np.abs(t - struck[np.minimum(j, struck.size - 1)]))
-        calm = np.flatnonzero(near > cfg.strike_mask_s)
-        return k if not calm.size else int(calm[np.argmax(ad[calm])])
 
     def _judge(self, ex: Excursion, candidate: Candidate) -> Excursion:
         """Apply the rejection rules; log the reason of a rejection at debug level."""
