@@ -118,7 +118,11 @@ class PipelineConfig:
     first_max_speed_ratio: float = 3.3  # peak thigh speed (deg/s) per degree of depth: stepping is jerkier
 
     # --- balance loss ---------------------------------------------------------------------
-    balance_loss_g: float = 0.14  # a step of |f| between two samples this large in a single-leg set (its reps stay  # below about 0.1 g at 100 Hz; a touchdown rings at ~15 Hz, which the rate-free jolt smooths away) ...
+    # the jolt (``ThighAngles.impact_g``, the same at any sample rate) this large in a single-leg
+    # set: a free foot dropped to the floor (simulated, from a knee hold 0.53 g and up, from a
+    # hover 0.30-0.50 g; single-leg reps and the moves between them at most 0.37 g at 25-200 Hz;
+    # docs/pipeline.md, "Balance losses") ...
+    balance_loss_g: float = 0.4
     balance_loss_window_s: float = 3.0  # ... within this long after a rep ended: the free foot touched down
     balance_loss_gap_s: float = 2.0  # one event per touchdown
 

@@ -42,12 +42,10 @@ class ThighAngles:
     pitch_rate_dps: FloatArray
     roll_rate_dps: FloatArray
     # jolt: how much |specific force|, low-passed at ``jolt_lowpass_hz``, changed over the last
-    # ``jolt_window_s`` (landings, heel strikes, foot strikes); the same at any sample rate
+    # ``jolt_window_s`` (landings, heel strikes, foot strikes, a free foot touching down); the
+    # same at any sample rate
     impact_g: FloatArray
     height_m: FloatArray  # sensor height change, leaky double integral of vertical acceleration
-    # the step of |specific force| from the sample before (g): a touchdown's sharp ring, which the
-    # 8-Hz jolt smooths away; read only by the balance-loss check (it scales with the sample rate)
-    step_g: FloatArray
 
 
 class OrientationFilter:
@@ -61,7 +59,6 @@ class OrientationFilter:
         self.roll_sign = roll_sign
         self._lp = kernels.butter2_lowpass_sos(min(config.accel_lowpass_hz, 0.4 * rate_hz), rate_hz)
         self._last_t: float | None = None
-        self._last_norm: float | None = None
         self._zi_fused: FloatArray | None = None  # (1, 2): pitch, roll
         self._zi_lp: FloatArray | None = None  # accel-only: (sections, 2, 2)
         # the jolt: |f| low-passed (state carried), and its recent history for the lagged value
@@ -102,10 +99,6 @@ class OrientationFilter:
         sq = a * a  # |a| as np.linalg.norm(a, axis=1) sums it (x^2 + y^2, + z^2), without its overhead
         norm = np.sqrt(sq[:, 0] + sq[:, 1] + sq[:, 2])
         impact = self._jolt(t, norm)
-        step = np.empty_like(norm)
-        step[0] = 0.0 if self._last_norm is None else abs(norm[0] - self._last_norm)
-        np.abs(np.subtract(norm[1:], norm[:-1], out=step[1:]), out=step[1:])
-        self._last_norm = float(norm[-1])
         if chunk.gyro_dps is not None:
             w = chunk.gyro_dps
             rates = np.empty((len(t), 2))
@@ -116,7 +109,7 @@ class OrientationFilter:
             angles = self._lowpass(acc_angles, gaps)
             rates = self._rate_from_angles(angles, dt)
         height = self._height(a, angles, dt)
-        return ThighAngles(t, angles[:, 0], angles[:, 1], rates[:, 0], rates[:, 1], impact, height, step)
+        return ThighAngles(t, angles[:, 0], angles[:, 1], rates[:, 0], rates[:, 1], impact, height)
 
     def _jolt(self, t: FloatArray, norm: FloatArray) -> FloatArray:
         """The change of the low-passed |f| over the last ``jolt_window_s`` (the value that long ago
