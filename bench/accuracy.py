@@ -8,7 +8,8 @@ Per exercise it prints the share of sets counted exactly and within +-1, the mea
 error, the depth error of matched reps, and the rep event delay against the simulator's
 ``t_end_s`` (all reps, and first reps of sets on their own), the share of sets given the right
 exercise; then false reps per hour of non-exercise movement, balance-loss events against the
-truth of the ``runner-strength`` script.
+truth of the ``runner-strength`` script (on the simulator's clock and resampled to 25, 50 and
+200 Hz).
 Real: every recording with a truth file under the shared data folder (cmu-thigh exercises and
 walking, daily/ negatives), replayed on its own clock, resampled to 25, 50 and 200 Hz and with the
 gyroscope dropped: counted exactly and named right (exercise files), or any squat or deadlift set
@@ -249,28 +250,35 @@ def false_reps(truth: dict[str, Any], events: list[Any]) -> tuple[int, float]:
     return n, hours
 
 
-def balance_losses(seeds: int, first_seed: int = 0) -> dict[str, int]:
-    """Balance-loss events against the truth of the built-in runner-strength workout."""
-    out = {"sessions": 0, "free": 0, "free_found": 0, "standing": 0, "standing_found": 0, "false": 0}
+# the sample rates the balance-loss count is repeated at (the simulator's own 100 Hz, resampled)
+BALANCE_RATES: tuple[str, ...] = ("native", "25Hz", "50Hz", "200Hz")
+
+
+def balance_losses(seeds: int, first_seed: int = 0) -> dict[str, dict[str, int]]:
+    """Balance-loss events against the truth of the built-in runner-strength workout, on the
+    simulator's own clock and resampled to 25, 50 and 200 Hz (``real_variant``, as the real files)."""
+    out = {
+        rate: {"sessions": 0, "free": 0, "free_found": 0, "standing": 0, "standing_found": 0, "false": 0}
+        for rate in BALANCE_RATES
+    }
     workout = load_workout("builtin:runner-strength")
     for seed in range(first_seed, first_seed + seeds):
         for leg in ("left", "right"):
             session = simulate(workout, seed=seed, leg=leg, mounting="random")
             truth = session.truth.to_json()
-            found = [
-                e.t_s
-                for e in run_pipeline(session.samples())
-                if isinstance(e, WobbleEvent) and e.balance_loss
-            ]
-            out["sessions"] += 1
-            for b in truth["balance_losses"]:
-                (ts,) = [s for s in truth["sets"] if s["index"] == b["set_index"]]
-                where = "free" if ts["sensor_on"] == "free" else "standing"
-                out[where] += 1
-                out[f"{where}_found"] += int(any(abs(t - b["t_s"]) < 1.0 for t in found))
-            out["false"] += sum(
-                not any(abs(t - b["t_s"]) < 1.0 for b in truth["balance_losses"]) for t in found
-            )
+            for rate in BALANCE_RATES:
+                events = run_pipeline(real_variant(session.samples(), rate))
+                found = [e.t_s for e in events if isinstance(e, WobbleEvent) and e.balance_loss]
+                o = out[rate]
+                o["sessions"] += 1
+                for b in truth["balance_losses"]:
+                    (ts,) = [s for s in truth["sets"] if s["index"] == b["set_index"]]
+                    where = "free" if ts["sensor_on"] == "free" else "standing"
+                    o[where] += 1
+                    o[f"{where}_found"] += int(any(abs(t - b["t_s"]) < 1.0 for t in found))
+                o["false"] += sum(
+                    not any(abs(t - b["t_s"]) < 1.0 for b in truth["balance_losses"]) for t in found
+                )
     return out
 
 
@@ -460,7 +468,7 @@ def simulated_stats(
     return stats, fr_n, fr_h
 
 
-def print_simulated(args: argparse.Namespace) -> tuple[dict[str, Any], float, dict[str, int]]:
+def print_simulated(args: argparse.Namespace) -> tuple[dict[str, Any], float, dict[str, dict[str, int]]]:
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     stats, fr_n, fr_h = simulated_stats(
         seeds, wide=not args.narrow, no_gyro=args.no_gyro, starts=not args.no_starts
@@ -505,11 +513,12 @@ def print_simulated(args: argparse.Namespace) -> tuple[dict[str, Any], float, di
     rate = fr_n / fr_h if fr_h > 0 else float("nan")
     print(f"false reps in non-exercise movement: {fr_n} in {fr_h:.2f} h -> {rate:.1f} per hour")
     bl = balance_losses(min(args.seeds, 5), args.first_seed)
-    print(
-        f"balance losses (builtin:runner-strength, {bl['sessions']} sessions): "
-        f"free leg {bl['free_found']}/{bl['free']} found, standing leg {bl['standing_found']}/{bl['standing']}, "
-        f"{bl['false']} false"
-    )
+    print(f"balance losses (builtin:runner-strength, {bl['native']['sessions']} sessions), found / false:")
+    for name, b in bl.items():
+        print(
+            f"  {name:<7} free leg {b['free_found']}/{b['free']}, standing leg {b['standing_found']}/{b['standing']}, "
+            f"{b['false']} false"
+        )
     return table, rate, bl
 
 
@@ -543,7 +552,7 @@ def main() -> int:
     t0 = time.process_time()
     table: dict[str, Any] = {}
     rate = float("nan")
-    bl: dict[str, int] = {}
+    bl: dict[str, dict[str, int]] = {}
     if not args.real_only:
         table, rate, bl = print_simulated(args)
     real = real_recordings(variants)

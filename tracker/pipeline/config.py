@@ -119,10 +119,13 @@ class PipelineConfig:
 
     # --- balance loss ---------------------------------------------------------------------
     # the jolt (``ThighAngles.impact_g``, the same at any sample rate) this large in a single-leg
-    # set: a free foot dropped to the floor (simulated, from a knee hold 0.53 g and up, from a
-    # hover 0.30-0.50 g; single-leg reps and the moves between them at most 0.37 g at 25-200 Hz;
-    # docs/pipeline.md, "Balance losses") ...
+    # set ... (a free foot dropped to the floor from a knee hold: 0.5 g and up; from a hover:
+    # 0.30-0.50 g; single-leg reps and the moves between them near the standing pose at most
+    # 0.375 g, at 25-200 Hz; docs/pipeline.md, "Balance losses") ...
     balance_loss_g: float = 0.4
+    # ... with the thigh within this of the standing pose (pitch): the foot is on the floor. A jolt
+    # with the thigh further out is the rep's own motion (a free leg swung or held: up to 0.52 g)
+    balance_loss_pitch_deg: float = 15.0
     balance_loss_window_s: float = 3.0  # ... within this long after a rep ended: the free foot touched down
     balance_loss_gap_s: float = 2.0  # one event per touchdown
 

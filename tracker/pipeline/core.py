@@ -219,7 +219,11 @@ class Pipeline:
         thigh = chunk if self._mounted_by_calibration else thigh_frame(chunk, rot)
         self._sets.accel_only = chunk.gyro_dps is None
         ang = self._orient.feed(thigh)
-        jolt = np.flatnonzero(ang.impact_g >= self.config.balance_loss_g)  # usually none
+        # balance losses: a jolt with the thigh near the standing pose (a foot put down)
+        cfg = self.config
+        jolt = np.flatnonzero(ang.impact_g >= cfg.balance_loss_g)  # usually none
+        if jolt.size:
+            jolt = jolt[np.abs(ang.pitch_deg[jolt]) <= cfg.balance_loss_pitch_deg]
         self._jolts, self._jolts_done = (ang.t_s[jolt].tolist(), ang.impact_g[jolt].tolist()), 0
         ap, ml = self._sway.feed(ang.pitch_deg, ang.roll_deg)
         excursions = self._reps.feed(ang, ap, ml)
