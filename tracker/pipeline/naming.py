@@ -14,14 +14,17 @@ One thigh sensor sees more than the thigh's pitch:
   The naming model reads the **slow** part (smoothed over 0.6 s, below about 0.8 Hz,
   ``slow_sway_deg``): one leg balancing sways slowly, what two legs leave is mostly quicker.
 - **sway while the thigh is still** (``still_roll_stats``): in the seconds before each rep, where
-  the thigh stands still in pitch (the pause at the top, the stance before the first rep), the
-  roll's deviation from its own mean. One leg keeps balancing there (real single-leg stance sways
-  1-3 deg at 0.3-1.5 Hz, whatever the reps do); two legs stand still (real bilateral squats:
-  0.02-0.04 deg). Pooled over the set (``still_sway_score``), it also sees sway too slow for one
-  rep's window, which the rep's own roll regression absorbs.
+  the thigh stands still in pitch (the pauses at the top between reps), the roll's deviation from
+  its own mean. One leg keeps balancing there (real single-leg stance sways 1-3 deg at 0.3-1.5 Hz,
+  whatever the reps do); two legs stand still (real bilateral squats stand before their first rep
+  with 0.02-0.04 deg). Pooled over the set's reps but its first (``still_sway_score``: before
+  the first rep a weight shift, or the foot's lift, reads as sway), it also sees sway too slow
+  for one rep's window, which the rep's own roll regression absorbs.
 
-Both are measured over the rep's own samples with windows in seconds, so they do not depend on
-the sample rate; neither needs the gyroscope (roll and height come from the accelerometer too).
+The first two are measured over the rep's own samples, the third over the seconds before it; all
+with windows in seconds, so they do not depend on the sample rate, and none needs the gyroscope
+(roll and height come from the accelerometer too), though without one the roll moves with every
+push of a rep, so only the still sway is read for single-leg work then.
 """
 
 from __future__ import annotations
@@ -251,16 +254,17 @@ def single_score(depth_deg: float, physics: RepPhysics, accel_only: bool = False
 
 # the still sway's weight (log-odds of single-leg work per rep, per e-fold of the sway) and where it
 # says neither (deg); without a gyroscope the accelerometer's roll is noisier, so the line is higher
-# (chosen on the sets of simulated seeds 0-7: docs/pipeline.md, "Third pass: sway while still")
+# (chosen on the sets of simulated seeds 0-7: docs/pipeline.md, "Fourth pass: sway while the thigh
+# stands still")
 STILL_W = 6.0
-STILL_LINE_DEG = 0.43
+STILL_LINE_DEG = 0.47
 STILL_LINE_ACCEL_DEG = 0.70
 STILL_MIN_SET_S = 1.0  # the still sway counts once the set has stood still this long before its reps
 
 
 def still_sway_score(still_sq_s: float, still_s: float, accel_only: bool = False) -> float | None:
     """Log-odds of single-leg work per rep from the sway while the thigh stood still, pooled over
-    a set's reps (the sums of :attr:`RepPhysics.still_sq_s` and :attr:`RepPhysics.still_s`); None
+    a set's reps but its first (the sums of :attr:`RepPhysics.still_sq_s` and :attr:`RepPhysics.still_s`); None
     when the set has not stood still long enough to tell."""
     if still_s < STILL_MIN_SET_S:
         return None

@@ -154,7 +154,7 @@ class SetTracker:
         # named together: their summed log-odds (docs/pipeline.md, "Naming from the physics")
         self._model_sums = [0.0, 0.0]  # hinge, single leg
         self._model_reps = 0
-        # and the sway while the thigh stood still before those reps: squared deviation x seconds,
+        # and the sway while the thigh stood still between those reps: squared deviation x seconds,
         # seconds (naming.still_sway_score)
         self._still = [0.0, 0.0]
         self._sway = SwayStats()
@@ -304,8 +304,9 @@ class SetTracker:
             self._model_sums[0] += hinge_score(ex.rep.depth_deg, ex.physics)
             if not self.accel_only:  # (without a gyroscope only the still sway tells: set_single_score)
                 self._model_sums[1] += single_score(ex.rep.depth_deg, ex.physics)
-            self._still[0] += ex.physics.still_sq_s
-            self._still[1] += ex.physics.still_s
+            if self._reps:  # the pauses between reps: the stance before the first is left out
+                self._still[0] += ex.physics.still_sq_s  # (a weight shift there reads as sway)
+                self._still[1] += ex.physics.still_s
             self._model_reps += 1
         else:
             self._votes[label] += 1
