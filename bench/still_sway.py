@@ -3,7 +3,7 @@
 
 For every set of the accuracy bench's random workouts with the sensor on a standing leg or on
 both, the still sway the set tracker pools (``naming.still_sway_score``: the roll's RMS deviation
-over the still stretches before the set's model-named reps) and how long those stretches were,
+over the still stretches before the set's model-named reps but its first) and how long those were,
 as p10 / median / p90 and min / max per class; then the same for the real CMU squat files in
 every variant. It shows where the single-leg line (``STILL_LINE_DEG``, ``STILL_LINE_ACCEL_DEG``)
 falls between two-leg and single-leg sets, and that the figure does not move with the rate.
@@ -58,7 +58,8 @@ def still_per_set(samples: Samples) -> list[tuple[float, float, float, float]]:
     out = []
     for e in events:
         if isinstance(e, SetEvent):
-            mine = [s for s in seen if e.start_s - 0.01 <= s[0] <= e.end_s]
+            # the set's reps but its first, as the set tracker pools them
+            mine = [s for s in seen if e.reps[0].t_start_s < s[0] <= e.end_s]
             sq, secs = sum(s[1] for s in mine), sum(s[2] for s in mine)
             out.append((e.start_s, e.end_s, float(np.sqrt(sq / secs)) if secs > 0 else float("nan"), secs))
     return out
