@@ -13,9 +13,18 @@ One thigh sensor sees more than the thigh's pitch:
   work leaves little.
   The naming model reads the **slow** part (smoothed over 0.6 s, below about 0.8 Hz,
   ``slow_sway_deg``): one leg balancing sways slowly, what two legs leave is mostly quicker.
+- **sway while the thigh is still** (``still_roll_stats``): in the seconds before each rep, where
+  the thigh stands still in pitch (the pauses at the top between reps), the roll's deviation from
+  its own mean. One leg keeps balancing there (real single-leg stance sways 1-3 deg at 0.3-1.5 Hz,
+  whatever the reps do); two legs stand still (real bilateral squats stand before their first rep
+  with 0.02-0.04 deg). Pooled over the set's reps but its first (``still_sway_score``: before
+  the first rep a weight shift, or the foot's lift, reads as sway), it also sees sway too slow
+  for one rep's window, which the rep's own roll regression absorbs.
 
-Both are measured over the rep's own samples with windows in seconds, so they do not depend on
-the sample rate; neither needs the gyroscope (roll and height come from the accelerometer too).
+The first two are measured over the rep's own samples, the third over the seconds before it; all
+with windows in seconds, so they do not depend on the sample rate, and none needs the gyroscope
+(roll and height come from the accelerometer too), though without one the roll moves with every
+push of a rep, so only the still sway is read for single-leg work then.
 """
 
 from __future__ import annotations
@@ -28,6 +37,13 @@ from tracker.samples import FloatArray
 
 SMOOTH_S = 0.33  # moving average: sway above about 1.5 Hz (tremor, soft tissue, noise) is dropped
 SLOW_SMOOTH_S = 0.6  # moving average: only the slow sway of balancing (below about 0.8 Hz) is kept
+# the sway while the thigh is still, in the seconds before a rep (still_roll_stats)
+STILL_PRE_S = 3.0  # looked at from this long before the rep started ...
+STILL_ONSET_S = 0.3  # ... to this long before (the push that starts the rep may tilt the roll first)
+STILL_SMOOTH_S = 0.5  # pitch and roll smoothed over this (tremor, soft tissue and noise dropped)
+STILL_BAND_DEG = 4.0  # still: within this of the standing angle ...
+STILL_RATE_DPS = 10.0  # ... turning slower than this (smoothed pitch) ...
+STILL_MIN_S = 0.4  # ... for at least this long at a stretch
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +52,10 @@ class RepPhysics:
     drop_ratio_m: float  # fall_m / (1 - cos depth); squats ~0.2-0.6, hinges ~0
     frontal_sway_deg: float  # RMS of the smoothed roll left after the rep's own roll is regressed out
     slow_sway_deg: float = 0.0  # the same, smoothed over 0.6 s: the slow sway of one leg balancing
+    # the roll's squared deviation while the thigh stood still before the rep, times seconds, and
+    # those seconds (still_roll_stats): summed over a set, their ratio is the still sway's square
+    still_sq_s: float = 0.0
+    still_s: float = 0.0
 
 
 NO_PHYSICS = RepPhysics(0.0, 0.0, 0.0, 0.0)
@@ -125,6 +145,41 @@ def slow_frontal_sway_deg(
     return _unexplained_rms(basis, _smooth(t, roll_deg, SLOW_SMOOTH_S, dt))
 
 
+def still_roll_stats(
+    t: FloatArray, pitch_deg: FloatArray, roll_deg: FloatArray, standing_deg: float, t_start_s: float
+) -> tuple[float, float]:
+    """The roll's sway while the thigh stood still before a rep that started at ``t_start_s``:
+    ``(sum of squared deviation x seconds, seconds)`` over the stretches of at least
+    ``STILL_MIN_S`` between ``STILL_PRE_S`` and ``STILL_ONSET_S`` before the start where the
+    smoothed pitch is within ``STILL_BAND_DEG`` of ``standing_deg`` and turns slower than
+    ``STILL_RATE_DPS``; the deviation is from each stretch's own mean roll (a stance shifted
+    between reps is no sway). ``t``, ``pitch_deg``, ``roll_deg``: the samples before the rep
+    (from ``STILL_SMOOTH_S`` earlier than the window, for the smoothing). Windows are in seconds
+    and every sum is weighted by the sample interval, so the figures do not depend on the rate."""
+    if len(t) < 8:
+        return 0.0, 0.0
+    dt = median_step(t)
+    if not dt > 0:
+        return 0.0, 0.0
+    pitch = _smooth(t, pitch_deg, STILL_SMOOTH_S, dt)
+    roll = _smooth(t, roll_deg, STILL_SMOOTH_S, dt)
+    rate = np.gradient(pitch, t)
+    window = (t >= t_start_s - STILL_PRE_S) & (t <= t_start_s - STILL_ONSET_S)
+    still = window & (np.abs(pitch - standing_deg) < STILL_BAND_DEG) & (np.abs(rate) < STILL_RATE_DPS)
+    idx = np.flatnonzero(still)
+    if not idx.size:
+        return 0.0, 0.0
+    sq_s = seconds = 0.0
+    for run in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1):
+        span = float(t[run[-1]] - t[run[0]])
+        if span < STILL_MIN_S:
+            continue
+        dev = roll[run] - float(np.mean(roll[run]))
+        sq_s += float(np.mean(dev * dev)) * span
+        seconds += span
+    return round(sq_s, 6), round(seconds, 4)
+
+
 def rep_physics(
     t: FloatArray,
     pitch_deg: FloatArray,
@@ -133,8 +188,10 @@ def rep_physics(
     k_bottom: int,
     depth_deg: float,
     tau_s: float,
+    still: tuple[float, float] = (0.0, 0.0),
 ) -> RepPhysics:
-    """The physics of one rep from its trace (start to back at standing) and its bottom sample."""
+    """The physics of one rep from its trace (start to back at standing) and its bottom sample;
+    ``still``: :func:`still_roll_stats` of the samples before it."""
     if len(t) < 8:
         return NO_PHYSICS
     dt_nom = median_step(t)
@@ -144,7 +201,7 @@ def rep_physics(
     basis = _rep_roll_basis(t, pitch_deg, k_bottom)
     sway = _unexplained_rms(basis, _smooth(t, roll_deg, SMOOTH_S, dt_nom))
     slow = slow_frontal_sway_deg(t, pitch_deg, roll_deg, k_bottom, dt_nom, basis)
-    return RepPhysics(round(fall, 4), round(ratio, 4), sway, slow)
+    return RepPhysics(round(fall, 4), round(ratio, 4), sway, slow, *still)
 
 
 # --- the naming model: two small logistic regressions, fitted on the simulator ---------------
@@ -193,6 +250,40 @@ def single_score(depth_deg: float, physics: RepPhysics, accel_only: bool = False
         return float("-inf")
     x = features(depth_deg, physics.fall_m, physics.frontal_sway_deg, physics.slow_sway_deg)
     return _score(SINGLE_W, x, SINGLE_FEATURES)
+
+
+# the still sway's weight (log-odds of single-leg work per rep, per e-fold of the sway) and where it
+# says neither (deg); without a gyroscope the accelerometer's roll is noisier, so the line is higher
+# (chosen on the sets of simulated seeds 0-7: docs/pipeline.md, "Fourth pass: sway while the thigh
+# stands still")
+STILL_W = 6.0
+STILL_LINE_DEG = 0.47
+STILL_LINE_ACCEL_DEG = 0.70
+STILL_MIN_SET_S = 1.0  # the still sway counts once the set has stood still this long before its reps
+
+
+def still_sway_score(still_sq_s: float, still_s: float, accel_only: bool = False) -> float | None:
+    """Log-odds of single-leg work per rep from the sway while the thigh stood still, pooled over
+    a set's reps but its first (the sums of :attr:`RepPhysics.still_sq_s` and :attr:`RepPhysics.still_s`); None
+    when the set has not stood still long enough to tell."""
+    if still_s < STILL_MIN_SET_S:
+        return None
+    sway = float(np.sqrt(max(still_sq_s, 0.0) / still_s))
+    line = STILL_LINE_ACCEL_DEG if accel_only else STILL_LINE_DEG
+    return STILL_W * float(np.log(max(sway, 1e-3) / line))
+
+
+def set_single_score(
+    rep_sum: float, reps: int, still_sq_s: float, still_s: float, accel_only: bool = False
+) -> float:
+    """A set's log-odds of single-leg work: the reps' summed :func:`single_score` and, per rep, the
+    still sway's (:func:`still_sway_score`). Without a gyroscope the reps' own sway says nothing
+    (the accelerometer's roll moves with every push), so only the still sway names single-leg
+    work; with too little stillness to tell, such a set is two-leg work (minus infinity)."""
+    still = still_sway_score(still_sq_s, still_s, accel_only)
+    if accel_only:
+        return float("-inf") if still is None else reps * still
+    return rep_sum + (0.0 if still is None else reps * still)
 
 
 def is_hinge(depth_deg: float, physics: RepPhysics) -> bool:

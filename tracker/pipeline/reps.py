@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 import tracker.pipeline.kernels as kernels
 from tracker.events import Rep
+from tracker.pipeline import naming
 from tracker.pipeline.config import PipelineConfig
 from tracker.pipeline.naming import NO_PHYSICS, RepPhysics, rep_physics
 from tracker.pipeline.orientation import ThighAngles
@@ -149,8 +150,8 @@ class _Block:
 
 @dataclass(slots=True)
 class PitchHistory:
-    """(t, pitch) of the last seconds, as fed: the still moment a rep started from may precede its
-    trace. A list of the parts as fed (a live packet costs a copy and an append; stale parts are
+    """(t, pitch, roll) of the last seconds, as fed: the still moment a rep started from may precede
+    its trace, and the sway while the thigh stood still before it names the exercise. A list of the parts as fed (a live packet costs a copy and an append; stale parts are
     dropped in bulk)."""
 
     parts: list[FloatArray] = field(default_factory=list)
@@ -158,7 +159,7 @@ class PitchHistory:
     first: int = 0  # the first part still needed
 
     def remember(self, tp: FloatArray, keep_s: float) -> None:
-        """Append a chunk's (t, pitch); parts wholly before ``keep_s`` may go."""
+        """Append a chunk's (t, pitch, roll); parts wholly before ``keep_s`` may go."""
         if not tp.shape[1]:
             return
         self.parts.append(tp.copy())  # not a view: it would keep the whole chunk alive
@@ -171,14 +172,18 @@ class PitchHistory:
             i = 0
         self.first = i
 
-    def pitch_between(self, t_from: float, t_to: float) -> list[FloatArray]:
-        """The pitch samples with ``t_from <= t < t_to``, in parts."""
+    def between(self, t_from: float, t_to: float) -> list[FloatArray]:
+        """The (t, pitch, roll) samples with ``t_from <= t < t_to``, in parts."""
         first = max(self.first, bisect_right(self.starts_s, t_from) - 1)
         parts = self.parts[first : bisect_left(self.starts_s, t_to)]
         if parts:  # only the first and the last part reach outside [t_from, t_to)
             parts[0] = parts[0][:, int(np.searchsorted(parts[0][0], t_from)) :]
             parts[-1] = parts[-1][:, : int(np.searchsorted(parts[-1][0], t_to))]
-        return [part[1] for part in parts]
+        return parts
+
+    def pitch_between(self, t_from: float, t_to: float) -> list[FloatArray]:
+        """The pitch samples with ``t_from <= t < t_to``, in parts."""
+        return [part[1] for part in self.between(t_from, t_to)]
 
 
 @dataclass(slots=True)
@@ -204,6 +209,7 @@ class RepDetectorState:
     park_window_n: int = 0  # samples in ``park_s`` (0: no park search; set with the sample rate)
     stand_window_n: int = 0  # samples in ``stand_window_s`` (idem)
     history: PitchHistory = field(default_factory=PitchHistory)
+    excursion_end_s: float = -np.inf  # where the last excursion ended (the still sway looks no further back)
     # --- standing: the pause between excursions ---
     armed: bool = True  # False: a rep ended above the standing band, wait until back in it
     rearm_deg: float = 0.0  # ... or turning around slowly below this (a free leg between reps)
@@ -290,9 +296,13 @@ class RepDetector:
         st, cfg = self.state, self.config
         if data.shape[1]:
             # from the chunk's first sample: a rep ending anywhere in it may look back that far (from
-            # its last sample, a long chunk dropped the history the reps at its start needed)
-            keep_s = float(data[0, 0]) - (cfg.max_rep_s + cfg.stand_lookback_s + cfg.stand_window_s)
-            st.history.remember(data[:2], keep_s)
+            # its last sample, a long chunk dropped the history the reps at its start needed); the
+            # still sway before a rep looks back further than its standing angle does
+            back_s = max(
+                cfg.stand_lookback_s + cfg.stand_window_s, naming.STILL_PRE_S + naming.STILL_SMOOTH_S
+            )
+            keep_s = float(data[0, 0]) - (cfg.max_rep_s + back_s)
+            st.history.remember(data[:3], keep_s)
         self.phase_changes = []
         if st.standing_pitch_deg is None and data.shape[1]:
             self._start(float(data[0, 0]), float(data[1, 0]))
@@ -870,6 +880,7 @@ class RepDetector:
         # the end: where the thigh is back in the standing band, extrapolated at the current rate
         rate_end = abs(float(tr[3, -1]))
         t_end = t_event + min(0.4, float(ad[-1]) / max(rate_end, 30.0))
+        after_s, st.excursion_end_s = st.excursion_end_s, t_end
         size = Candidate(depth, signed, t_end - t_start)
         if (
             depth < cfg.min_depth_deg and not repeatable_shallow(size, cfg)
@@ -919,7 +930,13 @@ class RepDetector:
         )
         if self._judge(ex, candidate).valid:
             ex.sway = sway_stats(t, tr[6], tr[7])
-            ex.physics = rep_physics(t, tr[1], tr[2], tr[5], k, depth, cfg.height_tau_s)
+            # the samples before the rep, since the last excursion and short of the rep's onset (its
+            # first push may tilt the roll before the pitch moves: no smoothing reads it)
+            t_from = max(t_start - naming.STILL_PRE_S - naming.STILL_SMOOTH_S, after_s)
+            before = st.history.between(t_from, t_start - naming.STILL_ONSET_S)
+            pre = np.concatenate(before, axis=1) if before else np.zeros((3, 0))
+            still = naming.still_roll_stats(pre[0], pre[1], pre[2], base, t_start)
+            ex.physics = rep_physics(t, tr[1], tr[2], tr[5], k, depth, cfg.height_tau_s, still)
         return ex
 
     def _judge(self, ex: Excursion, candidate: Candidate) -> Excursion:

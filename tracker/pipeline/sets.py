@@ -20,7 +20,7 @@ import numpy as np
 from tracker.events import Leg, Rep, RepEvent, SetEvent, WobbleEvent
 from tracker.pipeline.config import PipelineConfig
 from tracker.pipeline.exercises import MODEL_NAMES, SINGLE_LEG, RepShape, name_by_model, name_rep
-from tracker.pipeline.naming import hinge_score, single_score
+from tracker.pipeline.naming import hinge_score, set_single_score, single_score
 from tracker.pipeline.reps import Excursion
 from tracker.pipeline.wobble import SwayStats
 from tracker.samples import FloatArray
@@ -154,6 +154,9 @@ class SetTracker:
         # named together: their summed log-odds (docs/pipeline.md, "Naming from the physics")
         self._model_sums = [0.0, 0.0]  # hinge, single leg
         self._model_reps = 0
+        # and the sway while the thigh stood still between those reps: squared deviation x seconds,
+        # seconds (naming.still_sway_score)
+        self._still = [0.0, 0.0]
         self._sway = SwayStats()
         self._start_s = 0.0
         self._last_end_s: float | None = None
@@ -174,7 +177,9 @@ class SetTracker:
         if not self._model_reps:
             return self._votes.most_common(1)[0][0]
         votes = self._votes.copy()
-        votes[name_by_model(self._model_sums[0] > 0.0, self._model_sums[1] > 0.0)] += self._model_reps
+        still_sq_s, still_s = self._still
+        single = set_single_score(self._model_sums[1], self._model_reps, still_sq_s, still_s, self.accel_only)
+        votes[name_by_model(self._model_sums[0] > 0.0, single > 0.0)] += self._model_reps
         return votes.most_common(1)[0][0]
 
     @property
@@ -292,11 +297,16 @@ class SetTracker:
             self._votes.clear()
             self._model_sums = [0.0, 0.0]
             self._model_reps = 0
+            self._still = [0.0, 0.0]
             self._sway = SwayStats()
         label = classify(ex, self.config, self.accel_only)
         if label in MODEL_NAMES:
             self._model_sums[0] += hinge_score(ex.rep.depth_deg, ex.physics)
-            self._model_sums[1] += single_score(ex.rep.depth_deg, ex.physics, self.accel_only)
+            if not self.accel_only:  # (without a gyroscope only the still sway tells: set_single_score)
+                self._model_sums[1] += single_score(ex.rep.depth_deg, ex.physics)
+            if self._reps:  # the pauses between reps: the stance before the first is left out
+                self._still[0] += ex.physics.still_sq_s  # (a weight shift there reads as sway)
+                self._still[1] += ex.physics.still_s
             self._model_reps += 1
         else:
             self._votes[label] += 1
