@@ -25,8 +25,8 @@ import numpy as np
 import numpy.typing as npt
 
 import tracker.pipeline.kernels as kernels
+import tracker.pipeline.naming as naming
 from tracker.events import Rep
-from tracker.pipeline import naming
 from tracker.pipeline.config import PipelineConfig
 from tracker.pipeline.naming import NO_PHYSICS, RepPhysics, rep_physics
 from tracker.pipeline.orientation import ThighAngles
