@@ -58,8 +58,8 @@ def unambiguous_first(ex: Excursion, config: PipelineConfig) -> bool:
         return True  # measured from a free leg lifted and held still: no stride, step or sit does that
     if ex.signed_depth_deg < 0:
         return -ex.signed_depth_deg <= config.first_max_extension_deg and duration >= config.first_hinge_min_s
-    if ex.physics.fall_m < FALL_FLOOR_M:
-        return False  # the sensor rose more than a squat or a hinge raises it: a knee lift (stepping up)
+    if r.depth_deg >= config.deadlift_max_deg and ex.physics.fall_m < FALL_FLOOR_M:
+        return False  # deep, and the sensor rose more than a squat raises it: a knee lift (a step up)
     if duration > config.first_max_s:
         return False  # sitting down and standing up again (a free leg's slow backward swing is no sit)
     if ex.rise_height_m > config.knee_lift_m and (
