@@ -59,6 +59,7 @@ class Excursion:
     parked: bool = False  # measured from a free leg held in the air (single-leg squat, free leg)
     physics: RepPhysics = NO_PHYSICS  # what the thigh's physics says, for naming (naming.py)
     shallow: bool = False  # under min_depth_deg: a rep only in a set of such reps
+    stood_before: bool = True  # the thigh stood still since the excursion before this one
 
 
 class _Trace:
@@ -915,6 +916,7 @@ class RepDetector:
         drop = float(tr[5, : k + 1].max() - tr[5, k])
         ex = Excursion(rep, rep_signed, rise, drop, float(tr[4].max()), _NO_SWAY, t_event, parked=st.parked)
         ex.shallow = depth < cfg.min_depth_deg
+        ex.stood_before = st.stood_before
         candidate = Candidate(
             depth_deg=depth,
             signed_depth_deg=signed,

@@ -20,7 +20,7 @@ import numpy as np
 from tracker.events import Leg, Rep, RepEvent, SetEvent, WobbleEvent
 from tracker.pipeline.config import PipelineConfig
 from tracker.pipeline.exercises import MODEL_NAMES, SINGLE_LEG, RepShape, name_by_model, name_rep
-from tracker.pipeline.naming import hinge_score, set_single_score, single_score
+from tracker.pipeline.naming import FALL_FLOOR_M, hinge_score, set_single_score, single_score
 from tracker.pipeline.reps import Excursion
 from tracker.pipeline.wobble import SwayStats
 from tracker.samples import FloatArray
@@ -58,6 +58,8 @@ def unambiguous_first(ex: Excursion, config: PipelineConfig) -> bool:
         return True  # measured from a free leg lifted and held still: no stride, step or sit does that
     if ex.signed_depth_deg < 0:
         return -ex.signed_depth_deg <= config.first_max_extension_deg and duration >= config.first_hinge_min_s
+    if r.depth_deg >= config.deadlift_max_deg and ex.physics.fall_m < FALL_FLOOR_M:
+        return False  # deep, and the sensor rose more than a squat raises it: a knee lift (a step up)
     if duration > config.first_max_s:
         return False  # sitting down and standing up again (a free leg's slow backward swing is no sit)
     if ex.rise_height_m > config.knee_lift_m and (
@@ -65,6 +67,17 @@ def unambiguous_first(ex: Excursion, config: PipelineConfig) -> bool:
     ):
         return False  # lifted quickly (a step) or deep (sitting down); slow single-leg reps drift
     return r.depth_deg >= config.deadlift_max_deg or duration >= config.first_hinge_min_s
+
+
+def stairs_strides(first: Excursion, second: Excursion, config: PipelineConfig) -> bool:
+    """Two flexions in a row, neither after the thigh stood still, one with a foot strike (a jolt of
+    ``lunge_impact_g`` or more): strides up or down stairs, not the first two reps of a set. A lunge
+    set starts from standing (its first lunge may follow its step without a pause, its second rep
+    starts from standing); the ``stride`` rule turns such strides down one by one when the sensor's
+    rise is measured, which without a gyroscope it is not, well enough."""
+    if first.stood_before or second.stood_before:
+        return False
+    return max(first.max_impact_g, second.max_impact_g) >= config.lunge_impact_g
 
 
 def working_leg(exercise: str, sensor_on: str, sensor_leg: str) -> Leg:
@@ -233,6 +246,9 @@ class SetTracker:
             return self._add(ex)
         if first is not None and near:
             if ex.parked == first.parked and first.rep.depth_deg < ratio * ex.rep.depth_deg:
+                self._tentative = ex
+                return []
+            if stairs_strides(first, ex, self.config):
                 self._tentative = ex
                 return []
             self._tentative = None
