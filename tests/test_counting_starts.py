@@ -113,7 +113,7 @@ def test_deadlifts_straight_from_a_walk_are_measured_from_the_top(seed: int) -> 
     bottom's first pause may be the first 0.8 s of stillness: the thigh axis was then the bottom
     pose (about 30 deg off), and seed 4 counted 7 of 8, seed 7 named the set `squat`. Now, after
     3 s of movement, a still pose nearer the mean direction of that movement (walking swings about
-    standing) by 10 deg is standing instead."""
+    standing) by 4 deg is standing instead."""
     text = workouts.script(
         workouts.step("walk", duration_s=12),
         workouts.step("deadlift", start="moving", reps=8),

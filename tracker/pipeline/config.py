@@ -21,7 +21,7 @@ class PipelineConfig:
     still_pose_deg: float = 10.0  # ... in one pose: their directions within this)
     # ... and when found in pieces, a pose this much nearer the mean direction of the movement
     # before it (at least this long: walking swings about standing) is standing instead
-    walk_pose_margin_deg: float = 10.0
+    walk_pose_margin_deg: float = 4.0
     walk_pose_min_s: float = 3.0
     axis_rotation_deg: float = 60.0  # rotation out of the thigh axis needed to find the sagittal plane
     axis_dominance: float = 4.0  # without a 30-deg tilt, its axis must carry this times the next one
