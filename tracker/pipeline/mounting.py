@@ -77,6 +77,7 @@ class MountingFinder:
         # and the reps swing about standing, so among the still poses standing is nearest to it
         self._moving_sum = np.zeros(3)
         self._moving_s = 0.0
+        self._moving_started = False
         self.up: FloatArray | None = None
         self.up_at_s: float | None = None
         self._tilt_sum = np.zeros(3)
@@ -167,11 +168,15 @@ class MountingFinder:
         """Add the moving samples before ``stop`` to the mean moving direction."""
         dt = np.diff(np.concatenate([[prev_t], t[:stop]]))
         w = np.where(still[:stop], 0.0, np.clip(dt, 0.0, self.config.max_gap_s))
-        if self._moving_s == 0.0 and stop:
-            w[0] = 0.0  # the first sample's interval is not known
+        if not stop:
+            return
+        if not self._moving_started:
+            w[0] = 0.0  # the session's first sample: its interval is not known
+            self._moving_started = True
         g = a_lp[:stop] / np.maximum(np.linalg.norm(a_lp[:stop], axis=1, keepdims=True), 1e-9)
-        self._moving_sum = self._moving_sum + (g * w[:, None]).sum(axis=0)
-        self._moving_s += float(w.sum())
+        # sequential sums (bitwise the same for any chunking)
+        self._moving_sum = _running(self._moving_sum, g * w[:, None])[-1]
+        self._moving_s = float(_running(np.array([self._moving_s]), w[:, None])[-1, 0])
 
     def _standing_pose(self, up: FloatArray) -> FloatArray:
         """The still pose found (``up``) may be the bottom of reps that pause there as long as at
