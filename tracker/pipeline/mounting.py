@@ -181,8 +181,8 @@ class MountingFinder:
     def _standing_pose(self, up: FloatArray) -> FloatArray:
         """The still pose found (``up``) may be the bottom of reps that pause there as long as at
         the top (deadlifts straight from a walk): after ``walk_pose_min_s`` of movement, another
-        pose still for half of ``still_s`` and nearer the mean moving direction by
-        ``walk_pose_margin_deg`` is standing."""
+        pose (more than ``still_pose_deg`` away) still for half of ``still_s`` and nearer the mean
+        moving direction by ``walk_pose_margin_deg`` is standing."""
         cfg = self.config
         if self._moving_s < cfg.walk_pose_min_s:
             return up
@@ -191,10 +191,12 @@ class MountingFinder:
         def off(u: FloatArray) -> float:
             return float(np.degrees(np.arccos(np.clip(float(u @ mean), -1.0, 1.0))))
 
+        other = np.cos(np.radians(cfg.still_pose_deg))
         held = [
             u
             for i, (u, s) in enumerate(self._poses)
             if s + (self._piece_len if i == self._piece_pose else 0.0) >= 0.5 * cfg.still_s
+            and float(u @ up) < other  # another pose, not the one found (its first direction)
         ]
         best = min(held, key=off, default=up)
         return best if off(best) + cfg.walk_pose_margin_deg <= off(up) else up
