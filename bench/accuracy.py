@@ -185,9 +185,32 @@ def moving_workout(rng: np.random.Generator) -> Workout:
     )
 
 
+def walk_hinge_workout(rng: np.random.Generator) -> Workout:
+    """A session that starts mid-stride with deadlifts straight from the walk and a walk straight
+    after (issue 11): their pauses at the bottom are about as long as at the top, so the first
+    still pose may be the bottom."""
+    return Workout.from_dict(
+        {
+            "name": "bench-walk-hinge",
+            "step": [
+                {"activity": "walk", "duration_s": float(rng.uniform(8, 15))},
+                {
+                    "activity": "deadlift",
+                    "start": "moving",
+                    "reps": int(rng.integers(6, 11)),
+                    "depth_deg": round(sim_defaults("deadlift").depth_deg * float(rng.uniform(0.7, 1.3)), 1),
+                },
+                {"activity": "walk", "duration_s": float(rng.uniform(20, 40))},
+            ],
+        },
+        "bench",
+    )
+
+
 def tag_sets(truth: dict[str, Any], workout: Workout) -> None:
     """Give the truth's sets of a start workout their row: ``squat (from a seat)``, ``squat (from
-    a walk)``, ``single_leg_deadlift (standing leg, hinge 10-15 deg)``; the warm-up's squats none."""
+    a walk)``, ``deadlift (from a walk)``, ``single_leg_deadlift (standing leg, hinge 10-15
+    deg)``; the warm-up's squats ``warm-up``."""
     sets = [s for s in workout.steps if s.is_exercise]
     for ts, step in zip(truth["sets"], sets, strict=True):
         if step.start == "seated":
@@ -456,7 +479,7 @@ def simulated_stats(
             n, h = false_reps(truth, events)
             fr_n, fr_h = fr_n + n, fr_h + h
             if starts:
-                for make, key in ((start_workout, 11), (moving_workout, 12)):
+                for make, key in ((start_workout, 11), (moving_workout, 12), (walk_hinge_workout, 13)):
                     start = make(np.random.default_rng([key, seed, int(leg == "right")]))
                     session = simulate(start, seed=seed, leg=leg, mounting="random")
                     truth = session.truth.to_json()

@@ -19,6 +19,10 @@ class PipelineConfig:
     still_s: float = 0.8  # ... for this long gives the thigh axis (in one run, or in pieces ...
     still_piece_s: float = 0.15  # ... of at least this long, e.g. the pauses at the top of reps ...
     still_pose_deg: float = 10.0  # ... in one pose: their directions within this)
+    # ... and when found in pieces, a pose this much nearer the mean direction of the movement
+    # before it (at least this long: walking swings about standing) is standing instead
+    walk_pose_margin_deg: float = 4.0
+    walk_pose_min_s: float = 3.0
     axis_rotation_deg: float = 60.0  # rotation out of the thigh axis needed to find the sagittal plane
     axis_dominance: float = 4.0  # without a 30-deg tilt, its axis must carry this times the next one
     sign_tilt_deg: float = 30.0  # the first tilt this large tells forward from backward

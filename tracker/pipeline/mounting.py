@@ -73,6 +73,11 @@ class MountingFinder:
         self._piece_run = float("nan")  # the run being counted (its start time) ...
         self._piece_pose = -1  # ... its pose ...
         self._piece_len = 0.0  # ... and how long it has lasted so far
+        # the mean direction of the moving samples before it (unnormalised sum, seconds): walking
+        # and the reps swing about standing, so among the still poses standing is nearest to it
+        self._moving_sum = np.zeros(3)
+        self._moving_s = 0.0
+        self._moving_started = False
         self.up: FloatArray | None = None
         self.up_at_s: float | None = None
         self._tilt_sum = np.zeros(3)
@@ -86,6 +91,8 @@ class MountingFinder:
         self._candidate: tuple[FloatArray, FloatArray] | None = None  # (x, y) before _settle
         self._cand_t: float | None = None
         self._peak = (0.0, float("nan"))  # the largest tilt since the candidate, the rise at seat_tilt_deg
+        self._last_dir: FloatArray | None = None  # the last low-passed direction (no gyroscope) ...
+        self._calm_since_s: float | None = None  # ... and the start of its calm run going on
 
     def feed(self, chunk: Samples) -> int | None:
         """Consume a chunk; return the index in it at which the mounting became known, if it did."""
@@ -109,9 +116,11 @@ class MountingFinder:
         start = 0
         if self.up is None:
             idx = self._find_still(chunk.t_s, still, a_lp)
+            self._note_moving(chunk.t_s, still, a_lp, prev_t, len(a_lp) if idx is None else idx)
             if idx is None:
                 return None
             self.up = a_lp[idx] / np.linalg.norm(a_lp[idx])
+            self.up = self._standing_pose(self.up)
             self.up_at_s = float(chunk.t_s[idx])
             self._g_ref = float(np.linalg.norm(a_lp[idx]))
             start = idx + 1
@@ -152,6 +161,45 @@ class MountingFinder:
             if k is not None:
                 return k
         return None if end == len(t) else end
+
+    def _note_moving(
+        self, t: FloatArray, still: npt.NDArray[np.bool_], a_lp: FloatArray, prev_t: float, stop: int
+    ) -> None:
+        """Add the moving samples before ``stop`` to the mean moving direction."""
+        dt = np.diff(np.concatenate([[prev_t], t[:stop]]))
+        w = np.where(still[:stop], 0.0, np.clip(dt, 0.0, self.config.max_gap_s))
+        if not stop:
+            return
+        if not self._moving_started:
+            w[0] = 0.0  # the session's first sample: its interval is not known
+            self._moving_started = True
+        g = a_lp[:stop] / np.maximum(np.linalg.norm(a_lp[:stop], axis=1, keepdims=True), 1e-9)
+        # sequential sums (bitwise the same for any chunking)
+        self._moving_sum = _running(self._moving_sum, g * w[:, None])[-1]
+        self._moving_s = float(_running(np.array([self._moving_s]), w[:, None])[-1, 0])
+
+    def _standing_pose(self, up: FloatArray) -> FloatArray:
+        """The still pose found (``up``) may be the bottom of reps that pause there as long as at
+        the top (deadlifts straight from a walk): after ``walk_pose_min_s`` of movement, another
+        pose (more than ``still_pose_deg`` away) still for half of ``still_s`` and nearer the mean
+        moving direction by ``walk_pose_margin_deg`` is standing."""
+        cfg = self.config
+        if self._moving_s < cfg.walk_pose_min_s:
+            return up
+        mean = self._moving_sum / max(float(np.linalg.norm(self._moving_sum)), 1e-9)
+
+        def off(u: FloatArray) -> float:
+            return float(np.degrees(np.arccos(np.clip(float(u @ mean), -1.0, 1.0))))
+
+        other = np.cos(np.radians(cfg.still_pose_deg))
+        held = [
+            u
+            for i, (u, s) in enumerate(self._poses)
+            if s + (self._piece_len if i == self._piece_pose else 0.0) >= 0.5 * cfg.still_s
+            and float(u @ up) < other  # another pose, not the one found (its first direction)
+        ]
+        best = min(held, key=off, default=up)
+        return best if off(best) + cfg.walk_pose_margin_deg <= off(up) else up
 
     def _add_piece(
         self, t: FloatArray, run_start: FloatArray, a_lp: FloatArray, part: npt.NDArray[np.intp]
@@ -194,8 +242,22 @@ class MountingFinder:
         tilt = g_dir - (g_dir @ up)[:, None] * up[None, :]
         tilt_sin = np.linalg.norm(tilt, axis=1)
         gyro = None if chunk.gyro_dps is None else chunk.gyro_dps[start:]
-        rise = self._rise(chunk.accel_g[start:], gyro, still[start:], dt)
-        return _Movement(start, t, dt, g_dir, tilt, tilt_sin, still[start:], rise)
+        calm = still[start:]
+        if gyro is None:
+            # without a gyroscope the accelerometer test above passes through most of a smooth
+            # stand-up: the low-passed direction must also turn slower than a still thigh does
+            prev = g_dir[0] if self._last_dir is None else self._last_dir
+            turn = np.einsum("ij,ij->i", g_dir, np.vstack([prev[None, :], g_dir[:-1]]))
+            turn_dps = np.degrees(np.arccos(np.clip(turn, -1.0, 1.0))) / np.maximum(dt, 1e-6)
+            calm = calm & (turn_dps < self.config.still_gyro_dps)
+            # ... for still_piece_s: the direction also stops for an instant when a quick rise
+            # starts (its acceleration first tilts the specific force the other way)
+            since = quiet_since_s(t, calm, self._calm_since_s)
+            self._calm_since_s = still_going(since, calm)
+            calm = calm & (t - since >= self.config.still_piece_s)
+            self._last_dir = g_dir[-1]
+        rise = self._rise(chunk.accel_g[start:], gyro, calm, dt)
+        return _Movement(start, t, dt, g_dir, tilt, tilt_sin, calm, rise)
 
     def _rise(
         self, a: FloatArray, w: FloatArray | None, still: npt.NDArray[np.bool_], dt: FloatArray
@@ -204,12 +266,10 @@ class MountingFinder:
         after it (nan beyond, and without a gyroscope): the specific force along the vertical, which
         the gyroscope carries from the still sample, less its still value, integrated twice."""
         h = np.full(len(a), np.nan)
-        if w is None:
-            return h
         h[still] = 0.0
         up, vel, hgt, age = self._strap
         limit = self.config.seat_window_s
-        wr = np.radians(w)
+        wr = None if w is None else np.radians(w)
         # a Python loop over the moving samples within seat_window_s of a still one only
         for k in np.flatnonzero(~still).tolist():
             if k and still[k - 1]:
@@ -217,9 +277,13 @@ class MountingFinder:
             if up is None or age > limit:
                 up = None
                 continue
-            up = up - np.cross(wr[k], up) * dt[k]
-            up = up / np.linalg.norm(up)
-            vel += (float(a[k] @ up) - self._g_ref) * G0 * dt[k]
+            if wr is None:  # |f| is g plus the vertical acceleration (to first order)
+                f_up = float(np.linalg.norm(a[k]))
+            else:
+                up = up - np.cross(wr[k], up) * dt[k]
+                up = up / np.linalg.norm(up)
+                f_up = float(a[k] @ up)
+            vel += (f_up - self._g_ref) * G0 * dt[k]
             hgt += vel * dt[k]
             age += dt[k]
             h[k] = hgt

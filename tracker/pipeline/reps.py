@@ -241,6 +241,10 @@ class RepDetectorState:
     seat_trace: _Trace | None = None  # hold samples since the last still seated one (None: none)
     pending_rise: Excursion | None = None  # counted if a rep starts soon after it and is one ...
     pending_seat_deg: float = 0.0  # ... back down to the seat: the thigh's pitch there
+    # up from a sit that ended as an excursion (rejected as ``hold``): standing may be a new pose,
+    # so the first quiet upright sample re-arms and re-learns the standing angle
+    rearm_upright: bool = False
+    rearm_quiet_since_s: float | None = None  # ... (its quiet run going on at the chunk's end)
 
 
 @dataclass(slots=True)
@@ -355,9 +359,22 @@ class RepDetector:
             near = near | (blk.slow()[i:] & (blk.ad[i:] < st.rearm_deg))
         if st.parked:
             near = near | (np.abs(data[1, i:] - st.stand_deg) < cfg.rep_start_deg)
+        upright = None
+        if st.rearm_upright:  # quiet near vertical for standing_quiet_s
+            calm = (np.abs(data[3, i:]) < cfg.quiet_dps) & (np.abs(data[1, i:]) < cfg.stand_max_deg)
+            since = quiet_since_s(data[0, i:], calm, st.rearm_quiet_since_s)
+            upright = calm & (data[0, i:] - since >= cfg.standing_quiet_s)
+            near = near | upright
+            st.rearm_quiet_since_s = still_going(since, calm)
         k = int(near.argmax())
         if not near[k]:
             return None
+        if upright is not None and upright[k] and not blk.near()[i + k]:
+            # standing up after the sit landed outside the old standing band (a seated start's
+            # vertical is only as good as the seat's angle; without a gyroscope the tops of quick
+            # stands read a few degrees off): the athlete stands here now
+            st.standing_pitch_deg = float(data[1, i + k])
+        st.rearm_upright = False
         if st.parked and abs(float(data[1, i + k]) - st.stand_deg) < cfg.rep_start_deg:
             self._unpark()
         if blk.slow()[i + k] and st.last_valid:
@@ -549,12 +566,17 @@ class RepDetector:
         tr = st.trace.array()
         ex = self._finish(t_event, tr)
         rise, st.pending_rise = st.pending_rise, None
+        if rise is not None and ex.reject_reason == "shallow":
+            # a quiver as the athlete stops upright (without a gyroscope the accelerometer's pitch
+            # rings for a moment there) is no rep after the rise: the rise still waits for one
+            st.pending_rise, rise = rise, None
         if rise is not None and ex.valid and self._back_to_seat(ex, float(tr[1].max())):
             rise.t_event_s = t_event  # a rep at once after standing up: the rise was rep 1
             out.append(rise)
         out.append(ex)
         if ex.reject_reason == "hold":  # sat down a while: its way up may be rep 1 of a set
             st.pending_rise = self._rise_of(tr)
+        st.rearm_upright, st.rearm_quiet_since_s = ex.reject_reason == "hold", None
         st.last_valid = out[-1].valid
         # only a free leg swinging back may stay off vertical between reps
         backward = st.last_valid and out[-1].signed_depth_deg < 0
@@ -917,6 +939,10 @@ class RepDetector:
         ex = Excursion(rep, rep_signed, rise, drop, float(tr[4].max()), _NO_SWAY, t_event, parked=st.parked)
         ex.shallow = depth < cfg.min_depth_deg
         ex.stood_before = st.stood_before
+        if st.pending_rise is not None and abs(float(tr[1, k]) - st.pending_seat_deg) <= cfg.seat_match_deg:
+            # straight back down to the seat it just rose from: the leaky height still carries
+            # that rise (without a gyroscope it read as a knee lift), so it is no sign of a step
+            rise = min(rise, 0.0)
         candidate = Candidate(
             depth_deg=depth,
             signed_depth_deg=signed,
