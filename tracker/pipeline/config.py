@@ -77,6 +77,11 @@ class PipelineConfig:
     rearm_at_standing: bool = True  # True: after a rep, wait for the standing band before the next
     min_extension_deg: float = 35.0  # backward swings (free leg of a single-leg deadlift) go far
     min_rep_s: float = 1.25
+    # ... but with a gyroscope a deep flexion from standing may be quicker (a bouncy half squat
+    # takes 0.9-1.2 s from leaving standing to back up); such a rep opens a set only with two more
+    # (a sit and a quick stand-up are two): docs/pipeline.md, "An independent thigh model"
+    quick_rep_deg: float = 40.0
+    quick_rep_s: float = 0.85
     max_rep_s: float = 12.0
     max_bottom_s: float = 4.0  # a longer hold at depth is sitting or a hold, not a rep
     quiet_dps: float = 12.0  # angular rate of a quiet thigh ...

@@ -218,6 +218,7 @@ class Pipeline:
         assert self._sway is not None
         thigh = chunk if self._mounted_by_calibration else thigh_frame(chunk, rot)
         self._sets.accel_only = chunk.gyro_dps is None
+        self._reps.gyro = chunk.gyro_dps is not None
         ang = self._orient.feed(thigh)
         # balance losses: a jolt with the thigh near the standing pose (a foot put down)
         cfg = self.config

@@ -31,6 +31,7 @@ class Candidate:
     rise_height_m: float = 0.0  # sensor height change from the start to the bottom
     drop_m: float = 0.0  # how far the sensor came down from its highest point before the bottom
     stood_before: bool = True  # the thigh stood still since the excursion before this one
+    gyro: bool = True  # the angles come from a gyroscope (without one, a quick rep's pitch is unsure)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,15 @@ def repeatable_shallow(c: Candidate, cfg: PipelineConfig) -> bool:
     )
 
 
+def too_short(c: Candidate, cfg: PipelineConfig) -> bool:
+    """Quicker than ``min_rep_s``, unless a flexion of ``quick_rep_deg`` or more lasting at least
+    ``quick_rep_s`` (a quick, deep squat) measured with a gyroscope: without one, the pitch of a
+    quick movement is mostly the sensor's acceleration (stand-ups and step-ups made false sets)."""
+    if c.duration_s >= cfg.min_rep_s:
+        return False
+    return not (c.gyro and c.signed_depth_deg >= cfg.quick_rep_deg and c.duration_s >= cfg.quick_rep_s)
+
+
 def _stepped(c: Candidate, cfg: PipelineConfig) -> bool:
     """The sensor rose more than ``knee_lift_m`` within ``knee_lift_max_s`` while the thigh flexed."""
     return c.signed_depth_deg > 0 and c.rise_height_m > cfg.knee_lift_m and c.duration_s < cfg.knee_lift_max_s
@@ -63,7 +73,7 @@ RULES: tuple[RejectionRule, ...] = (
         lambda c, cfg: c.depth_deg < cfg.min_depth_deg and not repeatable_shallow(c, cfg),
         "fidgets and sway (a slow shallow flexion may still count if it repeats)",
     ),
-    RejectionRule("short", lambda c, cfg: c.duration_s < cfg.min_rep_s, "strides and kicks are quick"),
+    RejectionRule("short", too_short, "strides and kicks are quick (a deep squat may be quicker)"),
     RejectionRule("hold", lambda c, cfg: c.bottom_s > cfg.max_bottom_s, "sitting down or a hold"),
     RejectionRule(
         "not_upright",

@@ -31,7 +31,7 @@ from tracker.pipeline.config import PipelineConfig
 from tracker.pipeline.naming import NO_PHYSICS, RepPhysics, rep_physics
 from tracker.pipeline.orientation import ThighAngles
 from tracker.pipeline.quiet import carried, quiet_run_starts, quiet_since_s, still_going
-from tracker.pipeline.rejection import Candidate, first_rejection, repeatable_shallow
+from tracker.pipeline.rejection import Candidate, first_rejection, repeatable_shallow, too_short
 from tracker.pipeline.wobble import SwayStats, sway_stats
 from tracker.samples import FloatArray
 
@@ -58,7 +58,9 @@ class Excursion:
     reject_reason: str = ""
     parked: bool = False  # measured from a free leg held in the air (single-leg squat, free leg)
     physics: RepPhysics = NO_PHYSICS  # what the thigh's physics says, for naming (naming.py)
-    shallow: bool = False  # under min_depth_deg: a rep only in a set of such reps
+    # under min_depth_deg, or quicker than min_rep_s (a quick deep squat): a rep only in a set of
+    # such reps (three in a row; a sit and a quick stand-up are two)
+    shallow: bool = False
     stood_before: bool = True  # the thigh stood still since the excursion before this one
 
 
@@ -270,6 +272,7 @@ class RepDetector:
         self.config = config
         self.state = RepDetectorState() if state is None else copy.deepcopy(state)
         self.phase_changes: list[tuple[float, str]] = []  # of the last chunk fed
+        self.gyro = True  # the angles come from a gyroscope (set by the pipeline per chunk)
 
     # --- public API ---------------------------------------------------------------------------
     @property
@@ -904,10 +907,8 @@ class RepDetector:
         rate_end = abs(float(tr[3, -1]))
         t_end = t_event + min(0.4, float(ad[-1]) / max(rate_end, 30.0))
         after_s, st.excursion_end_s = st.excursion_end_s, t_end
-        size = Candidate(depth, signed, t_end - t_start)
-        if (
-            depth < cfg.min_depth_deg and not repeatable_shallow(size, cfg)
-        ) or t_end - t_start < cfg.min_rep_s:
+        size = Candidate(depth, signed, t_end - t_start, gyro=self.gyro)
+        if (depth < cfg.min_depth_deg and not repeatable_shallow(size, cfg)) or too_short(size, cfg):
             # most candidates (strides, fidgets) stop here: only what the size rules need
             quick = Rep(0, t_start, float(t[k]), t_end, depth, 0.0, 0.0, 0.0, 0.0)
             ex = Excursion(quick, signed, 0.0, 0.0, 0.0, _NO_SWAY, t_event, False)
@@ -937,7 +938,7 @@ class RepDetector:
         rise = float(tr[5, k] - tr[5, 0])
         drop = float(tr[5, : k + 1].max() - tr[5, k])
         ex = Excursion(rep, rep_signed, rise, drop, float(tr[4].max()), _NO_SWAY, t_event, parked=st.parked)
-        ex.shallow = depth < cfg.min_depth_deg
+        ex.shallow = depth < cfg.min_depth_deg or t_end - t_start < cfg.min_rep_s
         ex.stood_before = st.stood_before
         if st.pending_rise is not None and abs(float(tr[1, k]) - st.pending_seat_deg) <= cfg.seat_match_deg:
             # straight back down to the seat it just rose from: the leaky height still carries
@@ -955,6 +956,7 @@ class RepDetector:
             rise_height_m=rise,
             drop_m=drop,
             stood_before=st.stood_before,
+            gyro=self.gyro,
         )
         if self._judge(ex, candidate).valid:
             ex.sway = sway_stats(t, tr[6], tr[7])
