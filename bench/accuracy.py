@@ -464,10 +464,7 @@ def simulated_stats(
     daily = load_workout("builtin:daily-life")
     for seed in seeds:
         for leg in ("left", "right"):
-            rng = np.random.default_rng(1000 * seed + (leg == "right"))
-            widen_rng = np.random.default_rng([7, seed, int(leg == "right")]) if wide else None
-            workout = random_workout(rng, leg, widen_rng)
-            session = simulate(workout, seed=seed, leg=leg, mounting="random")
+            session = random_session(seed, leg, wide)
             truth = session.truth.to_json()
             events = run_pipeline(sim_samples(session.samples(), no_gyro))
             score_session(truth, events, stats)
@@ -489,6 +486,14 @@ def simulated_stats(
                     n, h = false_reps(truth, events)
                     fr_n, fr_h = fr_n + n, fr_h + h
     return stats, fr_n, fr_h
+
+
+def random_session(seed: int, leg: str, wide: bool = True) -> Any:
+    """The bench's random workout for ``seed`` with the sensor on ``leg``, simulated in a random
+    mounting: the same session for this bench, bench/naming_features.py and bench/still_sway.py."""
+    rng = np.random.default_rng(1000 * seed + (leg == "right"))
+    widen_rng = np.random.default_rng([7, seed, int(leg == "right")]) if wide else None
+    return simulate(random_workout(rng, leg, widen_rng), seed=seed, leg=leg, mounting="random")
 
 
 def print_simulated(args: argparse.Namespace) -> tuple[dict[str, Any], float, dict[str, dict[str, int]]]:

@@ -31,8 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.accuracy import expected_name, random_workout, real_files, real_variant, run_pipeline  # noqa: E402
-from firmware_sim.session import simulate  # noqa: E402
+from bench.accuracy import expected_name, random_session, real_files, real_variant, run_pipeline  # noqa: E402
 from tracker.io.load import load_session  # noqa: E402
 from tracker.pipeline import sets  # noqa: E402
 from tracker.pipeline.config import PipelineConfig  # noqa: E402
@@ -88,9 +87,7 @@ def simulated(seeds: range, no_gyro: bool = False) -> dict[str, list[dict[str, f
     by_class: dict[str, list[dict[str, float]]] = defaultdict(list)
     for seed in seeds:
         for leg in ("left", "right"):
-            rng = np.random.default_rng(1000 * seed + (leg == "right"))
-            widen_rng = np.random.default_rng([7, seed, int(leg == "right")])
-            session = simulate(random_workout(rng, leg, widen_rng), seed=seed, leg=leg, mounting="random")
+            session = random_session(seed, leg)
             truth = session.truth.to_json()
             samples = session.samples()
             if no_gyro:

@@ -158,20 +158,35 @@ def test_real_half_squats_are_squats(name: str, variant: str) -> None:
     assert _sets(real_variant(samples, variant)) == [("squat", 5)]
 
 
-def test_single_leg_squat_with_little_slow_sway_is_single_leg() -> None:
-    """A single-leg squat on the standing leg whose balance sway is small (1.5 deg at 0.8 Hz: the
-    low end of real single-leg stance) after a set of squats. The frontal sway smoothed over 0.33 s
-    kept too little of it against what two-leg squats leave (this set was `squat`); the slow sway
-    (smoothed over 0.6 s), with the set's reps named together, tells it."""
+@pytest.mark.parametrize(
+    ("squat_deg", "single_deg", "sway_deg", "sway_hz"),
+    [
+        # small sway (the low end of real single-leg stance): the frontal sway smoothed over 0.33 s
+        # kept too little of it against what two-leg squats leave (this set was `squat`); the slow
+        # sway (smoothed over 0.6 s), with the set's reps named together, tells it
+        (80.0, 60.0, 1.5, 0.8),
+        # slow sway, about one sway per rep: each rep's own roll regression absorbs it, so the
+        # reps' slow sway said two legs (`squat`); the sway while the thigh stands still in the
+        # pauses at the top, pooled over the set, tells it (at 1.5 deg and 0.35 Hz with pauses of
+        # about 0.6 s it does not: a limit, docs/pipeline.md)
+        (60.0, 55.0, 2.0, 0.45),
+    ],
+    ids=["little-sway-0.8Hz", "slow-sway-0.45Hz"],
+)
+def test_standing_leg_single_leg_squat_after_squats_is_single_leg(
+    squat_deg: float, single_deg: float, sway_deg: float, sway_hz: float
+) -> None:
+    """A set of squats, then single-leg squats with the sensor on the standing leg whose balance
+    sway is small or slow: the second set is named `single_leg_squat`, the first `squat`."""
     steps = [
-        {"activity": "squat", "reps": 6, "depth_deg": 80.0, "rest_s": 15.0},
+        {"activity": "squat", "reps": 6, "depth_deg": squat_deg, "rest_s": 15.0},
         {
             "activity": "single_leg_squat",
             "sensor_on": "standing",
             "reps": 6,
-            "depth_deg": 60.0,
-            "wobble_deg": 1.5,
-            "wobble_hz": 0.8,
+            "depth_deg": single_deg,
+            "wobble_deg": sway_deg,
+            "wobble_hz": sway_hz,
             "rest_s": 3.0,
         },
     ]
@@ -220,27 +235,6 @@ def test_single_leg_squat_with_a_spurious_rise_is_not_a_single_leg_deadlift() ->
         and truth["start_s"] - 1 <= e.reps[0].t_bottom_s <= truth["end_s"] + 1
     ]
     assert named == ["single_leg_squat"]
-
-
-def test_single_leg_squat_with_very_slow_sway_is_single_leg() -> None:
-    """A standing-leg single-leg squat whose balance sway is slow (2 deg at 0.45 Hz, about one
-    sway per rep): each rep's own roll regression absorbs a sway that slow, so the reps' slow sway
-    said two legs and the set was `squat`. The sway while the thigh stands still in the pauses at
-    the top between reps, pooled over the set, tells it. (At 1.5 deg and 0.35 Hz, with pauses of
-    about 0.6 s, it does not: a limit, docs/pipeline.md.)"""
-    steps = [
-        {"activity": "squat", "reps": 6, "depth_deg": 60.0, "rest_s": 15.0},
-        {
-            "activity": "single_leg_squat",
-            "sensor_on": "standing",
-            "reps": 6,
-            "depth_deg": 55.0,
-            "wobble_deg": 2.0,
-            "wobble_hz": 0.45,
-            "rest_s": 3.0,
-        },
-    ]
-    assert _session_sets(steps, seed=0) == [("squat", 6), ("single_leg_squat", 6)]
 
 
 def test_single_leg_deadlift_on_the_standing_leg_without_gyro() -> None:
