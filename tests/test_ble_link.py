@@ -399,14 +399,23 @@ def test_bad_fault_options_are_refused_with_the_option_named(capsys: pytest.Capt
 async def test_record_append_continues_the_same_file(tmp_path: Path) -> None:
     data = _sim_data(20.0, seed=6)
     out = tmp_path / "two-parts.rtrk"
-    async with simulated_sensor(data, speed=5.0) as sim:
-        await _record_until(_record_args(sim.transport, sim.name, out, 30.0), lambda: _samples_in(out) >= 100)
-        first = len(load_session(out).samples)
+    # Real time: the sensor's 20 s run from the first START whether anyone records or not, so the
+    # second recording has to connect and START before they run out. At 5x speed that was 4 s of
+    # wall time for both connects; on a loaded machine the second START came after the end, no
+    # sample followed, and the test waited for --duration into the 60 s timeout. Once the workout
+    # is over no sample can come, so the waits end there and the asserts below say what is missing.
+    async with simulated_sensor(data, speed=1.0) as sim:
+        over = sim.sensor.finished.is_set
+        await _record_until(
+            _record_args(sim.transport, sim.name, out, 30.0), lambda: _samples_in(out) >= 100 or over()
+        )
+        first = _samples_in(out)
         args = _record_args(sim.transport, sim.name, out, 30.0)
         args.append = True
-        await _record_until(args, lambda: _samples_in(out) >= first + 100)
+        await _record_until(args, lambda: _samples_in(out) >= first + 100 or over())
+    assert first > 0, "the first recording got no sample before the sensor's workout ended"
     session = load_session(out)
+    assert len(session.samples) > first, "the appended recording got no sample before the workout ended"
     assert [n["kind"] for n in session.notes] == ["connected", "connected"]
-    assert len(session.samples) > first > 0
     assert [n.kind for n in session.notices] == ["restart"]
     assert np.all(np.diff(session.samples.t_s) > 0)
