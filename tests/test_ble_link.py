@@ -397,13 +397,13 @@ def test_bad_fault_options_are_refused_with_the_option_named(capsys: pytest.Capt
 
 
 async def test_record_append_continues_the_same_file(tmp_path: Path) -> None:
-    data = _sim_data(20.0, seed=6)
+    data = SensorData.from_session(_session(6))  # the whole workout: minutes of samples
     out = tmp_path / "two-parts.rtrk"
-    # Real time: the sensor's 20 s run from the first START whether anyone records or not, so the
-    # second recording has to connect and START before they run out. At 5x speed that was 4 s of
-    # wall time for both connects; on a loaded machine the second START came after the end, no
-    # sample followed, and the test waited for --duration into the 60 s timeout. Once the workout
-    # is over no sample can come, so the waits end there and the asserts below say what is missing.
+    # Real time, whole workout: the sensor's samples run from the first START whether anyone
+    # records or not, so both recordings have to connect before they run out. With 20 s at 5x
+    # speed (4 s of wall time) a loaded machine's second START came after the end, no sample
+    # followed, and the test waited for --duration into the 60 s timeout. Should the workout still
+    # end first, no sample can come, so the waits end there and the asserts say what is missing.
     async with simulated_sensor(data, speed=1.0) as sim:
         over = sim.sensor.finished.is_set
         await _record_until(
