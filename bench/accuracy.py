@@ -35,6 +35,7 @@ from scipy.signal import butter, sosfiltfilt
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import write_results  # noqa: E402
 from firmware_sim.session import simulate  # noqa: E402
 from firmware_sim.workout import Workout, load_workout  # noqa: E402
 from tracker.events import RepEvent, SetEvent, WobbleEvent  # noqa: E402
@@ -588,23 +589,18 @@ def main() -> int:
     if not real:
         print(f"real recordings: {DATA} not found, skipped")
     print(f"({time.process_time() - t0:.0f} s CPU)")
-    out = ROOT / "bench" / "results" / ("accuracy-real.json" if args.real_only else "accuracy.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "seeds": 0 if args.real_only else args.seeds,
-                "first_seed": args.first_seed,
-                "per_exercise": table,
-                "false_reps_per_hour": rate,
-                "balance_losses": bl,
-                "real": real,
-                "real_summary": real_sum,
-                "real_by_exercise": real_by_exercise(real, variants),
-            },
-            indent=2,
-        )
-        + "\n"
+    write_results(
+        "accuracy-real" if args.real_only else "accuracy",
+        {
+            "seeds": 0 if args.real_only else args.seeds,
+            "first_seed": args.first_seed,
+            "per_exercise": table,
+            "false_reps_per_hour": rate,
+            "balance_losses": bl,
+            "real": real,
+            "real_summary": real_sum,
+            "real_by_exercise": real_by_exercise(real, variants),
+        },
     )
     return 0
 

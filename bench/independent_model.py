@@ -48,6 +48,7 @@ from scipy.signal import butter, sosfilt, sosfilt_zi
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import write_results  # noqa: E402
 from tracker.events import SetEvent  # noqa: E402
 from tracker.io.load import load_session  # noqa: E402
 from tracker.pipeline import Pipeline  # noqa: E402
@@ -1084,29 +1085,24 @@ def main() -> int:
             compare[key] = {k: list(np.percentile(v, [10, 50, 90])) for k, v in cols.items() if v}
     cpu = time.process_time() - t0
     print(f"({cpu:.0f} s CPU)")
-    out = ROOT / "bench" / "results" / "independent.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "seed": args.seed,
-                "easy": args.easy,
-                "sets": n,
-                "exact": exact,
-                "named": named,
-                "totals": totals,
-                "per_class": per_class,
-                "per_rate": per_rate,
-                "per_start": per_start,
-                "false_sets": fs,
-                "walking_h": res["walk_h"],
-                "features": compare,
-                "sessions": res["sessions"],
-                "cpu_s": cpu,
-            },
-            indent=2,
-        )
-        + "\n"
+    write_results(
+        "independent",
+        {
+            "seed": args.seed,
+            "easy": args.easy,
+            "sets": n,
+            "exact": exact,
+            "named": named,
+            "totals": totals,
+            "per_class": per_class,
+            "per_rate": per_rate,
+            "per_start": per_start,
+            "false_sets": fs,
+            "walking_h": res["walk_h"],
+            "features": compare,
+            "sessions": res["sessions"],
+            "cpu_s": cpu,
+        },
     )
     return 0
 

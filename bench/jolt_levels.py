@@ -16,7 +16,6 @@ Run: ``.venv/bin/python bench/jolt_levels.py [--seeds N]`` (default 2; about 1 m
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections import defaultdict
@@ -27,6 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import write_results  # noqa: E402
 from bench.accuracy import NON_EXERCISE, random_workout, real_files, real_variant, run_pipeline  # noqa: E402
 from firmware_sim.session import simulate  # noqa: E402
 from firmware_sim.workout import load_workout  # noqa: E402
@@ -110,9 +110,7 @@ def main() -> int:
         result[key] = q
         print(f"{key:<48} {len(table[key]):>5}  " + " / ".join(f"{x:.2f}" for x in q))
     print(f"({time.process_time() - t0:.0f} s CPU)")
-    out = ROOT / "bench" / "results" / "jolt_levels.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"seeds": args.seeds, "per_class": result}, indent=2) + "\n")
+    write_results("jolt_levels", {"seeds": args.seeds, "per_class": result})
     return 0
 
 

@@ -31,6 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import write_results  # noqa: E402
 from bench.accuracy import expected_name, random_session, real_files, real_variant, run_pipeline  # noqa: E402
 from tracker.io.load import load_session  # noqa: E402
 from tracker.pipeline import sets  # noqa: E402
@@ -138,10 +139,8 @@ def main() -> int:
         print(f"{key:<44} {len(reps):>4}" + "".join(f" | {spread([r[f] for r in reps])}" for f in FEATURES))
         out[key] = {f: list(np.percentile([r[f] for r in reps], [10, 50, 90])) for f in FEATURES}
     print(f"({time.process_time() - t0:.0f} s CPU)")
-    path = ROOT / "bench" / "results" / "naming_features.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"seeds": args.seeds, "per_class": out}, indent=2) + "\n")
-    reps_path = ROOT / "bench" / "results" / f"naming_features_reps{'-no-gyro' if args.no_gyro else ''}.json"
+    path = write_results("naming_features", {"seeds": args.seeds, "per_class": out})
+    reps_path = path.parent / f"naming_features_reps{'-no-gyro' if args.no_gyro else ''}.json"
     reps_path.write_text(
         json.dumps({"first_seed": args.first_seed, "seeds": args.seeds, "reps": table}) + "\n"
     )

@@ -27,6 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import write_results  # noqa: E402
 from bench.accuracy import expected_name, random_session, real_files, real_variant, run_pipeline  # noqa: E402
 from tracker.events import SetEvent  # noqa: E402
 from tracker.io.load import load_session  # noqa: E402
@@ -114,10 +115,8 @@ def main() -> int:
         print(f"{key:<44} {len(v):>4}  {p10:.3f} / {med:.3f} / {p90:.3f} ({v.min():.3f} - {v.max():.3f})")
         out[key] = {"sets": int(v.size), "p10_50_90": [p10, med, p90], "min": v.min(), "max": v.max()}
     print(f"({time.process_time() - t0:.0f} s CPU)")
-    path = ROOT / "bench" / "results" / f"still_sway-{args.variant}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps({"seeds": args.seeds, "first_seed": args.first_seed, "per_class": out}, indent=2) + "\n"
+    write_results(
+        f"still_sway-{args.variant}", {"seeds": args.seeds, "first_seed": args.first_seed, "per_class": out}
     )
     return 0
 

@@ -33,6 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import write_results  # noqa: E402
 from tracker.pipeline import Pipeline  # noqa: E402
 from tracker.protocol import Packetizer, StreamDecoder  # noqa: E402
 from tracker.samples import Samples  # noqa: E402
@@ -476,9 +477,7 @@ def main() -> int:
                     f"{', one core' if r['one_core'] else ''}), "
                     f"{r['realtime_factor']:.0f}x real time, peak RSS {r['peak_rss_mb']:.0f} MB"
                 )
-        out = ROOT / "bench" / "results" / "throughput_replay.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(figures, indent=2) + "\n")
+        write_results("throughput_replay", figures)
         return 0
     if not args.skip_hour:
         hour = workout_hour()
@@ -511,9 +510,7 @@ def main() -> int:
                 f"service path, {g['sensors']} sensors x {g['seconds']:.0f} s of squats, packets {g['group']} at a time "
                 f"({broker.kind}): {g['us_per_packet']:.0f} us of CPU per packet (median of 3)"
             )
-        out = ROOT / "bench" / "results" / "throughput_groups.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(figures, indent=2) + "\n")
+        write_results("throughput_groups", figures)
         return 0
     figures["service"] = []
     with broker as url:
@@ -533,9 +530,7 @@ def main() -> int:
                 + ", ".join(f"{1000 * w:.0f}" for w in res["lag_median_per_5s_s"])
                 + " ms"
             )
-    out = ROOT / "bench" / "results" / "throughput.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(figures, indent=2) + "\n")
+    write_results("throughput", figures)
     return 0
 
 
