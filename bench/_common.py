@@ -14,6 +14,8 @@ from typing import Any
 
 from tracker.mqtt import BrokerURL, EmbeddedBroker
 from tracker.mqtt.broker import broker_answers, free_port
+from tracker.pipeline import Pipeline
+from tracker.samples import Samples
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -31,6 +33,15 @@ def write_results(name: str, figures: dict[str, Any]) -> Path:
     }
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
+
+
+def run_pipeline(samples: Samples, packet: int = 10) -> list[Any]:
+    """Every event of a fresh pipeline fed ``samples`` in ``packet``-sample chunks, then finished."""
+    p = Pipeline()
+    events: list[Any] = []
+    for c in samples.chunks(packet):
+        events += p.feed(c)
+    return events + p.finish()
 
 
 def _any_core() -> None:

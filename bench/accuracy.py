@@ -35,12 +35,11 @@ from scipy.signal import butter, sosfiltfilt
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import write_results  # noqa: E402
+from bench._common import run_pipeline, write_results  # noqa: E402
 from firmware_sim.session import simulate  # noqa: E402
 from firmware_sim.workout import Workout, load_workout  # noqa: E402
 from tracker.events import RepEvent, SetEvent, WobbleEvent  # noqa: E402
 from tracker.io.load import load_session  # noqa: E402
-from tracker.pipeline import Pipeline  # noqa: E402
 from tracker.pipeline.exercises import BY_NAME, SimulatorDefaults  # noqa: E402
 from tracker.pipeline.exercises import EXERCISES as REGISTRY  # noqa: E402
 from tracker.samples import Samples  # noqa: E402
@@ -222,14 +221,6 @@ def tag_sets(truth: dict[str, Any], workout: Workout) -> None:
             ts["bench_row"] = "standing leg, hinge 10-15 deg"
         else:
             ts["bench_row"] = "warm-up"
-
-
-def run_pipeline(samples: Samples, packet: int = 10) -> list[Any]:
-    p = Pipeline()
-    events: list[Any] = []
-    for c in samples.chunks(packet):
-        events += p.feed(c)
-    return events + p.finish()
 
 
 def score_session(truth: dict[str, Any], events: list[Any], stats: dict[str, Any]) -> None:

@@ -48,11 +48,9 @@ from scipy.signal import butter, sosfilt, sosfilt_zi
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import write_results  # noqa: E402
+from bench._common import run_pipeline, write_results  # noqa: E402
 from tracker.events import SetEvent  # noqa: E402
 from tracker.io.load import load_session  # noqa: E402
-from tracker.pipeline import Pipeline  # noqa: E402
-from tracker.samples import Samples  # noqa: E402
 
 G = 9.80665  # m/s^2
 FS = 1000.0  # internal rate of the kinematics, Hz
@@ -790,14 +788,6 @@ def write_csv(session: Session, path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- the pipeline on it
-
-
-def run_pipeline(samples: Samples, packet: int = 10) -> list[Any]:
-    p = Pipeline()
-    events: list[Any] = []
-    for c in samples.chunks(packet):
-        events += p.feed(c)
-    return events + p.finish()
 
 
 @contextmanager
