@@ -323,3 +323,36 @@ def test_a_single_leg_deadlift_swaying_a_degree_stays_single_leg(seed: int) -> N
     """The raised line still leaves real single-leg balance (1-3 deg) single-leg work: a
     standing-leg single-leg deadlift swaying 1 deg, the least of that range."""
     assert _independent_hinge_set(seed, single_leg=True, sway_deg=1.0) == [("single_leg_deadlift", 8)]
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_a_split_squat_on_the_front_leg_is_a_lunge(seed: int) -> None:
+    """The front thigh of a split squat is held flexed (its foot planted in front) and flexes
+    30-60 deg further each rep, on two feet: `lunge` (the product has no `split_squat`). It was
+    `single_leg_squat`, taken for a free leg held in the air (independent thigh model, 100 Hz)."""
+    rng = np.random.default_rng(seed)
+    body = im.Body.draw(np.random.default_rng(3), 1)
+    split = im.set_motion(rng, body, "split_squat", "front", 8, tempo_s=(2.5, 3.5))
+    motion, _ = im.join([im.stand(rng, body, 3.0), split, im.stand(rng, body, 2.0)])
+    imu = im.synthesize(motion, body, 100.0, rng)
+    samples = Samples.from_arrays(imu.t_s, imu.accel_g, imu.gyro_dps)
+    assert [(e.exercise, len(e.reps)) for e in run_pipeline(samples) if isinstance(e, SetEvent)] == [
+        ("lunge", 8)
+    ]
+
+
+def test_a_free_leg_held_in_front_is_still_a_single_leg_squat() -> None:
+    """A free leg held out in front rides along with a single-leg squat, swaying with the body
+    that balances on the other leg: still `single_leg_squat` (not a split stance)."""
+    steps = [
+        {
+            "activity": "single_leg_squat",
+            "sensor_on": "free",
+            "free_leg": "front",
+            "reps": 6,
+            "wobble_deg": 1.5,
+            "wobble_hz": 0.6,
+            "rest_s": 3.0,
+        }
+    ]
+    assert _session_sets(steps, seed=1) == [("single_leg_squat", 6)]

@@ -299,3 +299,29 @@ def is_hinge(depth_deg: float, physics: RepPhysics) -> bool:
 def is_single_leg(depth_deg: float, physics: RepPhysics, accel_only: bool = False) -> bool:
     """The thigh swayed side to side as one leg balancing does: single-leg work."""
     return single_score(depth_deg, physics, accel_only) > 0.0
+
+
+# A thigh held flexed and flexing further from there is a free leg held in the air (single-leg
+# squat, free leg) or the front leg of a split stance (split squat, a lunge held in place): the
+# foot in the air or planted in front. A free leg belongs to a body balancing on the other leg and
+# sways with it, and follows the standing thigh's flexion only in part (0.2-0.6 of it: up to about
+# 35 deg from where it is held on both simulators); a front foot planted in a split stance keeps
+# the body on two feet, and that thigh flexes 30-60 deg further. So such a set that reads as
+# two-leg work on the single-leg model (the reps' slow sway and the still sway, as for any set)
+# by more than this margin per rep, and flexes at least this far from the hold, is a split stance:
+# named `lunge` (the product has no `split_squat` yet). Gyroscope only: without one the reps' sway
+# is not read. (docs/pipeline.md, "Fifth pass: one line for two simulators")
+SPLIT_MAX_SINGLE = -2.0  # log-odds of single-leg work per rep, at most
+SPLIT_MIN_DEPTH_DEG = 36.0  # mean flexion from the hold, at least
+
+
+def split_stance(
+    single_sum: float, reps: int, depth_sum_deg: float, still_sq_s: float, still_s: float
+) -> bool:
+    """Reps measured from a thigh held flexed (``parked``) are a split stance's front leg, not a
+    free leg in the air: they flex far from the hold and the body does not sway as on one leg.
+    ``single_sum``: the reps' summed :func:`single_score`; ``still_sq_s``, ``still_s``: their
+    still sway's sums but the first rep's (as :func:`set_single_score` takes them)."""
+    if reps <= 0 or depth_sum_deg / reps < SPLIT_MIN_DEPTH_DEG:
+        return False
+    return set_single_score(single_sum, reps, still_sq_s, still_s) < SPLIT_MAX_SINGLE * reps

@@ -20,10 +20,13 @@ import numpy as np
 from tracker.events import Leg, Rep, RepEvent, SetEvent, WobbleEvent
 from tracker.pipeline.config import PipelineConfig
 from tracker.pipeline.exercises import MODEL_NAMES, SINGLE_LEG, RepShape, name_by_model, name_rep
-from tracker.pipeline.naming import FALL_FLOOR_M, hinge_score, set_single_score, single_score
+from tracker.pipeline.naming import FALL_FLOOR_M, hinge_score, set_single_score, single_score, split_stance
 from tracker.pipeline.reps import Excursion
 from tracker.pipeline.wobble import SwayStats
 from tracker.samples import FloatArray
+
+# the registry's name for reps measured from a thigh held in the air
+HELD_FREE_LEG: tuple[str, str] = ("single_leg_squat", "free")
 
 
 def classify(ex: Excursion, config: PipelineConfig, accel_only: bool = False) -> tuple[str, str]:
@@ -170,6 +173,9 @@ class SetTracker:
         # and the sway while the thigh stood still between those reps: squared deviation x seconds,
         # seconds (naming.still_sway_score)
         self._still = [0.0, 0.0]
+        # reps measured from a thigh held flexed (a free leg in the air, or a split stance's front
+        # leg: naming.split_stance): their single-leg log-odds, depth, count, still sway's sums
+        self._held = [0.0, 0.0, 0.0, 0.0, 0.0]
         self._sway = SwayStats()
         self._start_s = 0.0
         self._last_end_s: float | None = None
@@ -187,9 +193,14 @@ class SetTracker:
     def current(self) -> tuple[str, str]:
         if not self._votes and not self._model_reps:
             return "none", "both"
+        votes = self._votes
+        held_single, depth, reps, still_sq, still = self._held
+        if reps and not self.accel_only and split_stance(held_single, int(reps), depth, still_sq, still):
+            votes = votes.copy()  # a split stance's front leg, not a free leg in the air
+            votes[("lunge", "both")] += votes.pop(HELD_FREE_LEG)
         if not self._model_reps:
-            return self._votes.most_common(1)[0][0]
-        votes = self._votes.copy()
+            return votes.most_common(1)[0][0]
+        votes = votes.copy()
         still_sq_s, still_s = self._still
         single = set_single_score(self._model_sums[1], self._model_reps, still_sq_s, still_s, self.accel_only)
         votes[name_by_model(self._model_sums[0] > 0.0, single > 0.0)] += self._model_reps
@@ -314,8 +325,17 @@ class SetTracker:
             self._model_sums = [0.0, 0.0]
             self._model_reps = 0
             self._still = [0.0, 0.0]
+            self._held = [0.0, 0.0, 0.0, 0.0, 0.0]
             self._sway = SwayStats()
         label = classify(ex, self.config, self.accel_only)
+        if label == HELD_FREE_LEG and not self.accel_only:
+            held = self._held
+            held[0] += single_score(ex.rep.depth_deg, ex.physics)
+            held[1] += ex.rep.depth_deg
+            if held[2]:  # (the stance before the first is left out, as for the model's reps)
+                held[3] += ex.physics.still_sq_s
+                held[4] += ex.physics.still_s
+            held[2] += 1
         if label in MODEL_NAMES:
             self._model_sums[0] += hinge_score(ex.rep.depth_deg, ex.physics)
             if not self.accel_only:  # (without a gyroscope only the still sway tells: set_single_score)
