@@ -74,6 +74,11 @@ class PipelineConfig:
     park_within_s: float = 3.0  # ... soon after leaving standing, then flexing again: reps from there
     park_rise_s: float = 2.0  # ... (the flexing again starts at most this long after that)
     park_max_impact_g: float = 0.55  # ... and no foot strike on the way (a lunge steps forward)
+    # a plateau as far behind standing is a split stance (the back leg of a split squat): reps
+    # are flexions from it; it is left quiet near standing this long, or this far in front of it
+    stance_within_s: float = 8.0  # (the stance's plateau ends this soon after leaving standing)
+    stance_exit_s: float = 1.0
+    stance_exit_fwd_deg: float = 15.0
     rearm_at_standing: bool = True  # True: after a rep, wait for the standing band before the next
     min_extension_deg: float = 35.0  # backward swings (free leg of a single-leg deadlift) go far
     min_rep_s: float = 1.25

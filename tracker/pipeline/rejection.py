@@ -32,6 +32,7 @@ class Candidate:
     drop_m: float = 0.0  # how far the sensor came down from its highest point before the bottom
     stood_before: bool = True  # the thigh stood still since the excursion before this one
     gyro: bool = True  # the angles come from a gyroscope (without one, a quick rep's pitch is unsure)
+    stance: bool = False  # measured from a split stance (the thigh held behind: a split squat's back leg)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +57,14 @@ def repeatable_shallow(c: Candidate, cfg: PipelineConfig) -> bool:
 def too_short(c: Candidate, cfg: PipelineConfig) -> bool:
     """Quicker than ``min_rep_s``, unless a flexion of ``quick_rep_deg`` or more lasting at least
     ``quick_rep_s`` (a quick, deep squat) measured with a gyroscope: without one, the pitch of a
-    quick movement is mostly the sensor's acceleration (stand-ups and step-ups made false sets)."""
+    quick movement is mostly the sensor's acceleration (stand-ups and step-ups made false sets);
+    or a flexion from a split stance lasting that long (the back leg of a split squat)."""
     if c.duration_s >= cfg.min_rep_s:
         return False
+    if c.stance and c.signed_depth_deg > 0 and c.duration_s >= cfg.quick_rep_s:
+        return (
+            False  # a split squat's back thigh travels little however quick the rep: no stride holds a stance
+        )
     return not (c.gyro and c.signed_depth_deg >= cfg.quick_rep_deg and c.duration_s >= cfg.quick_rep_s)
 
 

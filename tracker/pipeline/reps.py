@@ -62,6 +62,8 @@ class Excursion:
     # such reps (three in a row; a sit and a quick stand-up are two)
     shallow: bool = False
     stood_before: bool = True  # the thigh stood still since the excursion before this one
+    # measured from a split stance: the thigh held behind the body (the back leg of a split squat)
+    stance: bool = False
 
 
 class _Trace:
@@ -198,6 +200,7 @@ class ParkSearch:
     scanned: int = 0  # trace samples whose plateau windows are done
     last_end: int = -1  # trace index of the latest plateau end (-1: none)
     level_deg: float = 0.0  # its pitch relative to the standing angle
+    within_s: float = 0.0  # plateaus end this soon after the excursion's start (set with it)
 
 
 @dataclass(slots=True)
@@ -237,6 +240,13 @@ class RepDetectorState:
     park_at: int = 0  # where the plateau ended, relative to the chunk being searched
     park_level_deg: float = 0.0
     park_search: ParkSearch = field(default_factory=ParkSearch)
+    # --- a split stance: the thigh parked behind the body (the back leg of a split squat) ---
+    stance: bool = False  # the parked pose is behind standing (a split stance, not a free leg) ...
+    stance_confirmed: bool = False  # ... and a rep from it came back to it (no leg swung back)
+    stance_lead: _Trace | None = None  # the excursion before the park (put back if no split stance)
+    stance_t_start_s: float = 0.0  # ... and where it started
+    stance_lead_peak_deg: float = 0.0  # ... and how far from standing it went
+    stance_quiet_since_s: float | None = None  # quiet near the old standing angle since (None: not)
     # --- hold: sitting, a plank, a free leg parked somewhere ---
     hold_quiet_since_s: float | None = None
     # --- a rise from a seat (chair-stand sets, box squats: docs/pipeline.md) ---
@@ -260,6 +270,7 @@ class _Stops:
     turn: npt.NDArray[np.bool_] | None  # descent: turned up; ascent: rebounded
     trough: FloatArray | None
     stop_at: npt.NDArray[np.bool_]
+    stance_since: FloatArray | None = None  # a split stance: quiet near the old standing since
 
 
 class RepDetector:
@@ -360,7 +371,7 @@ class RepDetector:
         near = blk.near()[i:]
         if st.rearm_deg > cfg.rep_start_deg:  # else inside the band already
             near = near | (blk.slow()[i:] & (blk.ad[i:] < st.rearm_deg))
-        if st.parked:
+        if st.parked and not st.stance:  # (a split stance is left only by an excursion from it)
             near = near | (np.abs(data[1, i:] - st.stand_deg) < cfg.rep_start_deg)
         upright = None
         if st.rearm_upright:  # quiet near vertical for standing_quiet_s
@@ -378,7 +389,7 @@ class RepDetector:
             # stands read a few degrees off): the athlete stands here now
             st.standing_pitch_deg = float(data[1, i + k])
         st.rearm_upright = False
-        if st.parked and abs(float(data[1, i + k]) - st.stand_deg) < cfg.rep_start_deg:
+        if st.parked and not st.stance and abs(float(data[1, i + k]) - st.stand_deg) < cfg.rep_start_deg:
             self._unpark()
         if blk.slow()[i + k] and st.last_valid:
             st.settled_s = float(data[0, i + k])
@@ -483,9 +494,14 @@ class RepDetector:
             return None
         j = i + k
         t_j = float(blk.data[0, j])
+        if stops.stance_since is not None:
+            self._carry_stance_quiet(stops.stance_since, k)
         turned = stops.turn is not None and bool(stops.turn[k])
         if st.parked and not (stops.ended[k] or turned):  # the free leg is back down
-            self._unpark()
+            if st.stance and not st.stance_confirmed:  # a leg swung back and forward again
+                self._no_stance(blk.data, i, j)
+                return j
+            self._unpark()  # (a split stance: stepped out of it)
             st.trace = _Trace()
             self._set_phase(t_j, "standing")
             st.pause = _Trace()
@@ -533,30 +549,69 @@ class RepDetector:
             rise = np.maximum(cfg.rebound_deg, cfg.rebound_fraction * run_peak)
             turn = (ad > trough + rise) & (trough >= cfg.rebound_min_deg)
         stop_at = ended if turn is None else ended | turn
-        if st.parked:
+        stance_since = None
+        if st.stance:
+            stance_since, out_of_stance = self._stance_exit(blk, i)
+            stop_at = stop_at | out_of_stance
+        elif st.parked:
             back_to_standing = np.abs(blk.data[1, i:] - st.stand_deg) < cfg.rep_start_deg
             if turn is None:  # no rebound possible: back at standing, the parked leg's rep ends
                 ended |= back_to_standing  # (stop_at is ended)
             else:  # else the free leg is just back down
                 stop_at |= back_to_standing
-        return _Stops(run_peak, threshold, ended, too_long, turn, trough, stop_at)
+        return _Stops(run_peak, threshold, ended, too_long, turn, trough, stop_at, stance_since)
+
+    def _carry_stance_quiet(self, since: FloatArray, n: int) -> None:
+        """The quiet run near the old standing angle going on after the first ``n`` samples."""
+        if n:
+            last = float(since[n - 1])
+            self.state.stance_quiet_since_s = last if np.isfinite(last) else None
+
+    def _stance_exit(self, blk: _Block, i: int) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+        """Where an excursion from a split stance leaves it: before a rep from the stance came back
+        to it, the thigh at or past the old standing angle (a leg swung back and forward again: no
+        split stance); after one, quiet near the old standing angle for ``stance_exit_s`` (the feet
+        together again: a split squat's bottom may pass near vertical, but does not stay there) or
+        ``stance_exit_fwd_deg`` in front of it (stepping forward, walking off). Also returns the
+        start of each sample's quiet run near the old standing angle (NaN: not quiet there)."""
+        st, cfg, data = self.state, self.config, blk.data
+        rel = data[1, i:] - st.stand_deg
+        calm = (np.abs(rel) < cfg.rep_start_deg) & (np.abs(data[3, i:]) < cfg.quiet_dps)
+        since = np.where(calm, quiet_since_s(data[0, i:], calm, st.stance_quiet_since_s), np.nan)
+        if not st.stance_confirmed:  # where that swing, measured from standing, ends
+            back = max(cfg.rep_end_deg, cfg.rep_end_fraction * st.stance_lead_peak_deg)
+            return since, rel > -back
+        out = (calm & (data[0, i:] - since >= cfg.stance_exit_s)) | (rel > cfg.stance_exit_fwd_deg)
+        return since, out
 
     def _may_park(self, blk: _Block, i: int) -> bool:
         """Early in a descent that went far enough: the free leg may have been lifted and held."""
         st, cfg = self.state, self.config
-        return (
-            not st.parked
-            and st.park_window_n > 0
-            and st.phase == "descent"
-            and blk.data[0, i] - st.t_start_s <= cfg.park_within_s + cfg.park_rise_s
-            and float(blk.d[i:].max()) > cfg.park_min_deg + cfg.rep_start_deg
-        )
+        if st.parked or st.park_window_n <= 0:
+            return False
+        behind = bool(blk.d[i] < 0)
+        if blk.data[0, i] - st.t_start_s > self._park_within_s(behind) + cfg.park_rise_s:
+            return False
+        if behind:  # a split stance: held behind, then flexing towards standing (any phase)
+            return float(blk.d[i:].min()) < cfg.rep_start_deg - cfg.park_min_deg
+        return st.phase == "descent" and float(blk.d[i:].max()) > cfg.park_min_deg + cfg.rep_start_deg
+
+    def _park_within_s(self, behind: bool) -> float:
+        """How soon after leaving standing a plateau must end: a free leg is lifted and held at
+        once; a split stance may be reached after the step back and the first rep (whichever way
+        the excursion went first decides, for the whole excursion)."""
+        st, cfg = self.state, self.config
+        if st.park_search.excursion_start_s == st.t_start_s:
+            return st.park_search.within_s
+        return cfg.stance_within_s if behind else cfg.park_within_s
 
     def _carry_excursion(self, blk: _Block, i: int, stops: _Stops) -> None:
         """No stop in the rest of the block: the excursion goes on into the next chunk."""
         st = self.state
         st.trace.add(blk.data[:, i:])
         st.peak_deg = float(stops.run_peak[-1])
+        if stops.stance_since is not None:
+            self._carry_stance_quiet(stops.stance_since, len(stops.stance_since))
         if st.phase == "ascent" and stops.trough is None:
             st.trough_deg = float(np.minimum(blk.ad[i:], st.trough_deg).min())
         elif st.phase == "ascent":
@@ -580,6 +635,8 @@ class RepDetector:
         if ex.reject_reason == "hold":  # sat down a while: its way up may be rep 1 of a set
             st.pending_rise = self._rise_of(tr)
         st.rearm_upright, st.rearm_quiet_since_s = ex.reject_reason == "hold", None
+        if st.stance:  # back at the split stance without standing in between: it is one
+            st.stance_confirmed, st.stance_quiet_since_s = True, None
         st.last_valid = out[-1].valid
         # only a free leg swinging back may stay off vertical between reps
         backward = st.last_valid and out[-1].signed_depth_deg < 0
@@ -661,8 +718,8 @@ class RepDetector:
             st.seat_trace.add(data[:, k0 : j + 1])
             st.pending_rise = self._rise(st.seat_trace.array())
         st.seat_trace = None
+        self._unpark()
         st.standing_pitch_deg = float(data[1, j])
-        st.parked = False
         st.hold_quiet_since_s = None
         st.stood = True
         st.settled_s = float(t[j])
@@ -732,12 +789,13 @@ class RepDetector:
         w = st.park_window_n
         n0 = st.trace.n
         # nothing after the rise deadline matters
-        cut = int(new[0].searchsorted(st.t_start_s + cfg.park_within_s + cfg.park_rise_s, "right"))
+        within_s = self._park_within_s(bool(new[1, 0] < base))
+        cut = int(new[0].searchsorted(st.t_start_s + within_s + cfg.park_rise_s, "right"))
         if not cut:
             return None
         new = new[:, :cut]
         if st.park_search.excursion_start_s != st.t_start_s:
-            st.park_search = ParkSearch(st.t_start_s)
+            st.park_search = ParkSearch(st.t_start_s, within_s=within_s)
         cache = st.park_search
         lead = min(n0, n0 - cache.scanned + w - 1)
         if cache.last_end < 0 and lead + cut < w:  # no plateau yet, and no window to look at
@@ -774,7 +832,7 @@ class RepDetector:
             return None
         j0 = n0 - off  # arr index of new[:, 0]
         rise = np.flatnonzero((last[j0:] >= 0) & (d[j0:] - level[j0:] > cfg.rep_start_deg))
-        rise = rise[t[j0 + rise] - st.t_start_s <= cfg.park_within_s + cfg.park_rise_s]
+        rise = rise[t[j0 + rise] - st.t_start_s <= cache.within_s + cfg.park_rise_s]
         if not rise.size:
             return None
         k = int(rise[0])
@@ -790,7 +848,9 @@ class RepDetector:
         ``park_max_deg``, not creeping, ending within ``park_within_s`` of the excursion's start."""
         st, cfg = self.state, self.config
         w = st.park_window_n
-        last_end = int(t.searchsorted(st.t_start_s + cfg.park_within_s, "right"))  # plateaus end by then
+        last_end = int(
+            t.searchsorted(st.t_start_s + st.park_search.within_s, "right")
+        )  # plateaus end by then
         if last_end <= first_end or len(d) < w:
             return None
         # the windows ending at first_end..last_end-1 (sliding_window_view, without its overhead)
@@ -798,7 +858,10 @@ class RepDetector:
         step = x.strides[0]
         win = np.ndarray((last_end - first_end, w), x.dtype, x, 0, (step, step))
         hi, lo = win.max(axis=1), win.min(axis=1)
-        plateau = (hi - lo < cfg.park_band_deg) & (lo >= cfg.park_min_deg) & (hi <= cfg.park_max_deg)
+        # in front (a free leg held in the air) or behind (a split stance: the back leg)
+        ahead = (lo >= cfg.park_min_deg) & (hi <= cfg.park_max_deg)
+        behind = (hi <= -cfg.park_min_deg) & (lo >= -cfg.park_max_deg)
+        plateau = (hi - lo < cfg.park_band_deg) & (ahead | behind)
         # held, not creeping: the slow start of the first rep is no plateau (it would set the
         # reference part of the way up that rep)
         plateau &= np.abs(win[:, -1] - win[:, 0]) < cfg.park_drift_deg
@@ -820,6 +883,16 @@ class RepDetector:
         assert st.standing_pitch_deg is not None
         st.stand_deg = st.standing_pitch_deg
         st.standing_pitch_deg = st.park_level_deg
+        st.stance = st.park_level_deg < st.stand_deg  # held behind: a split stance
+        st.stance_confirmed, st.stance_quiet_since_s = False, None
+        st.stance_lead = None
+        if st.stance:  # kept until a rep from the stance comes back to it
+            st.stance_lead = _Trace()
+            st.stance_lead.add(tr[:, :start])
+            st.stance_t_start_s = st.t_start_s
+            st.stance_lead_peak_deg = float(np.max(np.abs(tr[1] - st.stand_deg)))
+            if st.phase != "descent":  # (the stance was reached on the way back from the step)
+                self._set_phase(float(data[0, i + k_park]), "descent")
         st.trace = _Trace()
         st.trace.add(tr[:, start:])
         st.t_start_s = float(tr[0, start])
@@ -827,8 +900,29 @@ class RepDetector:
         return i + k_park + 1
 
     def _unpark(self) -> None:
-        self.state.parked = False
-        self.state.standing_pitch_deg = self.state.stand_deg
+        st = self.state
+        st.parked = st.stance = st.stance_confirmed = False
+        st.stance_lead, st.stance_quiet_since_s = None, None
+        st.standing_pitch_deg = st.stand_deg
+
+    def _no_stance(self, data: FloatArray, i: int, j: int) -> None:
+        """A leg held behind swung forward to standing before any rep came back to the stance: it
+        was no split stance but a backward swing (a free leg's single-leg deadlift with a pause at
+        the back). The excursion goes on from where it started, measured from standing again."""
+        st = self.state
+        st.trace.add(data[:, i:j])
+        whole = _Trace()
+        for part in (st.stance_lead.parts if st.stance_lead is not None else []) + st.trace.parts:
+            whole.add(part)
+        t_start = st.stance_t_start_s
+        self._unpark()
+        assert st.standing_pitch_deg is not None
+        st.trace = whole
+        st.t_start_s = t_start
+        st.peak_deg = float(np.max(np.abs(whole.array()[1] - st.standing_pitch_deg)))
+        st.trough_deg = np.inf
+        if st.phase != "ascent":
+            self._set_phase(float(data[0, j]), "ascent")
 
     # --- standing: quiet moments and the standing angle around a rep ---------------------------
     def _last_quiet_standing(self, t: FloatArray, quiet: npt.NDArray[np.bool_]) -> int:
@@ -907,7 +1001,7 @@ class RepDetector:
         rate_end = abs(float(tr[3, -1]))
         t_end = t_event + min(0.4, float(ad[-1]) / max(rate_end, 30.0))
         after_s, st.excursion_end_s = st.excursion_end_s, t_end
-        size = Candidate(depth, signed, t_end - t_start, gyro=self.gyro)
+        size = Candidate(depth, signed, t_end - t_start, gyro=self.gyro, stance=st.stance)
         if (depth < cfg.min_depth_deg and not repeatable_shallow(size, cfg)) or too_short(size, cfg):
             # most candidates (strides, fidgets) stop here: only what the size rules need
             quick = Rep(0, t_start, float(t[k]), t_end, depth, 0.0, 0.0, 0.0, 0.0)
@@ -937,7 +1031,17 @@ class RepDetector:
         )
         rise = float(tr[5, k] - tr[5, 0])
         drop = float(tr[5, : k + 1].max() - tr[5, k])
-        ex = Excursion(rep, rep_signed, rise, drop, float(tr[4].max()), _NO_SWAY, t_event, parked=st.parked)
+        ex = Excursion(
+            rep,
+            rep_signed,
+            rise,
+            drop,
+            float(tr[4].max()),
+            _NO_SWAY,
+            t_event,
+            parked=st.parked and not st.stance,  # (a split stance is no free leg)
+            stance=st.stance,
+        )
         ex.shallow = depth < cfg.min_depth_deg or t_end - t_start < cfg.min_rep_s
         ex.stood_before = st.stood_before
         if st.pending_rise is not None and abs(float(tr[1, k]) - st.pending_seat_deg) <= cfg.seat_match_deg:
@@ -957,6 +1061,7 @@ class RepDetector:
             drop_m=drop,
             stood_before=st.stood_before,
             gyro=self.gyro,
+            stance=st.stance,
         )
         if self._judge(ex, candidate).valid:
             ex.sway = sway_stats(t, tr[6], tr[7])
