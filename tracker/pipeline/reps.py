@@ -246,6 +246,7 @@ class RepDetectorState:
     stance_lead: _Trace | None = None  # the excursion before the park (put back if no split stance)
     stance_t_start_s: float = 0.0  # ... and where it started
     stance_lead_peak_deg: float = 0.0  # ... and how far from standing it went
+    no_stance_s: float | None = None  # the start of an excursion found to be no split stance
     stance_quiet_since_s: float | None = None  # quiet near the old standing angle since (None: not)
     # --- hold: sitting, a plank, a free leg parked somewhere ---
     hold_quiet_since_s: float | None = None
@@ -593,6 +594,8 @@ class RepDetector:
         if blk.data[0, i] - st.t_start_s > self._park_within_s(behind) + cfg.park_rise_s:
             return False
         if behind:  # a split stance: held behind, then flexing towards standing (any phase)
+            if st.no_stance_s == st.t_start_s:  # (this excursion was found to be a swing already)
+                return False
             return float(blk.d[i:].min()) < cfg.rep_start_deg - cfg.park_min_deg
         return st.phase == "descent" and float(blk.d[i:].max()) > cfg.park_min_deg + cfg.rep_start_deg
 
@@ -918,7 +921,7 @@ class RepDetector:
         self._unpark()
         assert st.standing_pitch_deg is not None
         st.trace = whole
-        st.t_start_s = t_start
+        st.t_start_s = st.no_stance_s = t_start
         st.peak_deg = float(np.max(np.abs(whole.array()[1] - st.standing_pitch_deg)))
         st.trough_deg = np.inf
         if st.phase != "ascent":
